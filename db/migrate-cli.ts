@@ -1,0 +1,9 @@
+import { loadConfig } from '../src/config';
+import { openSqliteWarehouse } from '../src/warehouse/sqlite-warehouse';
+import { openControlDb } from './client';
+
+/** `npm run migrate`: applies the control database's and the warehouse's migrations. */
+const config = loadConfig();
+openControlDb(config.databaseUrl).$client.close();
+(await openSqliteWarehouse(config.warehouseUrl)).close();
+console.log(`migrated ${config.databaseUrl} and ${config.warehouseUrl}`);

@@ -1,0 +1,115 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+/** The control database: what the control plane owns. Times are epoch milliseconds. */
+
+const createdAt = () =>
+  integer('created_at', { mode: 'timestamp_ms' })
+    .notNull()
+    .$defaultFn(() => new Date());
+
+export const workspaces = sqliteTable('workspaces', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  createdAt: createdAt(),
+});
+
+export const apiTokens = sqliteTable(
+  'api_tokens',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    /** sha256 of the token; the token itself is shown once and never stored. */
+    tokenHash: text('token_hash').notNull(),
+    createdAt: createdAt(),
+    revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('api_tokens_hash').on(t.tokenHash)],
+);
+
+export const brazeConnections = sqliteTable('braze_connections', {
+  workspaceId: text('workspace_id')
+    .primaryKey()
+    .references(() => workspaces.id, { onDelete: 'cascade' }),
+  restEndpoint: text('rest_endpoint').notNull(),
+  region: text('region', { enum: ['US', 'EU', 'AU'] }).notNull(),
+  /** AES-256-GCM sealed data import key (see src/crypto/secret-box.ts). */
+  dataImportKeySealed: text('data_import_key_sealed').notNull(),
+  dataImportKeyLast4: text('data_import_key_last4').notNull(),
+  /**
+   * What Braze has been told is recorded per sync scope. A new endpoint gets a new scope,
+   * so the next import is a full one; a new key on the same endpoint keeps it.
+   */
+  syncScope: text('sync_scope').notNull(),
+  createdAt: createdAt(),
+  updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+});
+
+export const cohorts = sqliteTable(
+  'cohorts',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    /** Stable forever and never reused, even after the cohort is deleted. */
+    brazeCohortId: text('braze_cohort_id').notNull(),
+    criteria: text('criteria', { mode: 'json' }).notNull(),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+    /** Soft delete keeps the run history readable and the Braze id retired. */
+    deletedAt: integer('deleted_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [
+    uniqueIndex('cohorts_braze_cohort_id').on(t.brazeCohortId),
+    index('cohorts_workspace').on(t.workspaceId, t.createdAt),
+  ],
+);
+
+export const runStatuses = ['queued', 'running', 'succeeded', 'partially_failed', 'failed'] as const;
+export type RunStatus = (typeof runStatuses)[number];
+export const runTriggers = ['one_time', 'scheduled', 'manual'] as const;
+export type RunTrigger = (typeof runTriggers)[number];
+
+export const importRuns = sqliteTable(
+  'import_runs',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    cohortId: text('cohort_id')
+      .notNull()
+      .references(() => cohorts.id, { onDelete: 'cascade' }),
+    trigger: text('trigger', { enum: runTriggers }).notNull(),
+    status: text('status', { enum: runStatuses }).notNull(),
+    idempotencyKey: text('idempotency_key'),
+    recipients: text('recipients', { mode: 'json' }).$type<string[]>().notNull().default([]),
+    fullResync: integer('full_resync', { mode: 'boolean' }).notNull().default(false),
+    /** The connection's sync scope, fixed when the run starts. */
+    syncScope: text('sync_scope'),
+    createdAt: createdAt(),
+    startedAt: integer('started_at', { mode: 'timestamp_ms' }),
+    finishedAt: integer('finished_at', { mode: 'timestamp_ms' }),
+    cohortSize: integer('cohort_size'),
+    added: integer('added').notNull().default(0),
+    removed: integer('removed').notNull().default(0),
+    unmatchable: integer('unmatchable').notNull().default(0),
+    failed: integer('failed').notNull().default(0),
+    /** Identifiers in the run's diff (entries + exits), split into pages of 1,000. */
+    changesTotal: integer('changes_total').notNull().default(0),
+    pagesTotal: integer('pages_total').notNull().default(0),
+    error: text('error'),
+  },
+  (t) => [
+    // At most one active run per cohort: the database enforces it, not a race-prone check.
+    uniqueIndex('import_runs_one_active')
+      .on(t.cohortId)
+      .where(sql`status in ('queued', 'running')`),
+    uniqueIndex('import_runs_idempotency').on(t.workspaceId, t.idempotencyKey),
+    index('import_runs_cohort_created').on(t.cohortId, t.createdAt, t.id),
+  ],
+);

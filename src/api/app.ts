@@ -1,0 +1,53 @@
+import express, { type Express } from 'express';
+import type { AppContext } from '../context';
+import { requireAdmin, requireWorkspace } from './auth';
+import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board';
+import { errorHandler, notFoundRoute } from './errors';
+import { brazeConnectionRoutes } from './routes/braze-connection';
+import { cohortRoutes } from './routes/cohorts';
+import { ingestRoutes } from './routes/ingest';
+import { workspaceRoutes } from './routes/workspaces';
+
+/** The HTTP API. Routes only translate HTTP to service calls; services do the work. */
+export function createApp(ctx: AppContext): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks: Record<string, string> = {};
+    await Promise.all([
+      ctx.redis.ping().then(() => (checks.redis = 'ok'), () => (checks.redis = 'unreachable')),
+      ctx.warehouse.ping().then(() => (checks.warehouse = 'ok'), () => (checks.warehouse = 'unreachable')),
+      Promise.resolve().then(() => {
+        try {
+          ctx.db.$client.prepare('SELECT 1').get();
+          checks.control_db = 'ok';
+        } catch {
+          checks.control_db = 'unreachable';
+        }
+      }),
+    ]);
+    const ready = Object.values(checks).every((v) => v === 'ok');
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
+  });
+
+  app.use(BULL_BOARD_PATH, requireAdmin(ctx.config.adminToken, { browser: true }), bullBoardRouter(ctx.queues.all()));
+
+  const v1 = express.Router();
+  v1.use(express.json({ limit: '25mb' }));
+  v1.use('/workspaces', requireAdmin(ctx.config.adminToken));
+  v1.use(workspaceRoutes(ctx));
+  v1.use(requireWorkspace(ctx.workspaces));
+  v1.use(brazeConnectionRoutes(ctx));
+  v1.use(ingestRoutes(ctx));
+  v1.use(cohortRoutes(ctx));
+  app.use('/v1', v1);
+
+  app.use(notFoundRoute);
+  app.use(errorHandler(ctx.log));
+  return app;
+}

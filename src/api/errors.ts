@@ -1,0 +1,53 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ZodError } from 'zod';
+import type { Logger } from '../logger';
+import { type FieldIssue, ServiceError, ValidationError } from '../services/errors';
+
+/** The one error shape: {"error": {"code", "message", "details"}}. */
+export function errorBody(code: string, message: string, details?: Record<string, unknown>) {
+  return { error: { code, message, ...(details ? { details } : {}) } };
+}
+
+export function issuesFromZod(error: ZodError, root = ''): FieldIssue[] {
+  return error.issues.map((i) => {
+    let path = root;
+    for (const seg of i.path) {
+      path += typeof seg === 'number' ? `[${seg}]` : path === '' ? String(seg) : `.${String(seg)}`;
+    }
+    return { path: path || '(body)', message: i.message };
+  });
+}
+
+export function validationFromZod(error: ZodError, root = ''): ValidationError {
+  return new ValidationError(issuesFromZod(error, root));
+}
+
+export const notFoundRoute: RequestHandler = (req, res) => {
+  res.status(404).json(errorBody('route_not_found', `No route for ${req.method} ${req.path}`));
+};
+
+/** Maps every error to the JSON shape. Unknown errors are logged and answer a bare 500. */
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    if (err instanceof ServiceError) {
+      res.status(err.status).json(errorBody(err.code, err.message, err.details));
+      return;
+    }
+    // body-parser's errors carry a status and a type.
+    const e = err as { status?: number; type?: string; message?: string };
+    if (e.type === 'entity.parse.failed') {
+      res.status(400).json(errorBody('invalid_json', 'The request body is not valid JSON.'));
+      return;
+    }
+    if (e.type === 'entity.too.large') {
+      res.status(413).json(errorBody('payload_too_large', 'The request body is too large.'));
+      return;
+    }
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      res.status(e.status).json(errorBody('bad_request', 'The request could not be read.'));
+      return;
+    }
+    log.error({ err, method: req.method, path: req.path }, 'unhandled error');
+    res.status(500).json(errorBody('internal_error', 'Something went wrong on our side; it has been logged.'));
+  };
+}

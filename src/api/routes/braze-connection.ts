@@ -1,0 +1,30 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { AppContext } from '../../context';
+import { workspaceOf } from '../auth';
+import { validationFromZod } from '../errors';
+
+const putSchema = z
+  .object({
+    rest_endpoint: z.string({ error: 'is required (a Braze REST endpoint URL)' }),
+    data_import_key: z.string({ error: 'is required (the data import key from Braze)' }),
+  })
+  .strict();
+
+/** The workspace's Braze connection; the data import key is never echoed back. */
+export function brazeConnectionRoutes(ctx: AppContext): Router {
+  const r = Router();
+  r.put('/braze-connection', (req, res) => {
+    const parsed = putSchema.safeParse(req.body ?? {});
+    if (!parsed.success) throw validationFromZod(parsed.error);
+    res.json(ctx.connections.put(workspaceOf(req), parsed.data));
+  });
+  r.get('/braze-connection', (req, res) => {
+    res.json(ctx.connections.get(workspaceOf(req)));
+  });
+  r.delete('/braze-connection', (req, res) => {
+    ctx.connections.delete(workspaceOf(req));
+    res.status(204).end();
+  });
+  return r;
+}

@@ -1,0 +1,88 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { AppContext } from '../../context';
+import { ValidationError } from '../../services/errors';
+import { parseLimit } from '../../services/paging';
+import { workspaceOf } from '../auth';
+import { validationFromZod } from '../errors';
+
+const body = (req: { body?: unknown }): Record<string, unknown> => {
+  if (req.body === undefined) return {};
+  if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
+    throw new ValidationError([{ path: '(body)', message: 'must be a JSON object' }]);
+  }
+  return req.body as Record<string, unknown>;
+};
+
+const importInput = z
+  .object({
+    recipients: z.array(z.email('must be an email address')).max(20, 'at most 20 recipients').optional(),
+    full_resync: z.boolean().optional(),
+  })
+  .strict();
+
+const idempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+
+/** Cohorts (CRUD, preview) and their imports. */
+export function cohortRoutes(ctx: AppContext): Router {
+  const r = Router();
+
+  r.post('/cohorts', (req, res) => {
+    const { name, criteria } = body(req);
+    res.status(201).json(ctx.cohorts.create(workspaceOf(req), { name, criteria }));
+  });
+
+  r.get('/cohorts', (req, res) => {
+    const limit = parseLimit(req.query.limit, 50, 200);
+    res.json(ctx.cohorts.list(workspaceOf(req), { limit, cursor: req.query.cursor as string | undefined }));
+  });
+
+  r.get('/cohorts/:id', (req, res) => {
+    res.json(ctx.cohorts.get(workspaceOf(req), req.params.id));
+  });
+
+  r.patch('/cohorts/:id', (req, res) => {
+    const input = body(req);
+    const unknown = Object.keys(input).filter((k) => k !== 'name' && k !== 'criteria');
+    if (unknown.length > 0) {
+      throw new ValidationError([{ path: unknown[0]!, message: 'is not a field of a cohort (name, criteria)' }]);
+    }
+    res.json(ctx.cohorts.update(workspaceOf(req), req.params.id, input));
+  });
+
+  r.delete('/cohorts/:id', (req, res) => {
+    ctx.cohorts.delete(workspaceOf(req), req.params.id);
+    res.status(204).end();
+  });
+
+  r.get('/cohorts/:id/preview', async (req, res) => {
+    const limit = parseLimit(req.query.limit, 20, 100);
+    res.json(await ctx.cohorts.preview(workspaceOf(req), req.params.id, limit));
+  });
+
+  r.post('/cohorts/:id/imports', async (req, res) => {
+    const parsed = importInput.safeParse(body(req));
+    if (!parsed.success) throw validationFromZod(parsed.error);
+    const key = req.get('idempotency-key');
+    if (key !== undefined && !idempotencyKey.safeParse(key).success) {
+      throw new ValidationError([{ path: 'Idempotency-Key', message: 'must be 1 to 200 printable characters' }]);
+    }
+    const { run, created } = await ctx.imports.enqueue(workspaceOf(req), req.params.id, {
+      trigger: 'one_time',
+      recipients: parsed.data.recipients,
+      fullResync: parsed.data.full_resync,
+      idempotencyKey: key,
+    });
+    res.status(created ? 202 : 200).json(run);
+  });
+
+  r.get('/cohorts/:id/imports', (req, res) => {
+    const limit = parseLimit(req.query.limit, 20, 100);
+    res.json(ctx.imports.list(workspaceOf(req), req.params.id, { limit, cursor: req.query.cursor as string | undefined }));
+  });
+
+  r.get('/imports/:id', (req, res) => {
+    res.json(ctx.imports.get(workspaceOf(req), req.params.id));
+  });
+  return r;
+}

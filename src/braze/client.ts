@@ -1,0 +1,128 @@
+import { BrazePermanentError, BrazeRateLimitedError, BrazeRetryableError } from './errors';
+import type { CohortChange } from './cohort-changes';
+
+export interface BrazeClientOptions {
+  /** The customer's REST endpoint, e.g. https://rest.iad-01.braze.com (already validated). */
+  endpoint: string;
+  partner: string;
+  partnerApiKey: string;
+  dataImportKey: string;
+  userAgent: string;
+  timeoutMs: number;
+}
+
+export interface BrazeCallResult {
+  status: number;
+  /** From X-RateLimit-* when Braze sends them (undocumented on these endpoints). */
+  rateLimitRemaining: number | null;
+  rateLimitReset: number | null;
+}
+
+/**
+ * The partner cohort-import contract (shared/braze-cohort-api.md). Both secrets travel in the
+ * JSON body; they never appear in a thrown error. Node's fetch keeps connections alive.
+ */
+export class BrazeClient {
+  constructor(private readonly opts: BrazeClientOptions) {}
+
+  /** Creates the cohort, or renames it when the id is known. */
+  createCohort(input: { cohortId: string; name: string; createdAt: Date }): Promise<BrazeCallResult> {
+    return this.post('cohorts', {
+      cohort_id: input.cohortId,
+      name: input.name,
+      created_at: input.createdAt.toISOString(),
+    });
+  }
+
+  updateCohortUsers(input: { cohortId: string; changes: CohortChange[] }): Promise<BrazeCallResult> {
+    return this.post('cohorts/users', { cohort_id: input.cohortId, cohort_changes: input.changes });
+  }
+
+  private async post(path: string, body: Record<string, unknown>): Promise<BrazeCallResult> {
+    const url = `${this.opts.endpoint}/partners/${this.opts.partner}/${path}`;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'User-Agent': this.opts.userAgent },
+        body: JSON.stringify({
+          partner_api_key: this.opts.partnerApiKey,
+          client_secret: this.opts.dataImportKey,
+          ...body,
+        }),
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+      });
+    } catch (err) {
+      const reason = err instanceof Error && err.name === 'TimeoutError' ? 'timed out' : 'could not be reached';
+      throw new BrazeRetryableError(`Braze ${reason} (${new URL(url).host})`, null);
+    }
+    const result: BrazeCallResult = {
+      status: res.status,
+      rateLimitRemaining: numberHeader(res, 'x-ratelimit-remaining'),
+      rateLimitReset: numberHeader(res, 'x-ratelimit-reset'),
+    };
+    if (res.ok) {
+      await res.body?.cancel();
+      return result;
+    }
+    const text = await res.text().catch(() => '');
+    throw this.errorFor(res, result, text);
+  }
+
+  private errorFor(res: Response, result: BrazeCallResult, text: string): Error {
+    const status = res.status;
+    if (status === 429) {
+      return new BrazeRateLimitedError('Braze rate limit reached', retryAtFrom(res, result));
+    }
+    if (status === 423 || status >= 500) {
+      return new BrazeRetryableError(`Braze answered ${status}; will retry`, status);
+    }
+    if (status === 401 || status === 403) {
+      return new BrazePermanentError(
+        'Braze rejected the data import key: generate a new one on Braze\'s "Technology Partners" page for this partner and save it with PUT /v1/braze-connection.',
+        status,
+      );
+    }
+    const detail = this.redact(brazeMessage(text));
+    return new BrazePermanentError(`Braze rejected the request (${status})${detail ? `: ${detail}` : ''}`, status);
+  }
+
+  private redact(text: string): string {
+    let out = text;
+    for (const secret of [this.opts.dataImportKey, this.opts.partnerApiKey]) {
+      if (secret) out = out.split(secret).join('[redacted]');
+    }
+    return out.slice(0, 500);
+  }
+}
+
+function numberHeader(res: Response, name: string): number | null {
+  const v = res.headers.get(name);
+  if (v === null || v.trim() === '') return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
+}
+
+/** When to resend after a 429: X-RateLimit-Reset (epoch seconds), else Retry-After, else 1 s. */
+function retryAtFrom(res: Response, result: BrazeCallResult): number {
+  const now = Date.now();
+  if (result.rateLimitReset !== null && result.rateLimitReset * 1000 > now) return result.rateLimitReset * 1000;
+  const retryAfter = res.headers.get('retry-after');
+  if (retryAfter) {
+    const seconds = Number(retryAfter);
+    if (Number.isFinite(seconds)) return now + seconds * 1000;
+    const date = Date.parse(retryAfter);
+    if (Number.isFinite(date)) return date;
+  }
+  return now + 1000;
+}
+
+function brazeMessage(text: string): string {
+  try {
+    const body = JSON.parse(text) as { message?: unknown; errors?: unknown };
+    const parts = [typeof body.message === 'string' ? body.message : '', Array.isArray(body.errors) ? body.errors.join('; ') : ''];
+    return parts.filter(Boolean).join(' — ');
+  } catch {
+    return text.trim();
+  }
+}

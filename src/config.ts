@@ -1,0 +1,96 @@
+import { z } from 'zod';
+
+/**
+ * All configuration, read once from the environment and validated. A missing or malformed
+ * variable stops the process with a message naming it.
+ */
+const csv = z
+  .string()
+  .default('')
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+
+const envSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_{}-]+$/, 'letters, digits, _ - { } only').default('cohort-import'),
+  DATABASE_URL: z.string().min(1).default('data/control.db'),
+  WAREHOUSE_URL: z.string().min(1).default('data/warehouse.db'),
+  DATA_DIR: z.string().min(1).default('data'),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
+  ENCRYPTION_KEY: z
+    .string()
+    .refine((s) => decodeKey(s) !== null, 'must be 32 bytes, as 64 hex characters or base64'),
+  BRAZE_PARTNER: z.string().regex(/^[a-z0-9-]+$/, 'must be a URL slug (a-z, 0-9, -)').default('kubit'),
+  BRAZE_PARTNER_API_KEY_US: z.string().default(''),
+  BRAZE_PARTNER_API_KEY_EU: z.string().default(''),
+  BRAZE_PARTNER_API_KEY_AU: z.string().default(''),
+  BRAZE_ENDPOINT_ALLOWLIST: csv,
+  BRAZE_USER_AGENT: z.string().default('partner-Kubit-CohortImport/0.1.0'),
+  BRAZE_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** Requests per hour per Braze connection, shared by all workers (Braze allows 250,000). */
+  BRAZE_RATE_LIMIT_PER_HOUR: z.coerce.number().int().positive().default(250_000),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  UPLOAD_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(10),
+  UPLOAD_BACKOFF_MS: z.coerce.number().int().min(1).default(1_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SMTP_URL: z.string().default(''),
+  MAIL_FROM: z.string().default('Cohort Import <cohort-import@localhost>'),
+});
+
+export type Config = ReturnType<typeof toConfig>;
+
+export function decodeKey(s: string): Buffer | null {
+  const hex = /^[0-9a-fA-F]{64}$/.test(s) ? Buffer.from(s, 'hex') : null;
+  if (hex) return hex;
+  const b64 = Buffer.from(s, 'base64');
+  return b64.length === 32 ? b64 : null;
+}
+
+function toConfig(env: z.infer<typeof envSchema>) {
+  return {
+    env: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    redisUrl: env.REDIS_URL,
+    queuePrefix: env.QUEUE_PREFIX,
+    databaseUrl: env.DATABASE_URL,
+    warehouseUrl: env.WAREHOUSE_URL,
+    dataDir: env.DATA_DIR,
+    adminToken: env.ADMIN_TOKEN,
+    encryptionKey: decodeKey(env.ENCRYPTION_KEY)!,
+    braze: {
+      partner: env.BRAZE_PARTNER,
+      partnerApiKeys: { US: env.BRAZE_PARTNER_API_KEY_US, EU: env.BRAZE_PARTNER_API_KEY_EU, AU: env.BRAZE_PARTNER_API_KEY_AU },
+      endpointAllowlist: env.BRAZE_ENDPOINT_ALLOWLIST,
+      userAgent: env.BRAZE_USER_AGENT,
+      requestTimeoutMs: env.BRAZE_REQUEST_TIMEOUT_MS,
+      rateLimitPerHour: env.BRAZE_RATE_LIMIT_PER_HOUR,
+    },
+    worker: {
+      concurrency: env.WORKER_CONCURRENCY,
+      uploadAttempts: env.UPLOAD_ATTEMPTS,
+      uploadBackoffMs: env.UPLOAD_BACKOFF_MS,
+    },
+    logLevel: env.LOG_LEVEL,
+    mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },
+  };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0] ?? '?');
+      const problem = env[name] === undefined ? 'is required but not set' : i.message;
+      return `  ${name}: ${problem}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return toConfig(parsed.data);
+}

@@ -1,0 +1,68 @@
+import { Redis } from 'ioredis';
+import { type ControlDb, openControlDb } from '../db/client';
+import type { Config } from './config';
+import { SecretBox } from './crypto/secret-box';
+import { createLogger, type Logger } from './logger';
+import { createQueues, type Queues } from './queue/queues';
+import { RateBudget } from './queue/rate-budget';
+import { BrazeConnectionService } from './services/braze-connections';
+import { CohortService } from './services/cohorts';
+import { ImportService } from './services/imports';
+import { RunRepository } from './services/runs';
+import { WorkspaceService } from './services/workspaces';
+import { openSqliteWarehouse } from './warehouse/sqlite-warehouse';
+import type { Warehouse } from './warehouse/warehouse';
+
+/** Everything a process needs, built once from the configuration and closed in order. */
+export interface AppContext {
+  config: Config;
+  log: Logger;
+  db: ControlDb;
+  warehouse: Warehouse;
+  redis: Redis;
+  queues: Queues;
+  rateBudget: RateBudget;
+  workspaces: WorkspaceService;
+  connections: BrazeConnectionService;
+  cohorts: CohortService;
+  runs: RunRepository;
+  imports: ImportService;
+  close(): Promise<void>;
+}
+
+export function createRedis(url: string): Redis {
+  // BullMQ workers block on Redis: they need maxRetriesPerRequest null.
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
+}
+
+export async function createContext(config: Config, processName: string, log?: Logger): Promise<AppContext> {
+  const logger = log ?? createLogger(processName, config.logLevel);
+  const db = openControlDb(config.databaseUrl);
+  const warehouse = await openSqliteWarehouse(config.warehouseUrl);
+  const redis = createRedis(config.redisUrl);
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const queues = createQueues(redis, config.queuePrefix);
+  const runs = new RunRepository(db);
+  const cohorts = new CohortService(db, warehouse, runs);
+  const box = new SecretBox(config.encryptionKey);
+  return {
+    config,
+    log: logger,
+    db,
+    warehouse,
+    redis,
+    queues,
+    rateBudget: new RateBudget(redis, config.queuePrefix, config.braze.rateLimitPerHour),
+    workspaces: new WorkspaceService(db),
+    connections: new BrazeConnectionService(db, box, config.braze),
+    cohorts,
+    runs,
+    imports: new ImportService(db, cohorts, runs, queues, logger),
+    async close() {
+      await queues.close();
+      await redis.quit().catch(() => redis.disconnect());
+      warehouse.close();
+      db.$client.close();
+    },
+  };
+}

@@ -1,0 +1,12 @@
+/** Every queue, by name. Producers and the worker process refer to queues only through these. */
+export const QueueNames = {
+  importRun: 'import-run',
+  uploadPage: 'upload-page',
+  finalizeRun: 'finalize-run',
+} as const;
+
+export type QueueName = (typeof QueueNames)[keyof typeof QueueNames];
+export const allQueueNames: QueueName[] = Object.values(QueueNames);
+
+/** Identifiers per Braze request, and so per page job. */
+export const PAGE_SIZE = 1000;

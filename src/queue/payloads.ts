@@ -1,0 +1,30 @@
+import { z } from 'zod';
+
+/**
+ * One typed payload per job, validated when added and when processed. Payloads carry ids and
+ * cursors only: never a secret, never a member list (Bull Board shows job data).
+ */
+export const importRunPayload = z.object({ runId: z.string().uuid() }).strict();
+export type ImportRunPayload = z.infer<typeof importRunPayload>;
+
+export const uploadPagePayload = z
+  .object({
+    runId: z.string().uuid(),
+    page: z.number().int().min(1),
+    /** Inclusive range of cohort_run_changes.seq. */
+    fromSeq: z.number().int().min(1),
+    toSeq: z.number().int().min(1),
+  })
+  .strict();
+export type UploadPagePayload = z.infer<typeof uploadPagePayload>;
+
+export const finalizeRunPayload = z.object({ runId: z.string().uuid() }).strict();
+export type FinalizeRunPayload = z.infer<typeof finalizeRunPayload>;
+
+/** What an upload-page job returns (shown in Bull Board, summed by finalize-run). */
+export const uploadPageResult = z.object({
+  added: z.number().int(),
+  removed: z.number().int(),
+  skipped: z.boolean(),
+});
+export type UploadPageResult = z.infer<typeof uploadPageResult>;

@@ -1,0 +1,67 @@
+import type { JobsOptions } from 'bullmq';
+import { PAGE_SIZE, QueueNames } from './names';
+import { importRunPayload, type UploadPagePayload, uploadPagePayload } from './payloads';
+import type { Queues } from './queues';
+
+/** Finished jobs stay a week for operators (ids and counts only), then go. */
+const keep: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = {
+  removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 30 * 24 * 3600 },
+};
+
+export const importRunJobId = (runId: string) => `run-${runId}`;
+export const finalizeJobId = (runId: string) => `finalize-${runId}`;
+export const pageJobId = (runId: string, page: number) => `page-${runId}-${page}`;
+
+export async function enqueueImportRun(queues: Queues, runId: string): Promise<void> {
+  const data = importRunPayload.parse({ runId });
+  await queues.importRun.add('import-run', data, {
+    ...keep,
+    jobId: importRunJobId(runId),
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
+  });
+}
+
+/** Cuts `changes` identifiers into full pages of PAGE_SIZE (the last one may be short). */
+export function pageRanges(changes: number, runId: string): UploadPagePayload[] {
+  const pages: UploadPagePayload[] = [];
+  for (let page = 1, from = 1; from <= changes; page++, from += PAGE_SIZE) {
+    pages.push({ runId, page, fromSeq: from, toSeq: Math.min(changes, from + PAGE_SIZE - 1) });
+  }
+  return pages;
+}
+
+/**
+ * Adds the run's pages as children of its finalize-run job, atomically, so any worker on any
+ * host can take any page and finalize runs once all are done. Deterministic job ids make a
+ * repeated call (an import-run retried after this point) add nothing twice.
+ */
+export async function addRunFlow(
+  queues: Queues,
+  runId: string,
+  changes: number,
+  upload: { attempts: number; backoffMs: number },
+): Promise<number> {
+  const pages = pageRanges(changes, runId);
+  await queues.flows.add({
+    name: 'finalize-run',
+    queueName: QueueNames.finalizeRun,
+    data: { runId },
+    opts: { ...keep, jobId: finalizeJobId(runId), attempts: 5, backoff: { type: 'exponential', delay: 2_000 } },
+    children: pages.map((p) => ({
+      name: 'upload-page',
+      queueName: QueueNames.uploadPage,
+      data: uploadPagePayload.parse(p),
+      opts: {
+        ...keep,
+        jobId: pageJobId(runId, p.page),
+        attempts: upload.attempts,
+        backoff: { type: 'exponential', delay: upload.backoffMs, jitter: 0.5 },
+        // A page that gives up is counted as failed by finalize-run rather than blocking it.
+        ignoreDependencyOnFailure: true,
+      },
+    })),
+  });
+  return pages.length;
+}

@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { and, desc, eq, isNull, lt, or } from 'drizzle-orm';
+import type { ControlDb } from '../../db/client';
+import { cohorts } from '../../db/schema';
+import { parseCriteria, type Criteria } from '../domain/criteria';
+import { brazeIdentifierOf } from '../domain/identity';
+import type { Warehouse } from '../warehouse/warehouse';
+import { ConflictError, NotFoundError, ValidationError } from './errors';
+import { decodeCursor, encodeCursor } from './paging';
+import type { RunRepository } from './runs';
+
+export type CohortRow = typeof cohorts.$inferSelect;
+
+export interface CohortView {
+  id: string;
+  name: string;
+  braze_cohort_id: string;
+  criteria: Criteria;
+  created_at: string;
+  updated_at: string;
+}
+
+function view(c: CohortRow): CohortView {
+  return {
+    id: c.id,
+    name: c.name,
+    braze_cohort_id: c.brazeCohortId,
+    criteria: c.criteria as Criteria,
+    created_at: c.createdAt.toISOString(),
+    updated_at: c.updatedAt.toISOString(),
+  };
+}
+
+function checkName(name: unknown): string {
+  if (typeof name !== 'string' || name.trim() === '') {
+    throw new ValidationError([{ path: 'name', message: 'must be a non-empty string' }]);
+  }
+  if (name.length > 200) throw new ValidationError([{ path: 'name', message: 'must be at most 200 characters' }]);
+  return name.trim();
+}
+
+function checkCriteria(input: unknown): Criteria {
+  const parsed = parseCriteria(input);
+  if (!parsed.ok) throw new ValidationError(parsed.issues);
+  return parsed.criteria;
+}
+
+export class CohortService {
+  constructor(
+    private readonly db: ControlDb,
+    private readonly warehouse: Warehouse,
+    private readonly runs: RunRepository,
+  ) {}
+
+  create(workspaceId: string, input: { name?: unknown; criteria?: unknown }): CohortView {
+    const name = checkName(input.name);
+    const criteria = checkCriteria(input.criteria);
+    const now = new Date();
+    const id = randomUUID();
+    const row = this.db
+      .insert(cohorts)
+      .values({ id, workspaceId, name, criteria, brazeCohortId: `cohort-${randomUUID()}`, createdAt: now, updatedAt: now })
+      .returning()
+      .get();
+    return view(row);
+  }
+
+  /** The cohort if it belongs to the workspace and is not deleted; else 404. */
+  row(workspaceId: string, id: string): CohortRow {
+    const row = this.db
+      .select()
+      .from(cohorts)
+      .where(and(eq(cohorts.id, id), eq(cohorts.workspaceId, workspaceId), isNull(cohorts.deletedAt)))
+      .get();
+    if (!row) throw new NotFoundError('Cohort');
+    return row;
+  }
+
+  get(workspaceId: string, id: string): CohortView {
+    return view(this.row(workspaceId, id));
+  }
+
+  list(workspaceId: string, opts: { limit: number; cursor?: string }): { data: CohortView[]; next_cursor: string | null } {
+    const before = decodeCursor(opts.cursor);
+    const rows = this.db
+      .select()
+      .from(cohorts)
+      .where(
+        and(
+          eq(cohorts.workspaceId, workspaceId),
+          isNull(cohorts.deletedAt),
+          before
+            ? or(
+                lt(cohorts.createdAt, new Date(before.createdAt)),
+                and(eq(cohorts.createdAt, new Date(before.createdAt)), lt(cohorts.id, before.id)),
+              )
+            : undefined,
+        ),
+      )
+      .orderBy(desc(cohorts.createdAt), desc(cohorts.id))
+      .limit(opts.limit + 1)
+      .all();
+    const page = rows.slice(0, opts.limit);
+    const last = page.at(-1);
+    return {
+      data: page.map(view),
+      next_cursor: rows.length > opts.limit && last ? encodeCursor({ createdAt: last.createdAt.getTime(), id: last.id }) : null,
+    };
+  }
+
+  update(workspaceId: string, id: string, input: { name?: unknown; criteria?: unknown }): CohortView {
+    const existing = this.row(workspaceId, id);
+    const set: Partial<CohortRow> = { updatedAt: new Date() };
+    if (input.name !== undefined) set.name = checkName(input.name);
+    if (input.criteria !== undefined) set.criteria = checkCriteria(input.criteria);
+    const row = this.db.update(cohorts).set(set).where(eq(cohorts.id, existing.id)).returning().get();
+    return view(row);
+  }
+
+  /** Soft delete: the history stays readable and the Braze cohort id is never reused. */
+  delete(workspaceId: string, id: string): void {
+    const existing = this.row(workspaceId, id);
+    const active = this.runs.activeForCohort(existing.id);
+    if (active) {
+      throw new ConflictError('run_in_progress', 'The cohort has an import in progress; wait for it to finish.', {
+        run_id: active.id,
+      });
+    }
+    this.db.update(cohorts).set({ deletedAt: new Date() }).where(eq(cohorts.id, existing.id)).run();
+  }
+
+  async preview(workspaceId: string, id: string, limit: number) {
+    const cohort = this.row(workspaceId, id);
+    const result = await this.warehouse.preview(workspaceId, cohort.criteria as Criteria, { now: Date.now(), limit });
+    return {
+      count: result.count,
+      unmatchable: result.unmatchable,
+      sample: result.sample.map((m) => {
+        const identifier = brazeIdentifierOf(m);
+        return {
+          user_key: m.user_key,
+          braze_identifier: identifier
+            ? identifier.type === 'alias'
+              ? { type: 'alias' as const, value: { alias_name: identifier.value, alias_label: identifier.label } }
+              : { type: identifier.type, value: identifier.value }
+            : null,
+        };
+      }),
+    };
+  }
+}

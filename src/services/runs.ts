@@ -1,0 +1,115 @@
+import { and, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import type { ControlDb } from '../../db/client';
+import { importRuns, type RunStatus, type RunTrigger } from '../../db/schema';
+
+export type RunRow = typeof importRuns.$inferSelect;
+
+export interface RunView {
+  id: string;
+  cohort_id: string;
+  trigger: RunTrigger;
+  status: RunStatus;
+  full_resync: boolean;
+  recipients: string[];
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  cohort_size: number | null;
+  added: number;
+  removed: number;
+  unmatchable: number;
+  failed: number;
+  error: string | null;
+}
+
+export function runView(r: RunRow): RunView {
+  return {
+    id: r.id,
+    cohort_id: r.cohortId,
+    trigger: r.trigger,
+    status: r.status,
+    full_resync: r.fullResync,
+    recipients: r.recipients,
+    created_at: r.createdAt.toISOString(),
+    started_at: r.startedAt?.toISOString() ?? null,
+    finished_at: r.finishedAt?.toISOString() ?? null,
+    cohort_size: r.cohortSize,
+    added: r.added,
+    removed: r.removed,
+    unmatchable: r.unmatchable,
+    failed: r.failed,
+    error: r.error,
+  };
+}
+
+export const activeStatuses: RunStatus[] = ['queued', 'running'];
+
+/** The run history in the control database: what workers record as a run moves along. */
+export class RunRepository {
+  constructor(private readonly db: ControlDb) {}
+
+  get(runId: string): RunRow | undefined {
+    return this.db.select().from(importRuns).where(eq(importRuns.id, runId)).get();
+  }
+
+  activeForCohort(cohortId: string): RunRow | undefined {
+    return this.db
+      .select()
+      .from(importRuns)
+      .where(and(eq(importRuns.cohortId, cohortId), inArray(importRuns.status, activeStatuses)))
+      .get();
+  }
+
+  listForCohort(cohortId: string, limit: number, before: { createdAt: number; id: string } | null): RunRow[] {
+    const after = before
+      ? or(
+          lt(importRuns.createdAt, new Date(before.createdAt)),
+          and(eq(importRuns.createdAt, new Date(before.createdAt)), lt(importRuns.id, before.id)),
+        )
+      : undefined;
+    return this.db
+      .select()
+      .from(importRuns)
+      .where(and(eq(importRuns.cohortId, cohortId), after))
+      .orderBy(desc(importRuns.createdAt), desc(importRuns.id))
+      .limit(limit)
+      .all();
+  }
+
+  markRunning(runId: string, syncScope: string): void {
+    this.db
+      .update(importRuns)
+      .set({ status: 'running', syncScope, startedAt: sql`coalesce(${importRuns.startedAt}, ${Date.now()})` })
+      .where(and(eq(importRuns.id, runId), inArray(importRuns.status, activeStatuses)))
+      .run();
+  }
+
+  recordFrozen(runId: string, f: { cohortSize: number; unmatchable: number; changesTotal: number; pagesTotal: number }): void {
+    this.db.update(importRuns).set(f).where(eq(importRuns.id, runId)).run();
+  }
+
+  /** Records the first permanent error of a run; later pages see it and stop sending. */
+  abort(runId: string, error: string): void {
+    this.db
+      .update(importRuns)
+      .set({ error })
+      .where(and(eq(importRuns.id, runId), isNull(importRuns.error)))
+      .run();
+  }
+
+  abortReason(runId: string): string | null {
+    return this.db.select({ error: importRuns.error }).from(importRuns).where(eq(importRuns.id, runId)).get()?.error ?? null;
+  }
+
+  finish(
+    runId: string,
+    r: { status: Exclude<RunStatus, 'queued' | 'running'>; added: number; removed: number; failed: number; error: string | null },
+  ): RunRow | undefined {
+    this.db
+      .update(importRuns)
+      .set({ ...r, finishedAt: new Date() })
+      .where(and(eq(importRuns.id, runId), inArray(importRuns.status, activeStatuses)))
+      .run();
+    return this.get(runId);
+  }
+}

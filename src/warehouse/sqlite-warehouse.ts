@@ -1,0 +1,212 @@
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../../db/client';
+import { compileCriteria, type Criteria } from '../domain/criteria';
+import { brazeIdentifierSql } from '../domain/identity';
+import { warehouseMigrations } from './sqlite-schema';
+import type { ChangeRow, EventInput, FrozenRun, PreviewMember, RunChanges, UserInput, Warehouse } from './warehouse';
+
+function applyMigrations(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS warehouse_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  // IMMEDIATE takes the write lock first, so processes starting together apply each step once.
+  const step = db.transaction(() => {
+    const row = db.prepare('SELECT max(version) AS v FROM warehouse_migrations').get() as { v: number | null };
+    const done = row.v ?? 0;
+    warehouseMigrations.forEach((sql, i) => {
+      if (i + 1 <= done) return;
+      db.exec(sql);
+      db.prepare('INSERT INTO warehouse_migrations (version, applied_at) VALUES (?, ?)').run(i + 1, Date.now());
+    });
+  });
+  step.immediate();
+}
+
+export async function openSqliteWarehouse(path: string): Promise<SqliteWarehouse> {
+  const db = openSqlite(path);
+  applyMigrations(db);
+  return new SqliteWarehouse(db);
+}
+
+const id = brazeIdentifierSql('u');
+
+export class SqliteWarehouse implements Warehouse {
+  private readonly stmts;
+
+  constructor(readonly db: Database.Database) {
+    this.stmts = {
+      upsertUser: db.prepare(`
+        INSERT INTO users (workspace_id, user_key, external_id, alias_name, alias_label, device_id, properties, first_seen, last_seen)
+        VALUES (@workspace_id, @user_key, @external_id, @alias_name, @alias_label, @device_id, json(@properties), @now, @now)
+        ON CONFLICT (workspace_id, user_key) DO UPDATE SET
+          external_id = CASE WHEN @has_external_id THEN excluded.external_id ELSE users.external_id END,
+          alias_name  = CASE WHEN @has_alias THEN excluded.alias_name ELSE users.alias_name END,
+          alias_label = CASE WHEN @has_alias THEN excluded.alias_label ELSE users.alias_label END,
+          device_id   = CASE WHEN @has_device_id THEN excluded.device_id ELSE users.device_id END,
+          properties  = json_patch(users.properties, excluded.properties),
+          last_seen   = excluded.last_seen`),
+      ensureUser: db.prepare(`
+        INSERT INTO users (workspace_id, user_key, first_seen, last_seen) VALUES (?, ?, ?, ?)
+        ON CONFLICT (workspace_id, user_key) DO NOTHING`),
+      userIdByKey: db.prepare('SELECT id FROM users WHERE workspace_id = ? AND user_key = ?').pluck(),
+      insertEvent: db.prepare(
+        'INSERT INTO events (workspace_id, user_id, name, time, properties) VALUES (?, ?, ?, ?, json(?))',
+      ),
+      touchUser: db.prepare('UPDATE users SET last_seen = max(last_seen, ?) WHERE id = ?'),
+      deleteRunMembers: db.prepare('DELETE FROM cohort_run_members WHERE run_id = ?'),
+      deleteRunChanges: db.prepare('DELETE FROM cohort_run_changes WHERE run_id = ?'),
+      runCounts: db.prepare(`
+        SELECT count(*) AS size, coalesce(sum(id_type IS NULL), 0) AS unmatchable
+        FROM cohort_run_members WHERE run_id = ?`),
+      changeCounts: db.prepare(`
+        SELECT coalesce(sum(op = 'add'), 0) AS additions, coalesce(sum(op = 'remove'), 0) AS removals
+        FROM cohort_run_changes WHERE run_id = ?`),
+      readChanges: db.prepare(`
+        SELECT user_id AS userId, op, id_type AS idType, id_value AS idValue, id_label AS idLabel
+        FROM cohort_run_changes WHERE run_id = ? AND seq BETWEEN ? AND ? ORDER BY seq`),
+      applyAdds: db.prepare(`
+        INSERT INTO cohort_synced_members (cohort_id, sync_scope, user_id, id_type, id_value, id_label)
+        SELECT ?, ?, user_id, id_type, id_value, id_label FROM cohort_run_changes
+        WHERE run_id = ? AND seq BETWEEN ? AND ? AND op = 'add'
+        ON CONFLICT (cohort_id, sync_scope, user_id) DO UPDATE SET
+          id_type = excluded.id_type, id_value = excluded.id_value, id_label = excluded.id_label`),
+      applyRemoves: db.prepare(`
+        DELETE FROM cohort_synced_members
+        WHERE cohort_id = ? AND sync_scope = ? AND user_id IN (
+          SELECT user_id FROM cohort_run_changes WHERE run_id = ? AND seq BETWEEN ? AND ? AND op = 'remove')`),
+      forgetCohort: db.prepare('DELETE FROM cohort_synced_members WHERE cohort_id = ?'),
+    };
+  }
+
+  async upsertUsers(workspaceId: string, users: UserInput[]): Promise<{ upserted: number }> {
+    const now = Date.now();
+    this.db.transaction(() => {
+      for (const u of users) {
+        this.stmts.upsertUser.run({
+          workspace_id: workspaceId,
+          user_key: u.user_key,
+          external_id: u.external_id ?? null,
+          alias_name: u.alias?.name ?? null,
+          alias_label: u.alias?.label ?? null,
+          device_id: u.device_id ?? null,
+          properties: JSON.stringify(u.properties ?? {}),
+          now,
+          has_external_id: u.external_id !== undefined ? 1 : 0,
+          has_alias: u.alias !== undefined ? 1 : 0,
+          has_device_id: u.device_id !== undefined ? 1 : 0,
+        });
+      }
+    })();
+    return { upserted: users.length };
+  }
+
+  async appendEvents(workspaceId: string, events: EventInput[]): Promise<{ appended: number; usersCreated: number }> {
+    let usersCreated = 0;
+    this.db.transaction(() => {
+      const ids = new Map<string, number>();
+      for (const e of events) {
+        let userId = ids.get(e.user_key);
+        if (userId === undefined) {
+          usersCreated += this.stmts.ensureUser.run(workspaceId, e.user_key, e.time, e.time).changes;
+          userId = this.stmts.userIdByKey.get(workspaceId, e.user_key) as number;
+          ids.set(e.user_key, userId);
+        }
+        this.stmts.insertEvent.run(workspaceId, userId, e.name, e.time, e.properties ? JSON.stringify(e.properties) : null);
+        this.stmts.touchUser.run(e.time, userId);
+      }
+    })();
+    return { appended: events.length, usersCreated };
+  }
+
+  async preview(
+    workspaceId: string,
+    criteria: Criteria,
+    opts: { now: number; limit: number },
+  ): Promise<{ count: number; unmatchable: number; sample: PreviewMember[] }> {
+    const where = compileCriteria(criteria, { now: opts.now, userAlias: 'u' });
+    const counts = this.db
+      .prepare(
+        `SELECT count(*) AS count, coalesce(sum(${id.idType} IS NULL), 0) AS unmatchable
+         FROM users u WHERE u.workspace_id = ? AND (${where.sql})`,
+      )
+      .get(workspaceId, ...where.params) as { count: number; unmatchable: number };
+    const sample = this.db
+      .prepare(
+        `SELECT u.user_key, u.external_id, u.alias_name, u.alias_label, u.device_id
+         FROM users u WHERE u.workspace_id = ? AND (${where.sql}) ORDER BY u.id LIMIT ?`,
+      )
+      .all(workspaceId, ...where.params, opts.limit) as PreviewMember[];
+    return { count: counts.count, unmatchable: counts.unmatchable, sample };
+  }
+
+  async freezeRunMembers(runId: string, workspaceId: string, criteria: Criteria, now: number): Promise<FrozenRun> {
+    const where = compileCriteria(criteria, { now, userAlias: 'u' });
+    const insert = this.db.prepare(`
+      INSERT INTO cohort_run_members (run_id, user_id, id_type, id_value, id_label)
+      SELECT ?, u.id, ${id.idType}, ${id.idValue}, ${id.idLabel}
+      FROM users u WHERE u.workspace_id = ? AND (${where.sql})`);
+    return this.db.transaction(() => {
+      this.stmts.deleteRunMembers.run(runId);
+      insert.run(runId, workspaceId, ...where.params);
+      const c = this.stmts.runCounts.get(runId) as { size: number; unmatchable: number };
+      return { cohortSize: c.size, unmatchable: c.unmatchable };
+    })();
+  }
+
+  async computeChanges(runId: string, cohortId: string, syncScope: string, fullResync: boolean): Promise<RunChanges> {
+    // Additions: frozen members Braze does not know under this identifier (all of them on a
+    // full resync). Removals: what Braze was told about users who are no longer members.
+    const alreadySynced = fullResync
+      ? ''
+      : `AND NOT EXISTS (
+           SELECT 1 FROM cohort_synced_members s
+           WHERE s.cohort_id = @cohortId AND s.sync_scope = @syncScope AND s.user_id = m.user_id
+             AND s.id_type = m.id_type AND s.id_value = m.id_value AND s.id_label IS m.id_label)`;
+    const insert = this.db.prepare(`
+      INSERT INTO cohort_run_changes (run_id, seq, user_id, op, id_type, id_value, id_label)
+      SELECT @runId, row_number() OVER (ORDER BY op, user_id), user_id, op, id_type, id_value, id_label FROM (
+        SELECT m.user_id, 'add' AS op, m.id_type, m.id_value, m.id_label
+        FROM cohort_run_members m
+        WHERE m.run_id = @runId AND m.id_type IS NOT NULL ${alreadySynced}
+        UNION ALL
+        SELECT s.user_id, 'remove' AS op, s.id_type, s.id_value, s.id_label
+        FROM cohort_synced_members s
+        WHERE s.cohort_id = @cohortId AND s.sync_scope = @syncScope AND NOT EXISTS (
+          SELECT 1 FROM cohort_run_members m
+          WHERE m.run_id = @runId AND m.user_id = s.user_id AND m.id_type IS NOT NULL)
+      )`);
+    return this.db.transaction(() => {
+      this.stmts.deleteRunChanges.run(runId);
+      insert.run({ runId, cohortId, syncScope });
+      return this.stmts.changeCounts.get(runId) as RunChanges;
+    })();
+  }
+
+  async readChanges(runId: string, fromSeq: number, toSeq: number): Promise<ChangeRow[]> {
+    return this.stmts.readChanges.all(runId, fromSeq, toSeq) as ChangeRow[];
+  }
+
+  async applyChanges(runId: string, cohortId: string, syncScope: string, fromSeq: number, toSeq: number): Promise<void> {
+    this.db.transaction(() => {
+      this.stmts.applyAdds.run(cohortId, syncScope, runId, fromSeq, toSeq);
+      this.stmts.applyRemoves.run(cohortId, syncScope, runId, fromSeq, toSeq);
+    })();
+  }
+
+  async discardRun(runId: string): Promise<void> {
+    this.db.transaction(() => {
+      this.stmts.deleteRunMembers.run(runId);
+      this.stmts.deleteRunChanges.run(runId);
+    })();
+  }
+
+  async forgetCohort(cohortId: string): Promise<void> {
+    this.stmts.forgetCohort.run(cohortId);
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,76 @@
+import type { Criteria } from '../domain/criteria';
+
+/**
+ * The analytics warehouse: where users and events live, where cohorts are evaluated, and
+ * where the importer keeps its set bookkeeping. SQLite by default; the interface is async
+ * so a networked engine (PostgreSQL) can stand behind it.
+ *
+ * Member lists never leave the warehouse in bulk: runs are frozen and diffed with set SQL,
+ * and a page is read as at most PAGE_SIZE rows.
+ */
+
+export interface UserInput {
+  user_key: string;
+  external_id?: string | null;
+  alias?: { name: string; label: string } | null;
+  device_id?: string | null;
+  properties?: Record<string, unknown>;
+}
+
+export interface EventInput {
+  user_key: string;
+  name: string;
+  time: number;
+  properties?: Record<string, unknown>;
+}
+
+export type BrazeIdType = 'external_id' | 'alias' | 'device_id';
+
+export interface ChangeRow {
+  userId: number;
+  op: 'add' | 'remove';
+  idType: BrazeIdType;
+  idValue: string;
+  idLabel: string | null;
+}
+
+export interface PreviewMember {
+  user_key: string;
+  external_id: string | null;
+  alias_name: string | null;
+  alias_label: string | null;
+  device_id: string | null;
+}
+
+export interface FrozenRun {
+  cohortSize: number;
+  unmatchable: number;
+}
+
+export interface RunChanges {
+  additions: number;
+  removals: number;
+}
+
+export interface Warehouse {
+  upsertUsers(workspaceId: string, users: UserInput[]): Promise<{ upserted: number }>;
+  appendEvents(workspaceId: string, events: EventInput[]): Promise<{ appended: number; usersCreated: number }>;
+  preview(
+    workspaceId: string,
+    criteria: Criteria,
+    opts: { now: number; limit: number },
+  ): Promise<{ count: number; unmatchable: number; sample: PreviewMember[] }>;
+  /** Copies the cohort's current members into cohort_run_members (replacing any earlier attempt). */
+  freezeRunMembers(runId: string, workspaceId: string, criteria: Criteria, now: number): Promise<FrozenRun>;
+  /** Writes the run's diff against what Braze was told, numbered 1..n (replacing any earlier attempt). */
+  computeChanges(runId: string, cohortId: string, syncScope: string, fullResync: boolean): Promise<RunChanges>;
+  readChanges(runId: string, fromSeq: number, toSeq: number): Promise<ChangeRow[]>;
+  /** Records an acknowledged page as what Braze now knows, in one transaction. */
+  applyChanges(runId: string, cohortId: string, syncScope: string, fromSeq: number, toSeq: number): Promise<void>;
+  /** Drops a finished run's frozen members and diff. */
+  discardRun(runId: string): Promise<void>;
+  /** Forgets what Braze was told for a cohort (the cohort is gone). */
+  forgetCohort(cohortId: string): Promise<void>;
+  ping(): Promise<void>;
+  close(): void;
+}

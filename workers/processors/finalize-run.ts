@@ -1,0 +1,35 @@
+import type { Job } from 'bullmq';
+import type { AppContext } from '../../src/context';
+import { finalizeRunPayload, uploadPageResult } from '../../src/queue/payloads';
+
+/**
+ * Runs once every page of a run is done (sent, skipped or given up): sums the pages' results
+ * into the run's history row and drops the run's working sets.
+ */
+export async function finalizeRun(ctx: AppContext, job: Job) {
+  const { runId } = finalizeRunPayload.parse(job.data);
+  const run = ctx.runs.get(runId);
+  if (!run || (run.status !== 'queued' && run.status !== 'running')) return { skipped: 'run is not active' };
+
+  const values = Object.values(await job.getChildrenValues()).map((v) => uploadPageResult.parse(v));
+  const failures = Object.values(await job.getIgnoredChildrenFailures());
+  let added = 0;
+  let removed = 0;
+  for (const v of values) {
+    added += v.added;
+    removed += v.removed;
+  }
+  const failed = run.changesTotal - added - removed;
+  let status: 'succeeded' | 'partially_failed' | 'failed' = 'succeeded';
+  let error = run.error;
+  if (error) status = 'failed';
+  else if (failed > 0) {
+    status = added + removed > 0 ? 'partially_failed' : 'failed';
+    error = `${failed} of ${run.changesTotal} changes could not be sent to Braze after every retry (${failures.length} page(s)). Last error: ${failures.at(-1) ?? 'unknown'}. Run the import again to send them.`;
+  }
+  const finished = ctx.runs.finish(runId, { status, added, removed, failed, error });
+  await ctx.warehouse.discardRun(runId);
+  await ctx.redis.del(`${ctx.config.queuePrefix}:run-progress:${runId}`);
+  ctx.log.info({ runId, status, added, removed, failed }, 'run finished');
+  return { status, added, removed, failed, unmatchable: finished?.unmatchable ?? 0 };
+}

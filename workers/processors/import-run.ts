@@ -1,0 +1,64 @@
+import type { Job } from 'bullmq';
+import { eq } from 'drizzle-orm';
+import { cohorts } from '../../db/schema';
+import { BrazeError } from '../../src/braze/errors';
+import type { AppContext } from '../../src/context';
+import type { Criteria } from '../../src/domain/criteria';
+import { addRunFlow, finalizeJobId } from '../../src/queue/producers';
+import { importRunPayload } from '../../src/queue/payloads';
+import { failRun } from './run-outcome';
+import { sendWithBudget } from './send-with-budget';
+
+/**
+ * Starts a run: freezes the cohort's members, registers (or renames) the cohort in Braze,
+ * diffs against what Braze was told, and fans the diff out as pages under a finalize job.
+ * Each step may be repeated safely if the job is retried.
+ */
+export async function importRun(ctx: AppContext, job: Job, token: string | undefined) {
+  const { runId } = importRunPayload.parse(job.data);
+  const run = ctx.runs.get(runId);
+  if (!run || (run.status !== 'queued' && run.status !== 'running')) return { skipped: 'run is not active' };
+  if (await ctx.queues.finalizeRun.getJob(finalizeJobId(runId))) return { skipped: 'pages already enqueued' };
+
+  const cohort = ctx.db.select().from(cohorts).where(eq(cohorts.id, run.cohortId)).get();
+  if (!cohort || cohort.deletedAt) {
+    await failRun(ctx, runId, 'The cohort was deleted before the import started.');
+    return { failed: true };
+  }
+
+  let connection;
+  try {
+    connection = ctx.connections.forRun(run.workspaceId);
+  } catch (err) {
+    if (err instanceof BrazeError) {
+      await failRun(ctx, runId, err.message);
+      return { failed: true };
+    }
+    throw err;
+  }
+  ctx.runs.markRunning(runId, connection.syncScope);
+
+  await job.updateProgress({ stage: 'freezing members' });
+  const frozen = await ctx.warehouse.freezeRunMembers(runId, run.workspaceId, cohort.criteria as Criteria, Date.now());
+
+  await job.updateProgress({ stage: 'registering cohort in Braze', cohortSize: frozen.cohortSize });
+  const sent = await sendWithBudget(ctx, job, token, run.workspaceId, () =>
+    connection.client.createCohort({ cohortId: cohort.brazeCohortId, name: cohort.name, createdAt: cohort.createdAt }),
+  );
+  if (!sent.ok) {
+    await failRun(ctx, runId, sent.error);
+    return { failed: true };
+  }
+
+  await job.updateProgress({ stage: 'computing changes', cohortSize: frozen.cohortSize });
+  const changes = await ctx.warehouse.computeChanges(runId, run.cohortId, connection.syncScope, run.fullResync);
+  const changesTotal = changes.additions + changes.removals;
+  const pagesTotal = Math.ceil(changesTotal / 1000);
+  ctx.runs.recordFrozen(runId, { ...frozen, changesTotal, pagesTotal });
+  await addRunFlow(ctx.queues, runId, changesTotal, {
+    attempts: ctx.config.worker.uploadAttempts,
+    backoffMs: ctx.config.worker.uploadBackoffMs,
+  });
+  await job.updateProgress({ stage: 'pages enqueued', pagesTotal });
+  return { cohortSize: frozen.cohortSize, unmatchable: frozen.unmatchable, ...changes, pagesTotal };
+}

@@ -1,0 +1,11 @@
+import type { AppContext } from '../../src/context';
+import type { RunRow } from '../../src/services/runs';
+
+/** Ends a run as failed with a message for the customer, and drops its working sets. */
+export async function failRun(ctx: AppContext, runId: string, error: string): Promise<RunRow | undefined> {
+  ctx.runs.abort(runId, error);
+  const run = ctx.runs.finish(runId, { status: 'failed', added: 0, removed: 0, failed: 0, error });
+  await ctx.warehouse.discardRun(runId);
+  ctx.log.info({ runId, status: 'failed' }, 'run finished');
+  return run;
+}

@@ -1,0 +1,48 @@
+import { Job, UnrecoverableError } from 'bullmq';
+import { buildCohortChanges } from '../../src/braze/cohort-changes';
+import type { AppContext } from '../../src/context';
+import { finalizeJobId } from '../../src/queue/producers';
+import { type UploadPageResult, uploadPagePayload } from '../../src/queue/payloads';
+import { sendWithBudget } from './send-with-budget';
+import { eq } from 'drizzle-orm';
+import { cohorts } from '../../db/schema';
+
+/**
+ * Sends one page of a run's diff (≤ 1,000 identifiers) to Braze and, once Braze acknowledged
+ * it, records it as synced in one transaction. Resending a page is harmless, so a crash
+ * between the two only costs a repeat.
+ */
+export async function uploadPage(ctx: AppContext, job: Job, token: string | undefined): Promise<UploadPageResult> {
+  const page = uploadPagePayload.parse(job.data);
+  const run = ctx.runs.get(page.runId);
+  const skipped: UploadPageResult = { added: 0, removed: 0, skipped: true };
+  // A run already failed by a permanent error sends nothing more.
+  if (!run || run.status !== 'running' || run.error || !run.syncScope) return skipped;
+  const cohort = ctx.db.select({ brazeCohortId: cohorts.brazeCohortId }).from(cohorts).where(eq(cohorts.id, run.cohortId)).get();
+  if (!cohort) return skipped;
+
+  const rows = await ctx.warehouse.readChanges(page.runId, page.fromSeq, page.toSeq);
+  const connection = ctx.connections.forRun(run.workspaceId);
+  const sent = await sendWithBudget(ctx, job, token, run.workspaceId, () =>
+    connection.client.updateCohortUsers({ cohortId: cohort.brazeCohortId, changes: buildCohortChanges(rows) }),
+  );
+  if (!sent.ok) {
+    ctx.runs.abort(page.runId, sent.error);
+    throw new UnrecoverableError(sent.error);
+  }
+  await ctx.warehouse.applyChanges(page.runId, run.cohortId, run.syncScope, page.fromSeq, page.toSeq);
+  await reportProgress(ctx, page.runId, run.pagesTotal);
+
+  let added = 0;
+  for (const r of rows) if (r.op === 'add') added++;
+  return { added, removed: rows.length - added, skipped: false };
+}
+
+/** Shows "pages done / total" on the run's finalize job in Bull Board. */
+async function reportProgress(ctx: AppContext, runId: string, pagesTotal: number): Promise<void> {
+  const key = `${ctx.config.queuePrefix}:run-progress:${runId}`;
+  const done = await ctx.redis.incr(key);
+  if (done === 1) await ctx.redis.expire(key, 7 * 24 * 3600);
+  const parent = await Job.fromId(ctx.queues.finalizeRun, finalizeJobId(runId));
+  await parent?.updateProgress({ pagesDone: Math.min(done, pagesTotal), pagesTotal });
+}

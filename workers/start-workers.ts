@@ -1,0 +1,37 @@
+import type { AppContext } from '../src/context';
+import { QueueNames } from '../src/queue/names';
+import { importRunPayload } from '../src/queue/payloads';
+import { failRun } from './processors/run-outcome';
+import { finalizeRun } from './processors/finalize-run';
+import { importRun } from './processors/import-run';
+import { uploadPage } from './processors/upload-page';
+import { WorkerManager } from './worker-manager';
+
+/** Registers every processor; used by the worker process and by in-process tests. */
+export async function startWorkers(ctx: AppContext): Promise<WorkerManager> {
+  const manager = new WorkerManager(ctx);
+  const concurrency = ctx.config.worker.concurrency;
+  const failRunOf = async (data: unknown, err: Error) => {
+    const parsed = importRunPayload.safeParse(data);
+    if (parsed.success) await failRun(ctx, parsed.data.runId, `The import could not run: ${err.message}`);
+  };
+  manager.register({
+    queue: QueueNames.importRun,
+    concurrency: Math.max(1, Math.ceil(concurrency / 4)),
+    process: (job, token) => importRun(ctx, job, token),
+    onFinalFailure: (job, err) => failRunOf(job.data, err),
+  });
+  manager.register({
+    queue: QueueNames.uploadPage,
+    concurrency,
+    process: (job, token) => uploadPage(ctx, job, token),
+  });
+  manager.register({
+    queue: QueueNames.finalizeRun,
+    concurrency: Math.max(1, Math.ceil(concurrency / 4)),
+    process: (job) => finalizeRun(ctx, job),
+    onFinalFailure: (job, err) => failRunOf(job.data, err),
+  });
+  await manager.waitUntilReady();
+  return manager;
+}

@@ -1,0 +1,61 @@
+import { hostname } from 'node:os';
+import { type Job, type Processor, Worker } from 'bullmq';
+import type { AppContext } from '../src/context';
+import type { QueueName } from '../src/queue/names';
+
+export interface ProcessorSpec {
+  queue: QueueName;
+  concurrency: number;
+  process: (job: Job, token: string | undefined) => Promise<unknown>;
+  /** Called once when a job has failed for the last time (no attempts left or unrecoverable). */
+  onFinalFailure?: (job: Job, err: Error) => Promise<void> | void;
+}
+
+/**
+ * The only place that calls `new Worker`: every processor gets the same timing, logging and
+ * failure handling, so processors stay plain functions.
+ */
+export class WorkerManager {
+  private readonly workers: Worker[] = [];
+
+  constructor(private readonly ctx: AppContext) {}
+
+  register(spec: ProcessorSpec): Worker {
+    const log = this.ctx.log.child({ queue: spec.queue });
+    const processor: Processor = async (job, token) => {
+      const started = performance.now();
+      const result = await spec.process(job, token);
+      log.debug({ jobId: job.id, ms: Math.round(performance.now() - started) }, 'job done');
+      return result;
+    };
+    const worker = new Worker(spec.queue, processor, {
+      connection: this.ctx.redis,
+      prefix: this.ctx.config.queuePrefix,
+      concurrency: spec.concurrency,
+      // Shown in Bull Board and on each job (processedBy): which process took it.
+      name: `${hostname()}-${process.pid}`,
+    });
+    worker.on('failed', (job, err) => {
+      if (!job) return;
+      const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+      log.warn({ jobId: job.id, attempt: job.attemptsMade, final, err: err.message }, 'job failed');
+      if (final && spec.onFinalFailure) {
+        Promise.resolve(spec.onFinalFailure(job, err)).catch((e: unknown) =>
+          log.error({ jobId: job.id, err: (e as Error).message }, 'final-failure handler failed'),
+        );
+      }
+    });
+    worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
+    this.workers.push(worker);
+    return worker;
+  }
+
+  async waitUntilReady(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+  }
+
+  /** Lets active jobs finish (a page mid-request completes and records its result), then stops. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+}
