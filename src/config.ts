@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { allowlistedOrigin } from './domain/braze-endpoint';
 
 /**
  * All configuration, read once from the environment and validated. A missing or malformed
@@ -26,7 +27,10 @@ const envSchema = z.object({
   BRAZE_PARTNER_API_KEY_US: z.string().default(''),
   BRAZE_PARTNER_API_KEY_EU: z.string().default(''),
   BRAZE_PARTNER_API_KEY_AU: z.string().default(''),
-  BRAZE_ENDPOINT_ALLOWLIST: csv,
+  BRAZE_ENDPOINT_ALLOWLIST: csv.refine(
+    (list) => list.every((entry) => allowlistedOrigin(entry) !== null),
+    'must be a comma-separated list of bare http(s) origins, e.g. http://127.0.0.1:4010',
+  ),
   BRAZE_USER_AGENT: z.string().default('partner-Kubit-CohortImport/0.1.0'),
   BRAZE_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   /** Requests per hour per Braze connection, shared by all workers (Braze allows 250,000). */

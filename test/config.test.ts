@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config';
+
+const valid = { ADMIN_TOKEN: 'a'.repeat(20), ENCRYPTION_KEY: 'ab'.repeat(32) };
+
+describe('configuration', () => {
+  it('applies defaults to a minimal environment', () => {
+    const c = loadConfig(valid);
+    expect(c.port).toBe(3000);
+    expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(c.braze.partner).toBe('kubit');
+    expect(c.encryptionKey).toHaveLength(32);
+  });
+
+  it.each([
+    [{}, /ADMIN_TOKEN: is required/],
+    [{ ...valid, ENCRYPTION_KEY: 'short' }, /ENCRYPTION_KEY: must be 32 bytes/],
+    [{ ...valid, PORT: 'eighty' }, /PORT/],
+    [{ ...valid, REDIS_URL: 'localhost:6379' }, /REDIS_URL/],
+    [{ ...valid, BRAZE_PARTNER: 'Kubit Inc' }, /BRAZE_PARTNER/],
+    [{ ...valid, BRAZE_ENDPOINT_ALLOWLIST: 'http://127.0.0.1:4010/path' }, /BRAZE_ENDPOINT_ALLOWLIST/],
+    [{ ...valid, WORKER_CONCURRENCY: '0' }, /WORKER_CONCURRENCY/],
+  ])('names the bad variable: %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('accepts a base64 encryption key and an allowlist of origins', () => {
+    const c = loadConfig({ ...valid, ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'), BRAZE_ENDPOINT_ALLOWLIST: 'http://127.0.0.1:4010, http://localhost:4011' });
+    expect(c.encryptionKey.equals(Buffer.alloc(32, 7))).toBe(true);
+    expect(c.braze.endpointAllowlist).toEqual(['http://127.0.0.1:4010', 'http://localhost:4011']);
+  });
+});

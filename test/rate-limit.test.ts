@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RateBudget } from '../src/queue/rate-budget';
+import { registerInSandbox } from '../src/seed/register-in-sandbox';
+import { seedWarehouse } from '../src/seed/seed-warehouse';
+import type { SqliteWarehouse } from '../src/warehouse/sqlite-warehouse';
+import { expectedFromDemo, sandboxMembers, sandboxRequests } from './support/expectations';
+import { createConnectedWorkspace, type Harness, startHarness, TEST_PREFIX_ROOT, waitForRun } from './support/harness';
+
+describe('the shared request budget (real Redis)', () => {
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const prefix = `${TEST_PREFIX_ROOT}-${randomUUID()}`;
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  it('allows a burst of ten seconds of budget, then asks the caller to wait', async () => {
+    const budget = new RateBudget(redis, prefix, 3600); // one request a second, ten in a burst
+    const waits = [];
+    for (let i = 0; i < 11; i++) waits.push(await budget.take('conn-a'));
+    expect(waits.slice(0, 10)).toEqual(Array(10).fill(0));
+    expect(waits[10]).toBeGreaterThan(0);
+    expect(waits[10]).toBeLessThanOrEqual(1000);
+  });
+
+  it('pauses one connection after a 429 without touching another', async () => {
+    const budget = new RateBudget(redis, prefix, 250_000);
+    await budget.pauseUntil('conn-b', Date.now() + 5000);
+    expect(await budget.take('conn-b')).toBeGreaterThan(4000);
+    expect(await budget.take('conn-c')).toBe(0);
+  });
+});
+
+describe("Braze's rate limit", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // One attempt per page: a 429 that spent an attempt would fail the run.
+    h = await startHarness({ env: { UPLOAD_ATTEMPTS: '1' } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('waits for the reset time on 429 without spending attempts, and finishes with exact membership', async () => {
+    const ws = await createConnectedWorkspace(h, 'Limited');
+    const now = Date.now();
+    seedWarehouse((h.ctx.warehouse as SqliteWarehouse).db, { workspaceId: ws.workspaceId, users: 6000, seed: 3, now });
+    await registerInSandbox({ sandboxUrl: h.sandboxUrl, brazeWorkspaceId: ws.brazeWorkspaceId, users: 6000, seed: 3, now });
+    await h.sandbox('PUT', '/sandbox/config', { rate_limit: { limit: 2, window_seconds: 1 } });
+    const criteria = { all: [{ property: 'age', op: 'gte', value: 0 }] };
+    const cohort = await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name: 'Limited', criteria } });
+    const before = (await sandboxRequests(h)).count;
+    const started = await h.request('POST', `/v1/cohorts/${cohort.body.id}/imports`, { token: ws.token, body: {} });
+    const run = await waitForRun(h, ws.token, started.body.id);
+    const expected = expectedFromDemo(criteria as never, { users: 6000, seed: 3, now });
+    expect(run).toMatchObject({ status: 'succeeded', added: expected.sendable, failed: 0 });
+    expect(await sandboxMembers(h, ws.brazeWorkspaceId, cohort.body.braze_cohort_id)).toEqual(expected.inBraze);
+    const statuses = (await sandboxRequests(h)).requests.filter((r) => r.seq > before).map((r) => r.status);
+    expect(statuses).toContain(429);
+    expect(statuses.filter((s) => s === 201).length).toBe(1 + Math.ceil(expected.sendable / 1000));
+  });
+});

@@ -1,0 +1,195 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createApp } from '../../src/api/app';
+import { startBrazeSandbox } from '../../src/braze-sandbox/server';
+import { loadConfig, type Config } from '../../src/config';
+import { type AppContext, createContext } from '../../src/context';
+import { createLogger } from '../../src/logger';
+import type { WorkerManager } from '../../workers/worker-manager';
+import { startWorkers } from '../../workers/start-workers';
+
+export const TEST_PREFIX_ROOT = 'citest';
+export const PARTNER_KEY = 'pk-test-us';
+
+export interface HttpResult<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface Harness {
+  baseUrl: string;
+  adminToken: string;
+  /** The environment the in-process system was configured from (for child processes). */
+  env: Record<string, string>;
+  config: Config;
+  ctx: AppContext;
+  sandboxUrl: string;
+  dir: string;
+  /** Every log line the in-process web and workers wrote. */
+  logs: string[];
+  workers?: WorkerManager;
+  request<T = any>(method: string, path: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<HttpResult<T>>;
+  sandbox<T = any>(method: string, path: string, body?: unknown): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  workers?: boolean;
+  env?: Record<string, string>;
+}
+
+/**
+ * The real system in one process: the API on a free port, BullMQ workers on real Redis under
+ * a queue prefix of its own, SQLite files in a temp folder with the real migrations, and a
+ * Braze sandbox over HTTP. `close()` removes all of it.
+ */
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'cohort-import-test-'));
+  const sandbox = await startBrazeSandbox({
+    port: 0,
+    host: '127.0.0.1',
+    dbPath: ':memory:',
+    partner: 'kubit',
+    partnerApiKeys: [PARTNER_KEY],
+    // Faults drawn from a fixed sequence: a fault test sees the same share of failures every run.
+    random: seededRandom(1234),
+  });
+  const adminToken = `admin-${randomBytes(16).toString('hex')}`;
+  const env: Record<string, string> = {
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    QUEUE_PREFIX: `${TEST_PREFIX_ROOT}-${randomUUID()}`,
+    DATABASE_URL: join(dir, 'control.db'),
+    WAREHOUSE_URL: join(dir, 'warehouse.db'),
+    DATA_DIR: dir,
+    ADMIN_TOKEN: adminToken,
+    ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    BRAZE_PARTNER_API_KEY_US: PARTNER_KEY,
+    BRAZE_ENDPOINT_ALLOWLIST: sandbox.url,
+    WORKER_CONCURRENCY: '4',
+    UPLOAD_BACKOFF_MS: '50',
+    LOG_LEVEL: 'debug',
+    ...opts.env,
+  };
+  const config = loadConfig(env);
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const log = createLogger('test', 'debug', sink);
+  const ctx = await createContext(config, 'test', log);
+  const server: Server = createApp(ctx).listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const workers = opts.workers === false ? undefined : await startWorkers(ctx);
+
+  return {
+    baseUrl,
+    adminToken,
+    env,
+    config,
+    ctx,
+    sandboxUrl: sandbox.url,
+    dir,
+    logs,
+    workers,
+    async request(method, path, o = {}) {
+      const headers: Record<string, string> = { ...o.headers };
+      if (o.token) headers.authorization = `Bearer ${o.token}`;
+      let body: string | undefined;
+      if (o.body !== undefined) {
+        headers['content-type'] ??= 'application/json';
+        body = typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
+      }
+      const res = await fetch(`${baseUrl}${path}`, { method, headers, body });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: res.status, body: parsed as any, headers: res.headers };
+    },
+    async sandbox(method, path, body) {
+      const res = await fetch(`${sandbox.url}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      if (!res.ok) throw new Error(`sandbox ${method} ${path} → ${res.status} ${await res.text()}`);
+      return (await res.json()) as any;
+    },
+    async close() {
+      await workers?.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await Promise.all(ctx.queues.all().map((q) => q.obliterate({ force: true }).catch(() => undefined)));
+      await deleteKeys(ctx, `${config.queuePrefix}:*`);
+      await ctx.close();
+      await sandbox.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** mulberry32: a tiny deterministic PRNG. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function deleteKeys(ctx: AppContext, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await ctx.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await ctx.redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+/** A workspace with its token and a Braze connection to a fresh sandbox workspace. */
+export async function createConnectedWorkspace(h: Harness, name = 'Acme') {
+  const ws = await h.request('POST', '/v1/workspaces', { token: h.adminToken, body: { name } });
+  if (ws.status !== 201) throw new Error(`workspace: ${ws.status} ${JSON.stringify(ws.body)}`);
+  const brazeWs = await h.sandbox('POST', '/sandbox/workspaces', { name });
+  const key = await h.sandbox('POST', `/sandbox/workspaces/${brazeWs.id}/data-import-keys`, {});
+  const conn = await h.request('PUT', '/v1/braze-connection', {
+    token: ws.body.api_token,
+    body: { rest_endpoint: h.sandboxUrl, data_import_key: key.key },
+  });
+  if (conn.status !== 200) throw new Error(`connection: ${conn.status} ${JSON.stringify(conn.body)}`);
+  return {
+    workspaceId: ws.body.id as string,
+    token: ws.body.api_token as string,
+    brazeWorkspaceId: brazeWs.id as string,
+    dataImportKey: key.key as string,
+    dataImportKeyId: key.id as string,
+  };
+}
+
+/** Polls a run until it is no longer queued or running. */
+export async function waitForRun(h: Harness, token: string, runId: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await h.request('GET', `/v1/imports/${runId}`, { token });
+    if (res.status !== 200) throw new Error(`run ${runId}: ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.body.status !== 'queued' && res.body.status !== 'running') return res.body;
+    if (Date.now() > deadline) throw new Error(`run ${runId} still ${res.body.status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,49 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+
+export interface RunningProcess {
+  proc: ChildProcess;
+  output: () => string;
+  /** SIGTERM, then the exit code (SIGKILL after the timeout). */
+  stop(timeoutMs?: number): Promise<number | null>;
+}
+
+/** Starts a TypeScript entry point as a real child process and waits for a line that says it is ready. */
+export async function startProcess(script: string, env: Record<string, string>, readyPattern: RegExp, timeoutMs = 30_000): Promise<RunningProcess> {
+  const proc = spawn('node_modules/.bin/tsx', [script], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} not ready after ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const check = () => {
+      if (readyPattern.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    proc.stdout?.on('data', check);
+    proc.stderr?.on('data', check);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited with ${code} before it was ready:\n${out}`));
+    });
+  });
+  return {
+    proc,
+    output: () => out,
+    stop(timeout = 20_000) {
+      if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(proc.exitCode);
+      return new Promise((resolve) => {
+        const killer = setTimeout(() => proc.kill('SIGKILL'), timeout);
+        proc.once('exit', (code) => {
+          clearTimeout(killer);
+          resolve(code);
+        });
+        proc.kill('SIGTERM');
+      });
+    },
+  };
+}
