@@ -1,0 +1,69 @@
+/**
+ * Process entry of the Braze sandbox (`npm run braze-sandbox`). Configuration comes from the
+ * environment, validated before anything starts; secrets are never printed.
+ */
+import { z } from 'zod';
+import { startBrazeSandbox } from './server';
+
+const optionalSecret = z
+  .string()
+  .optional()
+  .transform((value) => (value ? value : undefined));
+
+const environmentSchema = z
+  .object({
+    BRAZE_SANDBOX_PORT: z.coerce.number().int().min(0).max(65_535).default(4010),
+    BRAZE_SANDBOX_HOST: z.string().min(1).default('127.0.0.1'),
+    BRAZE_SANDBOX_DB: z.string().min(1).default('data/braze-sandbox.db'),
+    BRAZE_PARTNER: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]*$/i, { error: 'must be a URL slug such as kubit' })
+      .default('kubit'),
+    BRAZE_PARTNER_API_KEY_US: optionalSecret,
+    BRAZE_PARTNER_API_KEY_EU: optionalSecret,
+  })
+  .refine((env) => env.BRAZE_PARTNER_API_KEY_US || env.BRAZE_PARTNER_API_KEY_EU, {
+    error: 'set BRAZE_PARTNER_API_KEY_US or BRAZE_PARTNER_API_KEY_EU (or both)',
+  });
+
+function readEnvironment() {
+  const result = environmentSchema.safeParse(process.env);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) {
+    console.error(`braze-sandbox: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
+  }
+  process.exit(1);
+}
+
+const env = readEnvironment();
+const sandbox = await startBrazeSandbox({
+  port: env.BRAZE_SANDBOX_PORT,
+  host: env.BRAZE_SANDBOX_HOST,
+  dbPath: env.BRAZE_SANDBOX_DB,
+  partner: env.BRAZE_PARTNER,
+  partnerApiKeys: [env.BRAZE_PARTNER_API_KEY_US, env.BRAZE_PARTNER_API_KEY_EU].filter(
+    (key): key is string => key !== undefined,
+  ),
+}).catch((error: unknown) => {
+  console.error(`braze-sandbox: cannot start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
+console.log(
+  `braze-sandbox listening on ${sandbox.url} (partner ${env.BRAZE_PARTNER}, database ${env.BRAZE_SANDBOX_DB})`,
+);
+
+let stopping = false;
+async function shutDown(signal: NodeJS.Signals): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  console.log(`braze-sandbox: ${signal} received, closing`);
+  try {
+    await sandbox.close();
+    process.exit(0);
+  } catch (error) {
+    console.error('braze-sandbox: shutdown failed', error);
+    process.exit(1);
+  }
+}
+process.on('SIGTERM', (signal) => void shutDown(signal));
+process.on('SIGINT', (signal) => void shutDown(signal));
