@@ -1,0 +1,93 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openControlDb } from '../../db/client';
+import type { Config } from '../config';
+import { SecretBox } from '../crypto/secret-box';
+import { BrazeConnectionService } from '../services/braze-connections';
+import { WorkspaceService } from '../services/workspaces';
+import { openSqliteWarehouse } from '../warehouse/sqlite-warehouse';
+import { createProgressBar } from './progress-bar';
+import { registerInSandbox } from './register-in-sandbox';
+import { seedWarehouse } from './seed-warehouse';
+
+/** What `npm start` prints and `npm run seed` reuses: the demo workspace and its sandbox twin. */
+export interface DemoState {
+  workspace_id: string;
+  api_token: string;
+  braze_workspace_id: string;
+  sandbox_url: string;
+  seed: number;
+  users: number;
+}
+
+export const demoStatePath = (config: Config) => join(config.dataDir, 'demo.json');
+
+export function readDemoState(config: Config): DemoState | null {
+  const path = demoStatePath(config);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as DemoState) : null;
+}
+
+async function sandboxCall<T>(url: string, body: unknown): Promise<T> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`Braze sandbox ${url} answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+/**
+ * Makes sure the demo workspace exists with a Braze connection to the sandbox, and that at
+ * least `users` demo users are seeded (in the warehouse and, minus ~3%, in the sandbox).
+ * Running it again does nothing new unless more users are asked for.
+ */
+export async function ensureDemo(config: Config, opts: { sandboxUrl: string; users: number; seed?: number; force?: boolean }): Promise<DemoState> {
+  const db = openControlDb(config.databaseUrl);
+  const warehouse = await openSqliteWarehouse(config.warehouseUrl);
+  try {
+    let state = readDemoState(config);
+    const workspaces = new WorkspaceService(db);
+    if (!state || !workspaces.exists(state.workspace_id) || state.sandbox_url !== opts.sandboxUrl) {
+      const ws = workspaces.create('Demo');
+      const brazeWs = await sandboxCall<{ id: string }>(`${opts.sandboxUrl}/sandbox/workspaces`, { name: 'Demo' });
+      const key = await sandboxCall<{ key: string }>(`${opts.sandboxUrl}/sandbox/workspaces/${brazeWs.id}/data-import-keys`, {});
+      new BrazeConnectionService(db, new SecretBox(config.encryptionKey), config.braze).put(ws.id, {
+        rest_endpoint: opts.sandboxUrl,
+        data_import_key: key.key,
+      });
+      state = {
+        workspace_id: ws.id,
+        api_token: ws.api_token,
+        braze_workspace_id: brazeWs.id,
+        sandbox_url: opts.sandboxUrl,
+        seed: opts.seed ?? 42,
+        users: 0,
+      };
+      writeFileSync(demoStatePath(config), JSON.stringify(state, null, 2), { mode: 0o600 });
+    }
+    if (opts.force || state.users < opts.users) {
+      const now = Date.now();
+      const seed = state.seed;
+      const bar = createProgressBar({ label: 'warehouse', total: opts.users });
+      const seeded = seedWarehouse(warehouse.db, { workspaceId: state.workspace_id, users: opts.users, seed, now, onProgress: bar.update });
+      bar.finish();
+      const sandboxBar = createProgressBar({ label: 'Braze sandbox', total: opts.users });
+      const registered = await registerInSandbox({
+        sandboxUrl: opts.sandboxUrl,
+        brazeWorkspaceId: state.braze_workspace_id,
+        users: opts.users,
+        seed,
+        now,
+        onProgress: sandboxBar.update,
+      });
+      sandboxBar.finish();
+      state = { ...state, users: opts.users };
+      writeFileSync(demoStatePath(config), JSON.stringify(state, null, 2), { mode: 0o600 });
+      console.error(
+        `seeded ${seeded.users.toLocaleString('en-US')} users and ${seeded.events.toLocaleString('en-US')} events; ` +
+          `${registered.registered.toLocaleString('en-US')} of them are known to the Braze sandbox`,
+      );
+    }
+    return state;
+  } finally {
+    warehouse.close();
+    db.$client.close();
+  }
+}
