@@ -173,8 +173,9 @@ describe('identity mapping', () => {
     // What Braze was told, per user: the identifier each was sent as.
     const told = (h.ctx.warehouse as SqliteWarehouse).db
       .prepare(
-        `SELECT u.user_key, s.id_type, s.id_value FROM cohort_synced_members s JOIN users u ON u.id = s.user_id
-         WHERE s.cohort_id = ? ORDER BY u.user_key`,
+        `SELECT u.user_key, s.id_type, s.id_value FROM cohort_synced_members s
+         JOIN sync_sets ss ON ss.id = s.sync_set JOIN users u ON u.id = s.user_id
+         WHERE ss.cohort_id = ? ORDER BY u.user_key`,
       )
       .all(cohort.body.id);
     expect(told).toEqual([

@@ -5,7 +5,8 @@
  * Conventions:
  * - `users.id` is the internal integer key: the keyset for pages and the join key everywhere.
  * - Times are epoch milliseconds (INTEGER).
- * - `properties` is a JSON object as TEXT.
+ * - `properties` is a JSON object stored as SQLite JSONB (write it with `jsonb(?)`): the
+ *   json_* functions read it without re-parsing text, which criteria evaluate per row.
  * - Braze identifiers are stored as (id_type, id_value, id_label):
  *   external_id → ('external_id', value, NULL); alias → ('alias', alias_name, alias_label);
  *   device_id → ('device_id', value, NULL); unmatchable → (NULL, NULL, NULL).
@@ -20,7 +21,7 @@ export const warehouseMigrations: readonly string[] = [
     alias_name   TEXT,
     alias_label  TEXT,
     device_id    TEXT,
-    properties   TEXT    NOT NULL DEFAULT '{}',
+    properties   BLOB    NOT NULL DEFAULT (jsonb('{}')),
     first_seen   INTEGER NOT NULL,
     last_seen    INTEGER NOT NULL
   );
@@ -33,42 +34,54 @@ export const warehouseMigrations: readonly string[] = [
     user_id      INTEGER NOT NULL,
     name         TEXT    NOT NULL,
     time         INTEGER NOT NULL,
-    properties   TEXT
+    properties   BLOB
   );
   CREATE INDEX events_user_name_time ON events (user_id, name, time);
 
+  -- Small integer keys for runs and for (cohort, sync scope) pairs: the bookkeeping tables
+  -- below hold a row per member, and 8-byte keys instead of two UUIDs keep them compact.
+  CREATE TABLE run_keys (
+    id     INTEGER PRIMARY KEY,
+    run_id TEXT    NOT NULL UNIQUE
+  );
+  CREATE TABLE sync_sets (
+    id         INTEGER PRIMARY KEY,
+    cohort_id  TEXT    NOT NULL,
+    sync_scope TEXT    NOT NULL,
+    UNIQUE (cohort_id, sync_scope)
+  );
+
   -- The cohort's membership frozen at run start (one INSERT … SELECT per run).
   CREATE TABLE cohort_run_members (
-    run_id   TEXT    NOT NULL,
+    run_key  INTEGER NOT NULL,
     user_id  INTEGER NOT NULL,
     id_type  TEXT,
     id_value TEXT,
     id_label TEXT,
-    PRIMARY KEY (run_id, user_id)
+    PRIMARY KEY (run_key, user_id)
   ) WITHOUT ROWID;
 
   -- What Braze has been told, per cohort and sync scope (a Braze connection's endpoint).
   -- Changed only after Braze acknowledged the batch.
   CREATE TABLE cohort_synced_members (
-    cohort_id  TEXT    NOT NULL,
-    sync_scope TEXT    NOT NULL,
-    user_id    INTEGER NOT NULL,
-    id_type    TEXT    NOT NULL,
-    id_value   TEXT    NOT NULL,
-    id_label   TEXT,
-    PRIMARY KEY (cohort_id, sync_scope, user_id)
+    sync_set INTEGER NOT NULL,
+    user_id  INTEGER NOT NULL,
+    id_type  TEXT    NOT NULL,
+    id_value TEXT    NOT NULL,
+    id_label TEXT,
+    PRIMARY KEY (sync_set, user_id)
   ) WITHOUT ROWID;
 
   -- The run's diff (additions and removals), numbered so pages are seq ranges.
   CREATE TABLE cohort_run_changes (
-    run_id   TEXT    NOT NULL,
+    run_key  INTEGER NOT NULL,
     seq      INTEGER NOT NULL,
     user_id  INTEGER NOT NULL,
     op       TEXT    NOT NULL CHECK (op IN ('add', 'remove')),
     id_type  TEXT    NOT NULL,
     id_value TEXT    NOT NULL,
     id_label TEXT,
-    PRIMARY KEY (run_id, seq)
+    PRIMARY KEY (run_key, seq)
   ) WITHOUT ROWID;
   `,
 ];

@@ -35,45 +35,79 @@ export class SqliteWarehouse implements Warehouse {
     this.stmts = {
       upsertUser: db.prepare(`
         INSERT INTO users (workspace_id, user_key, external_id, alias_name, alias_label, device_id, properties, first_seen, last_seen)
-        VALUES (@workspace_id, @user_key, @external_id, @alias_name, @alias_label, @device_id, json(@properties), @now, @now)
+        VALUES (@workspace_id, @user_key, @external_id, @alias_name, @alias_label, @device_id, jsonb(@properties), @now, @now)
         ON CONFLICT (workspace_id, user_key) DO UPDATE SET
           external_id = CASE WHEN @has_external_id THEN excluded.external_id ELSE users.external_id END,
           alias_name  = CASE WHEN @has_alias THEN excluded.alias_name ELSE users.alias_name END,
           alias_label = CASE WHEN @has_alias THEN excluded.alias_label ELSE users.alias_label END,
           device_id   = CASE WHEN @has_device_id THEN excluded.device_id ELSE users.device_id END,
-          properties  = json_patch(users.properties, excluded.properties),
+          properties  = jsonb_patch(users.properties, excluded.properties),
           last_seen   = excluded.last_seen`),
       ensureUser: db.prepare(`
         INSERT INTO users (workspace_id, user_key, first_seen, last_seen) VALUES (?, ?, ?, ?)
         ON CONFLICT (workspace_id, user_key) DO NOTHING`),
       userIdByKey: db.prepare('SELECT id FROM users WHERE workspace_id = ? AND user_key = ?').pluck(),
       insertEvent: db.prepare(
-        'INSERT INTO events (workspace_id, user_id, name, time, properties) VALUES (?, ?, ?, ?, json(?))',
+        'INSERT INTO events (workspace_id, user_id, name, time, properties) VALUES (?, ?, ?, ?, jsonb(?))',
       ),
       touchUser: db.prepare('UPDATE users SET last_seen = max(last_seen, ?) WHERE id = ?'),
-      deleteRunMembers: db.prepare('DELETE FROM cohort_run_members WHERE run_id = ?'),
-      deleteRunChanges: db.prepare('DELETE FROM cohort_run_changes WHERE run_id = ?'),
+      insertRunKey: db.prepare('INSERT INTO run_keys (run_id) VALUES (?) ON CONFLICT (run_id) DO NOTHING'),
+      runKey: db.prepare('SELECT id FROM run_keys WHERE run_id = ?').pluck(),
+      deleteRunKey: db.prepare('DELETE FROM run_keys WHERE id = ?'),
+      insertSyncSet: db.prepare(
+        'INSERT INTO sync_sets (cohort_id, sync_scope) VALUES (?, ?) ON CONFLICT (cohort_id, sync_scope) DO NOTHING',
+      ),
+      syncSet: db.prepare('SELECT id FROM sync_sets WHERE cohort_id = ? AND sync_scope = ?').pluck(),
+      deleteRunMembers: db.prepare('DELETE FROM cohort_run_members WHERE run_key = ?'),
+      deleteRunChanges: db.prepare('DELETE FROM cohort_run_changes WHERE run_key = ?'),
       runCounts: db.prepare(`
         SELECT count(*) AS size, coalesce(sum(id_type IS NULL), 0) AS unmatchable
-        FROM cohort_run_members WHERE run_id = ?`),
+        FROM cohort_run_members WHERE run_key = ?`),
       changeCounts: db.prepare(`
         SELECT coalesce(sum(op = 'add'), 0) AS additions, coalesce(sum(op = 'remove'), 0) AS removals
-        FROM cohort_run_changes WHERE run_id = ?`),
+        FROM cohort_run_changes WHERE run_key = ?`),
       readChanges: db.prepare(`
         SELECT user_id AS userId, op, id_type AS idType, id_value AS idValue, id_label AS idLabel
-        FROM cohort_run_changes WHERE run_id = ? AND seq BETWEEN ? AND ? ORDER BY seq`),
+        FROM cohort_run_changes WHERE run_key = ? AND seq BETWEEN ? AND ? ORDER BY seq`),
       applyAdds: db.prepare(`
-        INSERT INTO cohort_synced_members (cohort_id, sync_scope, user_id, id_type, id_value, id_label)
-        SELECT ?, ?, user_id, id_type, id_value, id_label FROM cohort_run_changes
-        WHERE run_id = ? AND seq BETWEEN ? AND ? AND op = 'add'
-        ON CONFLICT (cohort_id, sync_scope, user_id) DO UPDATE SET
+        INSERT INTO cohort_synced_members (sync_set, user_id, id_type, id_value, id_label)
+        SELECT ?, user_id, id_type, id_value, id_label FROM cohort_run_changes
+        WHERE run_key = ? AND seq BETWEEN ? AND ? AND op = 'add'
+        ON CONFLICT (sync_set, user_id) DO UPDATE SET
           id_type = excluded.id_type, id_value = excluded.id_value, id_label = excluded.id_label`),
       applyRemoves: db.prepare(`
         DELETE FROM cohort_synced_members
-        WHERE cohort_id = ? AND sync_scope = ? AND user_id IN (
-          SELECT user_id FROM cohort_run_changes WHERE run_id = ? AND seq BETWEEN ? AND ? AND op = 'remove')`),
-      forgetCohort: db.prepare('DELETE FROM cohort_synced_members WHERE cohort_id = ?'),
+        WHERE sync_set = ? AND user_id IN (
+          SELECT user_id FROM cohort_run_changes WHERE run_key = ? AND seq BETWEEN ? AND ? AND op = 'remove')`),
+      forgetCohort: db.prepare(
+        'DELETE FROM cohort_synced_members WHERE sync_set IN (SELECT id FROM sync_sets WHERE cohort_id = ?)',
+      ),
     };
+  }
+
+  private readonly runKeys = new Map<string, number>();
+  private readonly syncSets = new Map<string, number>();
+
+  /** The run's small integer key, made on first use (one per run, shared by every process). */
+  private runKey(runId: string): number {
+    let key = this.runKeys.get(runId);
+    if (key === undefined) {
+      this.stmts.insertRunKey.run(runId);
+      key = this.stmts.runKey.get(runId) as number;
+      this.runKeys.set(runId, key);
+    }
+    return key;
+  }
+
+  private syncSet(cohortId: string, syncScope: string): number {
+    const name = `${cohortId}/${syncScope}`;
+    let key = this.syncSets.get(name);
+    if (key === undefined) {
+      this.stmts.insertSyncSet.run(cohortId, syncScope);
+      key = this.stmts.syncSet.get(cohortId, syncScope) as number;
+      this.syncSets.set(name, key);
+    }
+    return key;
   }
 
   async upsertUsers(workspaceId: string, users: UserInput[]): Promise<{ upserted: number }> {
@@ -140,13 +174,14 @@ export class SqliteWarehouse implements Warehouse {
   async freezeRunMembers(runId: string, workspaceId: string, criteria: Criteria, now: number): Promise<FrozenRun> {
     const where = compileCriteria(criteria, { now, userAlias: 'u' });
     const insert = this.db.prepare(`
-      INSERT INTO cohort_run_members (run_id, user_id, id_type, id_value, id_label)
+      INSERT INTO cohort_run_members (run_key, user_id, id_type, id_value, id_label)
       SELECT ?, u.id, ${id.idType}, ${id.idValue}, ${id.idLabel}
       FROM users u WHERE u.workspace_id = ? AND (${where.sql})`);
     return this.db.transaction(() => {
-      this.stmts.deleteRunMembers.run(runId);
-      insert.run(runId, workspaceId, ...where.params);
-      const c = this.stmts.runCounts.get(runId) as { size: number; unmatchable: number };
+      const runKey = this.runKey(runId);
+      this.stmts.deleteRunMembers.run(runKey);
+      insert.run(runKey, workspaceId, ...where.params);
+      const c = this.stmts.runCounts.get(runKey) as { size: number; unmatchable: number };
       return { cohortSize: c.size, unmatchable: c.unmatchable };
     })();
   }
@@ -158,44 +193,50 @@ export class SqliteWarehouse implements Warehouse {
       ? ''
       : `AND NOT EXISTS (
            SELECT 1 FROM cohort_synced_members s
-           WHERE s.cohort_id = @cohortId AND s.sync_scope = @syncScope AND s.user_id = m.user_id
+           WHERE s.sync_set = @syncSet AND s.user_id = m.user_id
              AND s.id_type = m.id_type AND s.id_value = m.id_value AND s.id_label IS m.id_label)`;
     const insert = this.db.prepare(`
-      INSERT INTO cohort_run_changes (run_id, seq, user_id, op, id_type, id_value, id_label)
-      SELECT @runId, row_number() OVER (ORDER BY op, user_id), user_id, op, id_type, id_value, id_label FROM (
+      INSERT INTO cohort_run_changes (run_key, seq, user_id, op, id_type, id_value, id_label)
+      SELECT @runKey, row_number() OVER (ORDER BY op, user_id), user_id, op, id_type, id_value, id_label FROM (
         SELECT m.user_id, 'add' AS op, m.id_type, m.id_value, m.id_label
         FROM cohort_run_members m
-        WHERE m.run_id = @runId AND m.id_type IS NOT NULL ${alreadySynced}
+        WHERE m.run_key = @runKey AND m.id_type IS NOT NULL ${alreadySynced}
         UNION ALL
         SELECT s.user_id, 'remove' AS op, s.id_type, s.id_value, s.id_label
         FROM cohort_synced_members s
-        WHERE s.cohort_id = @cohortId AND s.sync_scope = @syncScope AND NOT EXISTS (
+        WHERE s.sync_set = @syncSet AND NOT EXISTS (
           SELECT 1 FROM cohort_run_members m
-          WHERE m.run_id = @runId AND m.user_id = s.user_id AND m.id_type IS NOT NULL)
+          WHERE m.run_key = @runKey AND m.user_id = s.user_id AND m.id_type IS NOT NULL)
       )`);
     return this.db.transaction(() => {
-      this.stmts.deleteRunChanges.run(runId);
-      insert.run({ runId, cohortId, syncScope });
-      return this.stmts.changeCounts.get(runId) as RunChanges;
+      const runKey = this.runKey(runId);
+      this.stmts.deleteRunChanges.run(runKey);
+      insert.run({ runKey, syncSet: this.syncSet(cohortId, syncScope) });
+      return this.stmts.changeCounts.get(runKey) as RunChanges;
     })();
   }
 
   async readChanges(runId: string, fromSeq: number, toSeq: number): Promise<ChangeRow[]> {
-    return this.stmts.readChanges.all(runId, fromSeq, toSeq) as ChangeRow[];
+    return this.stmts.readChanges.all(this.runKey(runId), fromSeq, toSeq) as ChangeRow[];
   }
 
   async applyChanges(runId: string, cohortId: string, syncScope: string, fromSeq: number, toSeq: number): Promise<void> {
+    const runKey = this.runKey(runId);
+    const syncSet = this.syncSet(cohortId, syncScope);
     this.db.transaction(() => {
-      this.stmts.applyAdds.run(cohortId, syncScope, runId, fromSeq, toSeq);
-      this.stmts.applyRemoves.run(cohortId, syncScope, runId, fromSeq, toSeq);
+      this.stmts.applyAdds.run(syncSet, runKey, fromSeq, toSeq);
+      this.stmts.applyRemoves.run(syncSet, runKey, fromSeq, toSeq);
     })();
   }
 
   async discardRun(runId: string): Promise<void> {
+    const runKey = this.runKey(runId);
     this.db.transaction(() => {
-      this.stmts.deleteRunMembers.run(runId);
-      this.stmts.deleteRunChanges.run(runId);
+      this.stmts.deleteRunMembers.run(runKey);
+      this.stmts.deleteRunChanges.run(runKey);
+      this.stmts.deleteRunKey.run(runKey);
     })();
+    this.runKeys.delete(runId);
   }
 
   async forgetCohort(cohortId: string): Promise<void> {

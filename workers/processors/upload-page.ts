@@ -1,4 +1,4 @@
-import { Job, UnrecoverableError } from 'bullmq';
+import { type Job, UnrecoverableError } from 'bullmq';
 import { buildCohortChanges } from '../../src/braze/cohort-changes';
 import type { AppContext } from '../../src/context';
 import { finalizeJobId } from '../../src/queue/producers';
@@ -43,6 +43,5 @@ async function reportProgress(ctx: AppContext, runId: string, pagesTotal: number
   const key = `${ctx.config.queuePrefix}:run-progress:${runId}`;
   const done = await ctx.redis.incr(key);
   if (done === 1) await ctx.redis.expire(key, 7 * 24 * 3600);
-  const parent = await Job.fromId(ctx.queues.finalizeRun, finalizeJobId(runId));
-  await parent?.updateProgress({ pagesDone: Math.min(done, pagesTotal), pagesTotal });
+  await ctx.queues.finalizeRun.updateJobProgress(finalizeJobId(runId), { pagesDone: Math.min(done, pagesTotal), pagesTotal });
 }
