@@ -33,6 +33,13 @@ async function sandboxCall<T>(url: string, body: unknown): Promise<T> {
   return (await res.json()) as T;
 }
 
+/** False when the sandbox's data was reset since the demo was set up. */
+async function sandboxKnows(sandboxUrl: string, brazeWorkspaceId: string): Promise<boolean> {
+  const res = await fetch(`${sandboxUrl}/sandbox/workspaces/${brazeWorkspaceId}/data-import-keys`);
+  await res.body?.cancel();
+  return res.ok;
+}
+
 /**
  * Makes sure the demo workspace exists with a Braze connection to the sandbox, and that at
  * least `users` demo users are seeded (in the warehouse and, minus ~3%, in the sandbox).
@@ -44,7 +51,12 @@ export async function ensureDemo(config: Config, opts: { sandboxUrl: string; use
   try {
     let state = readDemoState(config);
     const workspaces = new WorkspaceService(db);
-    if (!state || !workspaces.exists(state.workspace_id) || state.sandbox_url !== opts.sandboxUrl) {
+    if (
+      !state ||
+      !workspaces.exists(state.workspace_id) ||
+      state.sandbox_url !== opts.sandboxUrl ||
+      !(await sandboxKnows(opts.sandboxUrl, state.braze_workspace_id))
+    ) {
       const ws = workspaces.create('Demo');
       const brazeWs = await sandboxCall<{ id: string }>(`${opts.sandboxUrl}/sandbox/workspaces`, { name: 'Demo' });
       const key = await sandboxCall<{ key: string }>(`${opts.sandboxUrl}/sandbox/workspaces/${brazeWs.id}/data-import-keys`, {});

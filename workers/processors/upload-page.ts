@@ -1,11 +1,12 @@
 import { type Job, UnrecoverableError } from 'bullmq';
+import { eq } from 'drizzle-orm';
+import { cohorts } from '../../db/schema';
 import { buildCohortChanges } from '../../src/braze/cohort-changes';
+import { BrazeError } from '../../src/braze/errors';
 import type { AppContext } from '../../src/context';
 import { finalizeJobId } from '../../src/queue/producers';
 import { type UploadPageResult, uploadPagePayload } from '../../src/queue/payloads';
 import { sendWithBudget } from './send-with-budget';
-import { eq } from 'drizzle-orm';
-import { cohorts } from '../../db/schema';
 
 /**
  * Sends one page of a run's diff (≤ 1,000 identifiers) to Braze and, once Braze acknowledged
@@ -22,20 +23,30 @@ export async function uploadPage(ctx: AppContext, job: Job, token: string | unde
   if (!cohort) return skipped;
 
   const rows = await ctx.warehouse.readChanges(page.runId, page.fromSeq, page.toSeq);
-  const connection = ctx.connections.forRun(run.workspaceId);
+  let connection;
+  try {
+    connection = ctx.connections.forRun(run.workspaceId);
+  } catch (err) {
+    // The connection was deleted (or its region lost its partner key) mid-run.
+    if (err instanceof BrazeError) abortRun(ctx, page.runId, err.message);
+    throw err;
+  }
   const sent = await sendWithBudget(ctx, job, token, run.workspaceId, () =>
     connection.client.updateCohortUsers({ cohortId: cohort.brazeCohortId, changes: buildCohortChanges(rows) }),
   );
-  if (!sent.ok) {
-    ctx.runs.abort(page.runId, sent.error);
-    throw new UnrecoverableError(sent.error);
-  }
+  if (!sent.ok) abortRun(ctx, page.runId, sent.error);
   await ctx.warehouse.applyChanges(page.runId, run.cohortId, run.syncScope, page.fromSeq, page.toSeq);
   await reportProgress(ctx, page.runId, run.pagesTotal);
 
   let added = 0;
   for (const r of rows) if (r.op === 'add') added++;
   return { added, removed: rows.length - added, skipped: false };
+}
+
+/** A permanent error: the run fails with it, and every other page of the run sends nothing. */
+function abortRun(ctx: AppContext, runId: string, error: string): never {
+  ctx.runs.abort(runId, error);
+  throw new UnrecoverableError(error);
 }
 
 /** Shows "pages done / total" on the run's finalize job in Bull Board. */

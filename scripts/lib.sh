@@ -1,0 +1,93 @@
+# Shared set-up steps for `npm start` and `npm test`. Sourced, not run.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$(pwd)
+DATA_DIR=${DATA_DIR:-$ROOT/data}
+mkdir -p "$DATA_DIR"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+ensure_node() {
+  if ! command -v node >/dev/null 2>&1; then
+    echo "Node.js 20 or newer is needed: https://nodejs.org (or: apt-get install nodejs npm)" >&2
+    exit 1
+  fi
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  if [ "$major" -lt 20 ]; then
+    echo "Node.js $(node -v) is too old: this project needs Node.js 20 or newer." >&2
+    exit 1
+  fi
+}
+
+ensure_deps() {
+  # Reinstall when package-lock.json is newer than what node_modules was installed from.
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "Installing dependencies (npm install)"
+    npm install --no-audit --no-fund
+  fi
+}
+
+redis_host_port() {
+  # redis://[user:pass@]host:port[/db] → "host port"
+  local url=${REDIS_URL:-redis://127.0.0.1:6379}
+  local rest=${url#*://}
+  rest=${rest##*@}
+  rest=${rest%%/*}
+  local host=${rest%%:*}
+  local port=6379
+  [ "$rest" != "$host" ] && port=${rest##*:}
+  echo "$host $port"
+}
+
+redis_answers() {
+  local host=$1 port=$2 reply=""
+  # bash's /dev/tcp: no redis-cli needed to ask.
+  if exec 3<>"/dev/tcp/$host/$port" 2>/dev/null; then
+    printf 'PING\r\n' >&3
+    IFS= read -r -t 2 reply <&3 || true
+    exec 3>&- 3<&-
+  fi
+  case "$reply" in
+    +PONG* | -NOAUTH* | -ERR*) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
+ensure_redis() {
+  local host port
+  read -r host port < <(redis_host_port)
+  if redis_answers "$host" "$port"; then return 0; fi
+  case "$host" in
+    127.0.0.1 | localhost | ::1) ;;
+    *)
+      echo "Redis at ${REDIS_URL} does not answer. Start it, or unset REDIS_URL to use a local one." >&2
+      exit 1
+      ;;
+  esac
+  if ! command -v redis-server >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      say "Installing redis-server with apt-get"
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    else
+      echo "Redis is not running at $host:$port and redis-server is not installed. Run:" >&2
+      echo "    sudo apt-get install -y redis-server    # Debian/Ubuntu" >&2
+      echo "    brew install redis                      # macOS" >&2
+      echo "or start one with Docker: docker run -d -p $port:6379 redis:7" >&2
+      echo "then run this command again." >&2
+      exit 1
+    fi
+  fi
+  say "Starting a local redis-server on port $port (data in $DATA_DIR/redis)"
+  mkdir -p "$DATA_DIR/redis"
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$DATA_DIR/redis" --appendonly yes \
+    --maxmemory-policy noeviction --daemonize yes \
+    --pidfile "$DATA_DIR/redis/redis.pid" --logfile "$DATA_DIR/redis/redis.log"
+  for _ in $(seq 1 50); do
+    redis_answers "$host" "$port" && return 0
+    sleep 0.1
+  done
+  echo "redis-server did not start; see $DATA_DIR/redis/redis.log" >&2
+  exit 1
+}

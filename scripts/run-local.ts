@@ -1,0 +1,104 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { loadConfig } from '../src/config';
+import { ensureDemo } from '../src/seed/demo-setup';
+
+/**
+ * The whole system on one machine: braze-sandbox, demo data, web and two workers, with their
+ * output prefixed. Ctrl-C stops web first, then the workers (they finish active jobs), then
+ * the sandbox.
+ */
+const config = loadConfig();
+const sandboxUrl = process.env.BRAZE_SANDBOX_URL ?? 'http://127.0.0.1:4010';
+const demoUsers = Number(process.env.DEMO_USERS ?? 10_000);
+const tsx = 'node_modules/.bin/tsx';
+const children: { name: string; proc: ChildProcess }[] = [];
+const colors = ['36', '33', '35', '32', '34'];
+
+function start(name: string, script: string): ChildProcess {
+  const proc = spawn(tsx, [script], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+  const color = colors[children.length % colors.length];
+  const prefix = `\x1b[${color}m${name.padEnd(14)}|\x1b[0m `;
+  for (const stream of [proc.stdout, proc.stderr]) {
+    let buffered = '';
+    stream?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) process.stdout.write(prefix + line + '\n');
+    });
+  }
+  proc.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`${name} exited (${signal ?? code}); stopping everything`);
+      void stopAll(1);
+    }
+  });
+  children.push({ name, proc });
+  return proc;
+}
+
+async function waitFor(url: string, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      if (res.status < 500) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} did not come up at ${url}`);
+}
+
+let stopping = false;
+async function stopAll(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  for (const group of [['web'], ['worker-1', 'worker-2'], ['braze-sandbox']]) {
+    await Promise.all(
+      children
+        .filter((c) => group.includes(c.name) && c.proc.exitCode === null && c.proc.signalCode === null)
+        .map((c) => new Promise<void>((resolve) => {
+          c.proc.once('exit', () => resolve());
+          c.proc.kill('SIGTERM');
+          setTimeout(() => c.proc.kill('SIGKILL'), 15_000).unref();
+        })),
+    );
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
+try {
+  start('braze-sandbox', 'src/braze-sandbox/main.ts');
+  await waitFor(`${sandboxUrl}/sandbox/requests`, 'the Braze sandbox');
+  const demo = await ensureDemo(config, { sandboxUrl, users: demoUsers });
+  start('web', 'src/web.ts');
+  start('worker-1', 'workers/main.ts');
+  start('worker-2', 'workers/main.ts');
+  const web = `http://${config.host}:${config.port}`;
+  await waitFor(`${web}/healthz`, 'web');
+  const t = demo.api_token;
+  console.log(`
+\x1b[1mCohort Import is running.\x1b[0m  Ctrl-C stops everything.
+
+  API            ${web}/v1          (demo workspace token below)
+  Bull Board     ${web}/admin/queues   user: admin  password: the ADMIN_TOKEN in ${config.dataDir}/local.env
+  Braze sandbox  ${sandboxUrl}      (Braze workspace ${demo.braze_workspace_id})
+  Demo data      ${demo.users.toLocaleString('en-US')} users with events
+
+  export TOKEN=${t}
+
+Try next (the README's walkthrough has more):
+  curl -s -X POST ${web}/v1/cohorts -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+    -d '{"name":"Brazil pro buyers","criteria":{"all":[{"property":"country","op":"in","value":["BR","PT"]},{"event":"purchase","op":"gte","count":1,"within_days":30}]}}'
+  curl -s -X POST ${web}/v1/cohorts/<cohort id>/imports -H "Authorization: Bearer $TOKEN"
+  curl -s ${web}/v1/cohorts/<cohort id>/imports -H "Authorization: Bearer $TOKEN"
+  curl -s "${sandboxUrl}/sandbox/workspaces/${demo.braze_workspace_id}/segment?cohort_name=Brazil%20pro%20buyers&limit=5"
+`);
+} catch (err) {
+  console.error((err as Error).message);
+  await stopAll(1);
+}
