@@ -1,8 +1,9 @@
-import { loadConfig } from '../src/config';
+import { loadConfig, loadLocalEnv } from '../src/config';
 import { openSqliteWarehouse } from '../src/warehouse/sqlite-warehouse';
 import { openControlDb } from './client';
 
 /** `npm run migrate`: applies the control database's and the warehouse's migrations. */
+loadLocalEnv();
 const config = loadConfig();
 openControlDb(config.databaseUrl).$client.close();
 (await openSqliteWarehouse(config.warehouseUrl)).close();

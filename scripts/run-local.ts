@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { loadConfig } from '../src/config';
+import { loadConfig, loadLocalEnv } from '../src/config';
 import { ensureDemo } from '../src/seed/demo-setup';
 
 /**
@@ -7,6 +7,7 @@ import { ensureDemo } from '../src/seed/demo-setup';
  * output prefixed. Ctrl-C stops web first, then the workers (they finish active jobs), then
  * the sandbox.
  */
+loadLocalEnv();
 const config = loadConfig();
 const sandboxUrl = process.env.BRAZE_SANDBOX_URL ?? 'http://127.0.0.1:4010';
 const demoUsers = Number(process.env.DEMO_USERS ?? 10_000);

@@ -4,7 +4,8 @@ source "$(dirname "$0")/lib.sh"
 ensure_node
 ensure_deps
 
-# Local secrets, generated once and kept in the data folder (git-ignored).
+# Local secrets and settings, generated once and kept in the data folder (git-ignored). Every
+# process reads them at start (src/config.ts loadLocalEnv); variables you set win over them.
 ENV_FILE="$DATA_DIR/local.env"
 if [ ! -f "$ENV_FILE" ]; then
   say "Generating local secrets in $ENV_FILE"
@@ -13,21 +14,11 @@ if [ ! -f "$ENV_FILE" ]; then
     console.log("ADMIN_TOKEN=" + c.randomBytes(18).toString("base64url"));
     console.log("ENCRYPTION_KEY=" + c.randomBytes(32).toString("hex"));
     console.log("BRAZE_PARTNER_API_KEY_US=sandbox-partner-" + c.randomBytes(8).toString("hex"));
+    console.log("BRAZE_ENDPOINT_ALLOWLIST=http://127.0.0.1:4010");
   ' > "$ENV_FILE"
   chmod 600 "$ENV_FILE"
 fi
-set -a
-# shellcheck disable=SC1090
-source "$ENV_FILE"
-set +a
 export DATA_DIR
-export DATABASE_URL=${DATABASE_URL:-$DATA_DIR/control.db}
-export WAREHOUSE_URL=${WAREHOUSE_URL:-$DATA_DIR/warehouse.db}
-export BRAZE_SANDBOX_PORT=${BRAZE_SANDBOX_PORT:-4010}
-export BRAZE_SANDBOX_DB=${BRAZE_SANDBOX_DB:-$DATA_DIR/braze-sandbox.db}
-export BRAZE_SANDBOX_URL=${BRAZE_SANDBOX_URL:-http://127.0.0.1:$BRAZE_SANDBOX_PORT}
-export BRAZE_ENDPOINT_ALLOWLIST=${BRAZE_ENDPOINT_ALLOWLIST:-$BRAZE_SANDBOX_URL}
-export PORT=${PORT:-3000}
 
 ensure_redis
 say "Applying migrations"

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { allowlistedOrigin } from './domain/braze-endpoint';
 
@@ -97,4 +99,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return toConfig(parsed.data);
+}
+
+/**
+ * Reads `DATA_DIR/local.env` (written once by `npm start`: local secrets and the sandbox
+ * allowlist) into the environment, never overriding a variable that is already set. Absent
+ * in production, where the environment carries everything.
+ */
+export function loadLocalEnv(env: NodeJS.ProcessEnv = process.env): void {
+  const path = join(env.DATA_DIR ?? 'data', 'local.env');
+  if (existsSync(path)) process.loadEnvFile(path);
 }

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { createApp } from './api/app';
-import { loadConfig } from './config';
+import { loadConfig, loadLocalEnv } from './config';
 import { createContext } from './context';
 import { createLogger } from './logger';
 
@@ -8,6 +8,7 @@ import { createLogger } from './logger';
 const log = createLogger('web');
 let config;
 try {
+  loadLocalEnv();
   config = loadConfig();
 } catch (err) {
   log.fatal((err as Error).message);

@@ -1,4 +1,4 @@
-import { loadConfig } from '../src/config';
+import { loadConfig, loadLocalEnv } from '../src/config';
 import { createContext } from '../src/context';
 import { createLogger } from '../src/logger';
 import { startWorkers } from './start-workers';
@@ -7,6 +7,7 @@ import { startWorkers } from './start-workers';
 const log = createLogger('worker');
 let config;
 try {
+  loadLocalEnv();
   config = loadConfig();
 } catch (err) {
   log.fatal((err as Error).message);

@@ -3,6 +3,7 @@
  * environment, validated before anything starts; secrets are never printed.
  */
 import { z } from 'zod';
+import { loadLocalEnv } from '../config';
 import { startBrazeSandbox } from './server';
 
 const optionalSecret = z
@@ -27,6 +28,7 @@ const environmentSchema = z
   });
 
 function readEnvironment() {
+  loadLocalEnv();
   const result = environmentSchema.safeParse(process.env);
   if (result.success) return result.data;
   for (const issue of result.error.issues) {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config';
+import { loadConfig, loadLocalEnv } from '../config';
 import { ensureDemo } from './demo-setup';
 
 /**
@@ -18,6 +18,7 @@ if (!Number.isInteger(users) || users < 1) {
   console.error('--users must be a positive whole number');
   process.exit(2);
 }
+loadLocalEnv();
 const config = loadConfig();
 const started = performance.now();
 const state = await ensureDemo(config, { sandboxUrl: values['sandbox-url']!, users, seed: Number(values.seed), force: true });
