@@ -41,13 +41,10 @@ redis_host_port() {
 }
 
 redis_answers() {
-  local host=$1 port=$2 reply=""
-  # bash's /dev/tcp: no redis-cli needed to ask.
-  if exec 3<>"/dev/tcp/$host/$port" 2>/dev/null; then
-    printf 'PING\r\n' >&3
-    IFS= read -r -t 2 reply <&3 || true
-    exec 3>&- 3<&-
-  fi
+  local host=$1 port=$2 reply
+  # bash's /dev/tcp: no redis-cli needed to ask. In a subshell, so its redirections
+  # (and a refused connection's message) stay there.
+  reply=$( (exec 3<>"/dev/tcp/$host/$port" && printf 'PING\r\n' >&3 && IFS= read -r -t 2 line <&3 && printf '%s' "$line") 2>/dev/null) || true
   case "$reply" in
     +PONG* | -NOAUTH* | -ERR*) return 0 ;;
     *) return 1 ;;
