@@ -69,8 +69,10 @@ export function createProgressBar(options: ProgressBarOptions): ProgressBar {
     return `${options.label} ${bar} ${percent} ${counts} ${speed} ${timing}`;
   };
 
+  let drawnDone = -1;
   const draw = (): void => {
     lastDrawAt = clock();
+    drawnDone = done;
     if (tty) {
       // Cut to the terminal's width (a wrapped line cannot be redrawn with \r) and clear
       // what a longer previous line left behind.
@@ -92,7 +94,8 @@ export function createProgressBar(options: ProgressBarOptions): ProgressBar {
     finish: (): void => {
       if (finished) return;
       finished = true;
-      draw();
+      // A log already showing the final count needs no second line.
+      if (tty || drawnDone !== done) draw();
       if (tty) stream.write('\n');
     },
   };
