@@ -103,6 +103,9 @@ export const importRuns = sqliteTable(
     changesTotal: integer('changes_total').notNull().default(0),
     pagesTotal: integer('pages_total').notNull().default(0),
     error: text('error'),
+    /** The completion email: claimed before sending, set sent after; at most one per run. */
+    notificationClaimedAt: integer('notification_claimed_at', { mode: 'timestamp_ms' }),
+    notificationSentAt: integer('notification_sent_at', { mode: 'timestamp_ms' }),
   },
   (t) => [
     // At most one active run per cohort: the database enforces it, not a race-prone check.
@@ -112,4 +115,35 @@ export const importRuns = sqliteTable(
     uniqueIndex('import_runs_idempotency').on(t.workspaceId, t.idempotencyKey),
     index('import_runs_cohort_created').on(t.cohortId, t.createdAt, t.id),
   ],
+);
+
+export const cadences = ['daily', 'weekly', 'monthly'] as const;
+
+/**
+ * At most one import schedule per cohort. The source of truth: the web process mirrors each
+ * enabled row as one BullMQ job scheduler (src/queue/schedule-reconciler.ts).
+ */
+export const schedules = sqliteTable(
+  'schedules',
+  {
+    cohortId: text('cohort_id')
+      .primaryKey()
+      .references(() => cohorts.id, { onDelete: 'cascade' }),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    cadence: text('cadence', { enum: cadences }).notNull(),
+    /** "HH:MM" local time in `timezone`. */
+    time: text('time').notNull(),
+    timezone: text('timezone').notNull(),
+    /** 0 = Sunday … 6 = Saturday (weekly only). */
+    weekday: integer('weekday'),
+    /** "1" … "28" or "last" (monthly only). */
+    dayOfMonth: text('day_of_month'),
+    recipients: text('recipients', { mode: 'json' }).$type<string[]>().notNull().default([]),
+    enabled: integer('enabled', { mode: 'boolean' }).notNull(),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('schedules_workspace').on(t.workspaceId)],
 );

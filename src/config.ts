@@ -43,6 +43,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SMTP_URL: z.string().default(''),
   MAIL_FROM: z.string().default('Cohort Import <cohort-import@localhost>'),
+  MAIL_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  MAIL_BACKOFF_MS: z.coerce.number().int().min(1).default(5_000),
 });
 
 export type Config = ReturnType<typeof toConfig>;
@@ -80,7 +82,7 @@ function toConfig(env: z.infer<typeof envSchema>) {
       uploadBackoffMs: env.UPLOAD_BACKOFF_MS,
     },
     logLevel: env.LOG_LEVEL,
-    mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },
+    mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, attempts: env.MAIL_ATTEMPTS, backoffMs: env.MAIL_BACKOFF_MS },
   };
 }
 

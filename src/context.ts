@@ -1,14 +1,18 @@
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { type ControlDb, openControlDb } from '../db/client';
 import type { Config } from './config';
 import { SecretBox } from './crypto/secret-box';
 import { createLogger, type Logger } from './logger';
+import { createMailer, type Mailer } from './notifications/mailer';
 import { createQueues, type Queues } from './queue/queues';
 import { RateBudget } from './queue/rate-budget';
+import { ScheduleReconciler } from './queue/schedule-reconciler';
 import { BrazeConnectionService } from './services/braze-connections';
 import { CohortService } from './services/cohorts';
 import { ImportService } from './services/imports';
 import { RunRepository } from './services/runs';
+import { ScheduleService } from './services/schedules';
 import { WorkspaceService } from './services/workspaces';
 import { openSqliteWarehouse } from './warehouse/sqlite-warehouse';
 import type { Warehouse } from './warehouse/warehouse';
@@ -27,6 +31,9 @@ export interface AppContext {
   cohorts: CohortService;
   runs: RunRepository;
   imports: ImportService;
+  schedules: ScheduleService;
+  reconciler: ScheduleReconciler;
+  mailer: Mailer;
   close(): Promise<void>;
 }
 
@@ -43,8 +50,16 @@ export async function createContext(config: Config, processName: string, log?: L
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const queues = createQueues(redis, config.queuePrefix);
   const runs = new RunRepository(db);
-  const cohorts = new CohortService(db, warehouse, runs);
+  const reconciler = new ScheduleReconciler(db, queues.scheduledImport, logger);
+  const cohorts = new CohortService(db, warehouse, runs, reconciler);
+  const imports = new ImportService(db, cohorts, runs, queues, logger);
   const box = new SecretBox(config.encryptionKey);
+  const mailer = createMailer({
+    smtpUrl: config.mail.smtpUrl,
+    from: config.mail.from,
+    outboxDir: join(config.dataDir, 'outbox'),
+    log: logger,
+  });
   return {
     config,
     log: logger,
@@ -57,8 +72,12 @@ export async function createContext(config: Config, processName: string, log?: L
     connections: new BrazeConnectionService(db, box, config.braze),
     cohorts,
     runs,
-    imports: new ImportService(db, cohorts, runs, queues, logger),
+    imports,
+    schedules: new ScheduleService(db, cohorts, imports, runs, reconciler),
+    reconciler,
+    mailer,
     async close() {
+      await mailer.close();
       await queues.close();
       await redis.quit().catch(() => redis.disconnect());
       warehouse.close();

@@ -15,6 +15,8 @@ try {
   process.exit(1);
 }
 const ctx = await createContext(config, 'web', log);
+// Only web writes job schedulers: make Redis match the schedules table before serving.
+await ctx.reconciler.reconcileAll();
 const app = createApp(ctx);
 const server: Server = app.listen(config.port, config.host, () => {
   log.info({ url: `http://${config.host}:${config.port}` }, 'web listening');

@@ -40,7 +40,7 @@ describe('authentication', () => {
     expect(ok.status).toBe(200);
     const queues = await h.request('GET', '/admin/queues/api/queues', { headers: { authorization: `Basic ${basic}` } });
     expect(queues.status).toBe(200);
-    expect(queues.body.queues.map((q: { name: string }) => q.name).sort()).toEqual(['finalize-run', 'import-run', 'upload-page']);
+    expect(queues.body.queues.map((q: { name: string }) => q.name).sort()).toEqual(['finalize-run', 'import-run', 'notifications', 'scheduled-import', 'upload-page']);
   });
 });
 

@@ -1,9 +1,12 @@
 import type { AppContext } from '../src/context';
+import { cadenceRepeatStrategy } from '../src/domain/cadence';
 import { QueueNames } from '../src/queue/names';
 import { importRunPayload } from '../src/queue/payloads';
 import { failRun } from './processors/run-outcome';
 import { finalizeRun } from './processors/finalize-run';
 import { importRun } from './processors/import-run';
+import { scheduledImport } from './processors/scheduled-import';
+import { sendNotification } from './processors/send-notification';
 import { uploadPage } from './processors/upload-page';
 import { WorkerManager } from './worker-manager';
 
@@ -31,6 +34,18 @@ export async function startWorkers(ctx: AppContext): Promise<WorkerManager> {
     concurrency: Math.max(1, Math.ceil(concurrency / 4)),
     process: (job) => finalizeRun(ctx, job),
     onFinalFailure: (job, err) => failRunOf(job.data, err),
+  });
+  manager.register({
+    queue: QueueNames.scheduledImport,
+    concurrency: 2,
+    process: (job) => scheduledImport(ctx, job),
+    // The worker computes each next fire time: it must use the same strategy as the queue.
+    settings: { repeatStrategy: cadenceRepeatStrategy },
+  });
+  manager.register({
+    queue: QueueNames.notifications,
+    concurrency: 2,
+    process: (job) => sendNotification(ctx, job),
   });
   await manager.waitUntilReady();
   return manager;

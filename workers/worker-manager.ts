@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { type Job, type Processor, Worker } from 'bullmq';
+import { type Job, type Processor, Worker, type WorkerOptions } from 'bullmq';
 import type { AppContext } from '../src/context';
 import type { QueueName } from '../src/queue/names';
 
@@ -7,6 +7,8 @@ export interface ProcessorSpec {
   queue: QueueName;
   concurrency: number;
   process: (job: Job, token: string | undefined) => Promise<unknown>;
+  /** Worker settings beyond the defaults (e.g. the repeat strategy of a scheduled queue). */
+  settings?: WorkerOptions['settings'];
   /** Called once when a job has failed for the last time (no attempts left or unrecoverable). */
   onFinalFailure?: (job: Job, err: Error) => Promise<void> | void;
 }
@@ -32,6 +34,7 @@ export class WorkerManager {
       connection: this.ctx.redis,
       prefix: this.ctx.config.queuePrefix,
       concurrency: spec.concurrency,
+      settings: spec.settings,
       // Shown in Bull Board and on each job (processedBy): which process took it.
       name: `${hostname()}-${process.pid}`,
     });

@@ -6,6 +6,7 @@ import { errorHandler, notFoundRoute } from './errors';
 import { brazeConnectionRoutes } from './routes/braze-connection';
 import { cohortRoutes } from './routes/cohorts';
 import { ingestRoutes } from './routes/ingest';
+import { scheduleRoutes } from './routes/schedules';
 import { workspaceRoutes } from './routes/workspaces';
 
 /** The HTTP API. Routes only translate HTTP to service calls; services do the work. */
@@ -45,6 +46,7 @@ export function createApp(ctx: AppContext): Express {
   v1.use(brazeConnectionRoutes(ctx));
   v1.use(ingestRoutes(ctx));
   v1.use(cohortRoutes(ctx));
+  v1.use(scheduleRoutes(ctx));
   app.use('/v1', v1);
 
   app.use(notFoundRoute);

@@ -3,6 +3,9 @@ export const QueueNames = {
   importRun: 'import-run',
   uploadPage: 'upload-page',
   finalizeRun: 'finalize-run',
+  /** Job schedulers live here: one per enabled cohort schedule. */
+  scheduledImport: 'scheduled-import',
+  notifications: 'notifications',
 } as const;
 
 export type QueueName = (typeof QueueNames)[keyof typeof QueueNames];

@@ -1,6 +1,6 @@
 import type { JobsOptions } from 'bullmq';
 import { PAGE_SIZE, QueueNames } from './names';
-import { importRunPayload, type UploadPagePayload, uploadPagePayload } from './payloads';
+import { importRunPayload, notificationPayload, type UploadPagePayload, uploadPagePayload } from './payloads';
 import type { Queues } from './queues';
 
 /** Finished jobs stay a week for operators (ids and counts only), then go. */
@@ -64,4 +64,16 @@ export async function addRunFlow(
     })),
   });
   return pages.length;
+}
+
+export const notificationJobId = (runId: string) => `notify-${runId}`;
+
+/** One completion email per run: the job id is the run's, so a second enqueue adds nothing. */
+export async function enqueueRunNotification(queues: Queues, runId: string, retry: { attempts: number; backoffMs: number }): Promise<void> {
+  await queues.notifications.add('run-email', notificationPayload.parse({ runId }), {
+    ...keep,
+    jobId: notificationJobId(runId),
+    attempts: retry.attempts,
+    backoff: { type: 'exponential', delay: retry.backoffMs, jitter: 0.3 },
+  });
 }

@@ -1,11 +1,14 @@
 import { FlowProducer, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { cadenceRepeatStrategy } from '../domain/cadence';
 import { QueueNames } from './names';
 
 export interface Queues {
   importRun: Queue;
   uploadPage: Queue;
   finalizeRun: Queue;
+  scheduledImport: Queue;
+  notifications: Queue;
   flows: FlowProducer;
   all(): Queue[];
   close(): Promise<void>;
@@ -17,12 +20,21 @@ export function createQueues(connection: Redis, prefix: string): Queues {
   const importRun = make(QueueNames.importRun);
   const uploadPage = make(QueueNames.uploadPage);
   const finalizeRun = make(QueueNames.finalizeRun);
+  // Fire times follow cadenceRepeatStrategy: exactly once per local day across DST.
+  const scheduledImport = new Queue(QueueNames.scheduledImport, {
+    connection,
+    prefix,
+    settings: { repeatStrategy: cadenceRepeatStrategy },
+  });
+  const notifications = make(QueueNames.notifications);
   const flows = new FlowProducer({ connection, prefix });
-  const all = () => [importRun, uploadPage, finalizeRun];
+  const all = () => [importRun, uploadPage, finalizeRun, scheduledImport, notifications];
   return {
     importRun,
     uploadPage,
     finalizeRun,
+    scheduledImport,
+    notifications,
     flows,
     all,
     async close() {

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, isNull, lt, or } from 'drizzle-orm';
+import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { ControlDb } from '../../db/client';
-import { cohorts } from '../../db/schema';
+import { cohorts, schedules } from '../../db/schema';
 import { parseCriteria, type Criteria } from '../domain/criteria';
 import { brazeIdentifierOf } from '../domain/identity';
+import type { ScheduleReconciler } from '../queue/schedule-reconciler';
 import type { Warehouse } from '../warehouse/warehouse';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
-import { decodeCursor, encodeCursor } from './paging';
+import { decodeCursor, olderThan, pageOf } from './paging';
 import type { RunRepository } from './runs';
 
 export type CohortRow = typeof cohorts.$inferSelect;
@@ -50,6 +51,7 @@ export class CohortService {
     private readonly db: ControlDb,
     private readonly warehouse: Warehouse,
     private readonly runs: RunRepository,
+    private readonly reconciler: ScheduleReconciler,
   ) {}
 
   create(workspaceId: string, input: { name?: unknown; criteria?: unknown }): CohortView {
@@ -89,23 +91,13 @@ export class CohortService {
         and(
           eq(cohorts.workspaceId, workspaceId),
           isNull(cohorts.deletedAt),
-          before
-            ? or(
-                lt(cohorts.createdAt, new Date(before.createdAt)),
-                and(eq(cohorts.createdAt, new Date(before.createdAt)), lt(cohorts.id, before.id)),
-              )
-            : undefined,
+          olderThan(cohorts.createdAt, cohorts.id, before),
         ),
       )
       .orderBy(desc(cohorts.createdAt), desc(cohorts.id))
       .limit(opts.limit + 1)
       .all();
-    const page = rows.slice(0, opts.limit);
-    const last = page.at(-1);
-    return {
-      data: page.map(view),
-      next_cursor: rows.length > opts.limit && last ? encodeCursor({ createdAt: last.createdAt.getTime(), id: last.id }) : null,
-    };
+    return pageOf(rows, opts.limit, view);
   }
 
   update(workspaceId: string, id: string, input: { name?: unknown; criteria?: unknown }): CohortView {
@@ -118,7 +110,7 @@ export class CohortService {
   }
 
   /** Soft delete: the history stays readable and the Braze cohort id is never reused. */
-  delete(workspaceId: string, id: string): void {
+  async delete(workspaceId: string, id: string): Promise<void> {
     const existing = this.row(workspaceId, id);
     const active = this.runs.activeForCohort(existing.id);
     if (active) {
@@ -126,7 +118,11 @@ export class CohortService {
         run_id: active.id,
       });
     }
-    this.db.update(cohorts).set({ deletedAt: new Date() }).where(eq(cohorts.id, existing.id)).run();
+    this.db.transaction((tx) => {
+      tx.update(cohorts).set({ deletedAt: new Date() }).where(eq(cohorts.id, existing.id)).run();
+      tx.delete(schedules).where(eq(schedules.cohortId, existing.id)).run();
+    });
+    await this.reconciler.reconcileCohort(existing.id);
   }
 
   async preview(workspaceId: string, id: string, limit: number) {

@@ -7,7 +7,7 @@ import { enqueueImportRun } from '../queue/producers';
 import type { Queues } from '../queue/queues';
 import type { CohortService } from './cohorts';
 import { ConflictError, NotFoundError, ServiceError } from './errors';
-import { decodeCursor, encodeCursor } from './paging';
+import { decodeCursor, pageOf } from './paging';
 import { type RunRepository, type RunView, runView } from './runs';
 
 export interface EnqueueInput {
@@ -15,6 +15,11 @@ export interface EnqueueInput {
   recipients?: string[];
   fullResync?: boolean;
   idempotencyKey?: string;
+  /**
+   * Refuse (409) when the workspace has no Braze connection. A scheduled run skips the check:
+   * it is recorded and fails with the reason, so the history and the email tell the customer.
+   */
+  requireConnection?: boolean;
 }
 
 function isUniqueViolation(err: unknown, index: string): boolean {
@@ -54,7 +59,7 @@ export class ImportService {
       .from(brazeConnections)
       .where(eq(brazeConnections.workspaceId, workspaceId))
       .get();
-    if (!connection) {
+    if (!connection && input.requireConnection !== false) {
       throw new ConflictError('braze_connection_missing', 'Save a Braze connection first: PUT /v1/braze-connection.');
     }
 
@@ -99,13 +104,7 @@ export class ImportService {
 
   list(workspaceId: string, cohortId: string, opts: { limit: number; cursor?: string }) {
     const cohort = this.cohorts.row(workspaceId, cohortId);
-    const rows = this.runs.listForCohort(cohort.id, opts.limit + 1, decodeCursor(opts.cursor));
-    const page = rows.slice(0, opts.limit);
-    const last = page.at(-1);
-    return {
-      data: page.map(runView),
-      next_cursor: rows.length > opts.limit && last ? encodeCursor({ createdAt: last.createdAt.getTime(), id: last.id }) : null,
-    };
+    return pageOf(this.runs.listForCohort(cohort.id, opts.limit + 1, decodeCursor(opts.cursor)), opts.limit, runView);
   }
 
   get(workspaceId: string, runId: string): RunView {

@@ -1,3 +1,5 @@
+import { and, eq, lt, or, type SQL } from 'drizzle-orm';
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { ValidationError } from './errors';
 
 /** Opaque keyset cursors for newest-first lists ordered by (created_at, id). */
@@ -28,4 +30,25 @@ export function parseLimit(raw: unknown, fallback: number, max: number): number 
     throw new ValidationError([{ path: 'limit', message: `must be a whole number from 1 to ${max}` }]);
   }
   return n;
+}
+
+/** Cuts `limit + 1` fetched rows into a page and the cursor of the next one. */
+export function pageOf<T extends { createdAt: Date; id: string }, V>(
+  rows: T[],
+  limit: number,
+  view: (row: T) => V,
+): { data: V[]; next_cursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    data: page.map(view),
+    next_cursor: rows.length > limit && last ? encodeCursor({ createdAt: last.createdAt.getTime(), id: last.id }) : null,
+  };
+}
+
+/** The keyset condition "after the cursor" for newest-first lists ordered by (created_at, id). */
+export function olderThan(createdAt: SQLiteColumn, id: SQLiteColumn, before: Cursor | null): SQL | undefined {
+  if (!before) return undefined;
+  const at = new Date(before.createdAt);
+  return or(lt(createdAt, at), and(eq(createdAt, at), lt(id, before.id)));
 }

@@ -1,6 +1,7 @@
-import { and, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { ControlDb } from '../../db/client';
 import { importRuns, type RunStatus, type RunTrigger } from '../../db/schema';
+import { type Cursor, olderThan } from './paging';
 
 export type RunRow = typeof importRuns.$inferSelect;
 
@@ -60,17 +61,23 @@ export class RunRepository {
       .get();
   }
 
-  listForCohort(cohortId: string, limit: number, before: { createdAt: number; id: string } | null): RunRow[] {
-    const after = before
-      ? or(
-          lt(importRuns.createdAt, new Date(before.createdAt)),
-          and(eq(importRuns.createdAt, new Date(before.createdAt)), lt(importRuns.id, before.id)),
-        )
-      : undefined;
+  /** Newest first, after the cursor, optionally only some triggers. */
+  listForCohort(
+    cohortId: string,
+    limit: number,
+    before: Cursor | null,
+    triggers?: RunTrigger[],
+  ): RunRow[] {
     return this.db
       .select()
       .from(importRuns)
-      .where(and(eq(importRuns.cohortId, cohortId), after))
+      .where(
+        and(
+          eq(importRuns.cohortId, cohortId),
+          triggers ? inArray(importRuns.trigger, triggers) : undefined,
+          olderThan(importRuns.createdAt, importRuns.id, before),
+        ),
+      )
       .orderBy(desc(importRuns.createdAt), desc(importRuns.id))
       .limit(limit)
       .all();
@@ -111,5 +118,31 @@ export class RunRepository {
       .where(and(eq(importRuns.id, runId), inArray(importRuns.status, activeStatuses)))
       .run();
     return this.get(runId);
+  }
+
+  /**
+   * Claims the right to send the run's completion email: true for exactly one caller, ever.
+   * A claim is released only when sending failed, so a worker that dies after sending never
+   * causes a second email (at most once per run).
+   */
+  claimNotification(runId: string): boolean {
+    const res = this.db
+      .update(importRuns)
+      .set({ notificationClaimedAt: new Date() })
+      .where(and(eq(importRuns.id, runId), isNull(importRuns.notificationClaimedAt), isNull(importRuns.notificationSentAt)))
+      .run();
+    return res.changes === 1;
+  }
+
+  releaseNotification(runId: string): void {
+    this.db
+      .update(importRuns)
+      .set({ notificationClaimedAt: null })
+      .where(and(eq(importRuns.id, runId), isNull(importRuns.notificationSentAt)))
+      .run();
+  }
+
+  markNotificationSent(runId: string): void {
+    this.db.update(importRuns).set({ notificationSentAt: new Date() }).where(eq(importRuns.id, runId)).run();
   }
 }

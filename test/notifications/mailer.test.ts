@@ -8,8 +8,8 @@ import { createLogger } from '../../src/logger';
 import { createMailer, outboxFileName, type Mailer, type OutgoingEmail } from '../../src/notifications/mailer';
 import { composeRunEmail } from '../../src/notifications/run-email';
 import type { RunView } from '../../src/services/runs';
-import { startSmtpServer, type InProcessSmtpServer } from './in-process-smtp-server';
-import { parseMimeMessage } from './mime-message';
+import { startSmtpServer, type InProcessSmtpServer } from '../support/smtp-server';
+import { parseMimeMessage } from '../support/mime-message';
 
 const FROM = 'Cohort Import <cohort-import@example.com>';
 

@@ -86,12 +86,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   });
   const log = createLogger('test', 'debug', sink);
   const ctx = await createContext(config, 'test', log);
+  await ctx.reconciler.reconcileAll();
   const server: Server = createApp(ctx).listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const workers = opts.workers === false ? undefined : await startWorkers(ctx);
 
-  return {
+  const harness: Harness = {
     baseUrl,
     adminToken,
     env,
@@ -129,7 +130,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       return (await res.json()) as any;
     },
     async close() {
-      await workers?.close();
+      // Tests may replace the workers (stop and start them); close whichever run now.
+      await harness.workers?.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await Promise.all(ctx.queues.all().map((q) => q.obliterate({ force: true }).catch(() => undefined)));
@@ -139,6 +141,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return harness;
 }
 
 /** mulberry32: a tiny deterministic PRNG. */

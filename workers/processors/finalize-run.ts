@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import type { AppContext } from '../../src/context';
 import { finalizeRunPayload, uploadPageResult } from '../../src/queue/payloads';
+import { notifyRunEnded } from './run-outcome';
 
 /**
  * Runs once every page of a run is done (sent, skipped or given up): sums the pages' results
@@ -31,5 +32,6 @@ export async function finalizeRun(ctx: AppContext, job: Job) {
   await ctx.warehouse.discardRun(runId);
   await ctx.redis.del(`${ctx.config.queuePrefix}:run-progress:${runId}`);
   ctx.log.info({ runId, status, added, removed, failed }, 'run finished');
+  await notifyRunEnded(ctx, finished);
   return { status, added, removed, failed, unmatchable: finished?.unmatchable ?? 0 };
 }

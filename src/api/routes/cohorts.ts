@@ -50,8 +50,8 @@ export function cohortRoutes(ctx: AppContext): Router {
     res.json(ctx.cohorts.update(workspaceOf(req), req.params.id, input));
   });
 
-  r.delete('/cohorts/:id', (req, res) => {
-    ctx.cohorts.delete(workspaceOf(req), req.params.id);
+  r.delete('/cohorts/:id', async (req, res) => {
+    await ctx.cohorts.delete(workspaceOf(req), req.params.id);
     res.status(204).end();
   });
 

@@ -1,0 +1,140 @@
+import { and, asc, eq, isNull } from 'drizzle-orm';
+import type { ControlDb } from '../../db/client';
+import { cohorts, schedules } from '../../db/schema';
+import { formatInZone, nextRunAt } from '../domain/cadence';
+import { mergeSchedulePatch, parseScheduleInput, type ScheduleSpec } from '../domain/schedule-input';
+import type { ScheduleReconciler } from '../queue/schedule-reconciler';
+import type { CohortService } from './cohorts';
+import { NotFoundError, ValidationError } from './errors';
+import type { ImportService } from './imports';
+import { decodeCursor, pageOf } from './paging';
+import { type RunRepository, runView } from './runs';
+import { type ScheduleRow, scheduleColumnsOf, scheduleSpecOf } from './schedule-spec';
+
+export interface ScheduleView {
+  cohort_id: string;
+  cadence: ScheduleSpec['cadence'];
+  time: string;
+  timezone: string;
+  weekday?: number;
+  day_of_month?: number | 'last';
+  recipients: string[];
+  enabled: boolean;
+  /** ISO 8601 with the zone's offset; null while paused. */
+  next_run_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export function scheduleView(row: ScheduleRow, now = new Date()): ScheduleView {
+  const spec = scheduleSpecOf(row);
+  return {
+    cohort_id: row.cohortId,
+    cadence: spec.cadence,
+    time: spec.time,
+    timezone: spec.timezone,
+    ...(spec.cadence === 'weekly' ? { weekday: spec.weekday } : {}),
+    ...(spec.cadence === 'monthly' ? { day_of_month: spec.day_of_month } : {}),
+    recipients: spec.recipients,
+    enabled: spec.enabled,
+    next_run_at: spec.enabled ? formatInZone(nextRunAt(spec, now), spec.timezone) : null,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+/** A cohort's import schedule (one at most), its manual trigger and its history. */
+export class ScheduleService {
+  constructor(
+    private readonly db: ControlDb,
+    private readonly cohorts: CohortService,
+    private readonly imports: ImportService,
+    private readonly runs: RunRepository,
+    private readonly reconciler: ScheduleReconciler,
+  ) {}
+
+  /** The schedule row of a live cohort, or undefined (workers use it when a schedule fires). */
+  find(cohortId: string): ScheduleRow | undefined {
+    return this.db
+      .select({ schedule: schedules })
+      .from(schedules)
+      .innerJoin(cohorts, eq(cohorts.id, schedules.cohortId))
+      .where(and(eq(schedules.cohortId, cohortId), isNull(cohorts.deletedAt)))
+      .get()?.schedule;
+  }
+
+  private row(workspaceId: string, cohortId: string): ScheduleRow {
+    const cohort = this.cohorts.row(workspaceId, cohortId);
+    const row = this.find(cohort.id);
+    if (!row) throw new NotFoundError('Schedule');
+    return row;
+  }
+
+  async put(workspaceId: string, cohortId: string, body: unknown): Promise<ScheduleView> {
+    const cohort = this.cohorts.row(workspaceId, cohortId);
+    const parsed = parseScheduleInput(body);
+    if (!parsed.ok) throw new ValidationError(parsed.issues);
+    const now = new Date();
+    const columns = scheduleColumnsOf(parsed.value);
+    this.db
+      .insert(schedules)
+      .values({ cohortId: cohort.id, workspaceId, ...columns, createdAt: now, updatedAt: now })
+      .onConflictDoUpdate({ target: schedules.cohortId, set: { ...columns, updatedAt: now } })
+      .run();
+    await this.reconciler.reconcileCohort(cohort.id);
+    return scheduleView(this.row(workspaceId, cohort.id));
+  }
+
+  get(workspaceId: string, cohortId: string): ScheduleView {
+    return scheduleView(this.row(workspaceId, cohortId));
+  }
+
+  async patch(workspaceId: string, cohortId: string, body: unknown): Promise<ScheduleView> {
+    const existing = this.row(workspaceId, cohortId);
+    const merged = mergeSchedulePatch(scheduleSpecOf(existing), body);
+    if (!merged.ok) throw new ValidationError(merged.issues);
+    this.db
+      .update(schedules)
+      .set({ ...scheduleColumnsOf(merged.value), updatedAt: new Date() })
+      .where(eq(schedules.cohortId, existing.cohortId))
+      .run();
+    await this.reconciler.reconcileCohort(existing.cohortId);
+    return scheduleView(this.row(workspaceId, cohortId));
+  }
+
+  async delete(workspaceId: string, cohortId: string): Promise<void> {
+    const existing = this.row(workspaceId, cohortId);
+    this.db.delete(schedules).where(eq(schedules.cohortId, existing.cohortId)).run();
+    await this.reconciler.reconcileCohort(existing.cohortId);
+  }
+
+  /** The workspace's schedules, soonest next run first; paused ones last. */
+  list(workspaceId: string): ScheduleView[] {
+    const now = new Date();
+    const rows = this.db
+      .select({ schedule: schedules })
+      .from(schedules)
+      .innerJoin(cohorts, eq(cohorts.id, schedules.cohortId))
+      .where(and(eq(schedules.workspaceId, workspaceId), isNull(cohorts.deletedAt)))
+      .orderBy(asc(schedules.createdAt))
+      .all();
+    const key = (v: ScheduleView) => (v.next_run_at ? Date.parse(v.next_run_at) : Number.POSITIVE_INFINITY);
+    return rows.map((r) => scheduleView(r.schedule, now)).sort((a, b) => key(a) - key(b));
+  }
+
+  /** Runs the schedule now (trigger "manual"), to its recipients; 409 while a run is active. */
+  async runNow(workspaceId: string, cohortId: string) {
+    const row = this.row(workspaceId, cohortId);
+    return this.imports.enqueue(workspaceId, row.cohortId, { trigger: 'manual', recipients: row.recipients });
+  }
+
+  /** The schedule's runs (scheduled and manual), newest first. */
+  history(workspaceId: string, cohortId: string, opts: { limit: number; cursor?: string }) {
+    const row = this.row(workspaceId, cohortId);
+    const rows = this.runs.listForCohort(row.cohortId, opts.limit + 1, decodeCursor(opts.cursor), ['scheduled', 'manual']);
+    return pageOf(rows, opts.limit, (r) => {
+      const v = runView(r);
+      return { ...v, members_imported: v.cohort_size === null ? null : v.cohort_size - v.unmatchable };
+    });
+  }
+}

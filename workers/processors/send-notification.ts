@@ -1,0 +1,36 @@
+import type { Job } from 'bullmq';
+import { eq } from 'drizzle-orm';
+import { cohorts } from '../../db/schema';
+import type { AppContext } from '../../src/context';
+import { composeRunEmail } from '../../src/notifications/run-email';
+import { notificationPayload } from '../../src/queue/payloads';
+import { runView } from '../../src/services/runs';
+
+/**
+ * Sends a finished run's email to its recipients, at most once per run: the run row is
+ * claimed before sending and marked after; a failed send releases the claim so BullMQ's
+ * retry (with backoff) tries again, while a worker that dies after sending leaves the claim
+ * in place and the retry sends nothing.
+ */
+export async function sendNotification(ctx: AppContext, job: Job) {
+  const { runId } = notificationPayload.parse(job.data);
+  const run = ctx.runs.get(runId);
+  if (!run || run.status === 'queued' || run.status === 'running') return { skipped: 'the run has not ended' };
+  if (run.recipients.length === 0) return { skipped: 'no recipients' };
+  if (!ctx.runs.claimNotification(runId)) return { skipped: 'already sent' };
+
+  try {
+    const cohort = ctx.db.select({ name: cohorts.name }).from(cohorts).where(eq(cohorts.id, run.cohortId)).get();
+    const email = composeRunEmail({
+      run: runView(run),
+      cohortName: cohort?.name ?? run.cohortId,
+      timezone: ctx.schedules.find(run.cohortId)?.timezone ?? 'UTC',
+    });
+    const sent = await ctx.mailer.send({ to: run.recipients, ...email, messageId: `<run-${runId}.completion@cohort-import>` });
+    ctx.runs.markNotificationSent(runId);
+    return { sent: true, via: sent.via, recipients: run.recipients.length };
+  } catch (err) {
+    ctx.runs.releaseNotification(runId);
+    throw err;
+  }
+}
