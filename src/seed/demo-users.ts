@@ -97,7 +97,7 @@ export function demoUserKey(index: number): string {
 }
 
 /** mulberry32: tiny, fast and good enough for demo data. Returns floats in [0, 1). */
-function mulberry32(state: number): () => number {
+export function mulberry32(state: number): () => number {
   let a = state >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

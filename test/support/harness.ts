@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createApp } from '../../src/api/app';
 import { startBrazeSandbox } from '../../src/braze-sandbox/server';
+import { mulberry32 } from '../../src/seed/demo-users';
 import { loadConfig, type Config } from '../../src/config';
 import { type AppContext, createContext } from '../../src/context';
 import { createLogger } from '../../src/logger';
@@ -58,7 +59,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     partner: 'kubit',
     partnerApiKeys: [PARTNER_KEY],
     // Faults drawn from a fixed sequence: a fault test sees the same share of failures every run.
-    random: seededRandom(1234),
+    random: mulberry32(1234),
   });
   const adminToken = `admin-${randomBytes(16).toString('hex')}`;
   const env: Record<string, string> = {
@@ -142,18 +143,6 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     },
   };
   return harness;
-}
-
-/** mulberry32: a tiny deterministic PRNG. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 async function deleteKeys(ctx: AppContext, pattern: string): Promise<void> {
