@@ -62,8 +62,13 @@ const env: Record<string, string> = {
 const children: { name: string; proc: ChildProcess }[] = [];
 function start(name: string, script: string): ChildProcess {
   // node --import tsx: one process per role, so its peak RSS is its own.
-  const profile = process.env.BENCH_CPU_PROF ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-  const proc = spawn(process.execPath, [...profile, '--import', 'tsx', script], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const profile = process.env.BENCH_CPU_PROF
+    ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${name}.cpuprofile`]
+    : [];
+  const proc = spawn(process.execPath, [...profile, '--import', 'tsx', script], {
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   children.push({ name, proc });
   return proc;
 }
@@ -136,7 +141,9 @@ async function baseline(brazeKey: string): Promise<{ seconds: number; identifier
   const t0 = performance.now();
   await post('cohorts', { name: cohortId, created_at: new Date().toISOString() });
   const rows = db
-    .prepare(`SELECT ${id.idType} AS t, ${id.idValue} AS v, ${id.idLabel} AS l FROM users u WHERE u.workspace_id = ? AND (${where.sql}) AND ${id.idType} IS NOT NULL`)
+    .prepare(
+      `SELECT ${id.idType} AS t, ${id.idValue} AS v, ${id.idLabel} AS l FROM users u WHERE u.workspace_id = ? AND (${where.sql}) AND ${id.idType} IS NOT NULL`,
+    )
     .raw()
     .iterate(workspaceId, ...where.params) as IterableIterator<[string, string, string | null]>;
   let identifiers = 0;
@@ -144,7 +151,8 @@ async function baseline(brazeKey: string): Promise<{ seconds: number; identifier
   const inFlight = new Set<Promise<void>>();
   let batch: [string, string, string | null][] = [];
   const flush = async () => {
-    const change: { user_ids: string[]; device_ids: string[]; aliases: { alias_name: string; alias_label: string }[] } = { user_ids: [], device_ids: [], aliases: [] };
+    const change: { user_ids: string[]; device_ids: string[]; aliases: { alias_name: string; alias_label: string }[] } =
+      { user_ids: [], device_ids: [], aliases: [] };
     for (const [t, v, l] of batch) {
       if (t === 'external_id') change.user_ids.push(v);
       else if (t === 'device_id') change.device_ids.push(v);
@@ -172,7 +180,9 @@ async function baseline(brazeKey: string): Promise<{ seconds: number; identifier
 
 let workspaceId = '';
 async function main() {
-  console.log(`bench: ${USERS.toLocaleString('en-US')} users, ${WORKERS} workers × concurrency ${CONCURRENCY}, data in ${dir}`);
+  console.log(
+    `bench: ${USERS.toLocaleString('en-US')} users, ${WORKERS} workers × concurrency ${CONCURRENCY}, data in ${dir}`,
+  );
   start('braze-sandbox', 'src/braze-sandbox/main.ts');
   await waitUp(`${sandboxUrl}/sandbox/requests`);
   start('web', 'src/web.ts');
@@ -182,7 +192,12 @@ async function main() {
   workspaceId = ws.id;
   const brazeWs = await json('POST', `${sandboxUrl}/sandbox/workspaces`, { name: 'Bench' });
   const key = await json('POST', `${sandboxUrl}/sandbox/workspaces/${brazeWs.id}/data-import-keys`, {});
-  await json('PUT', `${api}/v1/braze-connection`, { rest_endpoint: sandboxUrl, data_import_key: key.key }, ws.api_token);
+  await json(
+    'PUT',
+    `${api}/v1/braze-connection`,
+    { rest_endpoint: sandboxUrl, data_import_key: key.key },
+    ws.api_token,
+  );
 
   const now = Date.now();
   const t0 = performance.now();
@@ -193,7 +208,13 @@ async function main() {
   warehouse.close();
   const seedSeconds = (performance.now() - t0) / 1000;
   const t1 = performance.now();
-  const registered = await registerInSandbox({ sandboxUrl, brazeWorkspaceId: brazeWs.id, users: USERS, seed: SEED, now });
+  const registered = await registerInSandbox({
+    sandboxUrl,
+    brazeWorkspaceId: brazeWs.id,
+    users: USERS,
+    seed: SEED,
+    now,
+  });
   const registerSeconds = (performance.now() - t1) / 1000;
 
   for (let i = 1; i <= WORKERS; i++) start(`worker-${i}`, 'workers/main.ts');
@@ -237,7 +258,9 @@ first import         ${first.run.status}: cohort ${f(first.run.cohort_size, 0)},
 baseline             ${f(base.identifiers, 0)} identifiers in ${f(base.seconds, 2)} s = ${f(theirs, 0)} identifiers/s (${base.requests} requests)
 ratio                ${f(ours / theirs, 2)} (importer throughput / baseline throughput)
 re-import (1% churn) ${second.run.status}: added ${f(second.run.added, 0)}, removed ${f(second.run.removed, 0)} in ${f(second.seconds, 2)} s
-peak RSS (MB)        ${Object.entries(rss).map(([k, v]) => `${k} ${f(v, 0)}`).join(', ')}, bench ${f(process.resourceUsage().maxRSS / 1024, 0)}
+peak RSS (MB)        ${Object.entries(rss)
+    .map(([k, v]) => `${k} ${f(v, 0)}`)
+    .join(', ')}, bench ${f(process.resourceUsage().maxRSS / 1024, 0)}
 `);
 }
 

@@ -60,11 +60,14 @@ async function stopAll(code: number): Promise<void> {
     await Promise.all(
       children
         .filter((c) => group.includes(c.name) && c.proc.exitCode === null && c.proc.signalCode === null)
-        .map((c) => new Promise<void>((resolve) => {
-          c.proc.once('exit', () => resolve());
-          c.proc.kill('SIGTERM');
-          setTimeout(() => c.proc.kill('SIGKILL'), 15_000).unref();
-        })),
+        .map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              c.proc.once('exit', () => resolve());
+              c.proc.kill('SIGTERM');
+              setTimeout(() => c.proc.kill('SIGKILL'), 15_000).unref();
+            }),
+        ),
     );
   }
   process.exit(code);

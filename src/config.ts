@@ -10,22 +10,34 @@ import { allowlistedOrigin } from './domain/braze-endpoint';
 const csv = z
   .string()
   .default('')
-  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
 
 const envSchema = z.object({
   NODE_ENV: z.string().default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('127.0.0.1'),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
-  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_{}-]+$/, 'letters, digits, _ - { } only').default('cohort-import'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_{}-]+$/, 'letters, digits, _ - { } only')
+    .default('cohort-import'),
   DATABASE_URL: z.string().min(1).default('data/control.db'),
   WAREHOUSE_URL: z.string().min(1).default('data/warehouse.db'),
   DATA_DIR: z.string().min(1).default('data'),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
-  ENCRYPTION_KEY: z
+  ENCRYPTION_KEY: z.string().refine((s) => decodeKey(s) !== null, 'must be 32 bytes, as 64 hex characters or base64'),
+  BRAZE_PARTNER: z
     .string()
-    .refine((s) => decodeKey(s) !== null, 'must be 32 bytes, as 64 hex characters or base64'),
-  BRAZE_PARTNER: z.string().regex(/^[a-z0-9-]+$/, 'must be a URL slug (a-z, 0-9, -)').default('kubit'),
+    .regex(/^[a-z0-9-]+$/, 'must be a URL slug (a-z, 0-9, -)')
+    .default('kubit'),
   BRAZE_PARTNER_API_KEY_US: z.string().default(''),
   BRAZE_PARTNER_API_KEY_EU: z.string().default(''),
   BRAZE_PARTNER_API_KEY_AU: z.string().default(''),
@@ -70,7 +82,11 @@ function toConfig(env: z.infer<typeof envSchema>) {
     encryptionKey: decodeKey(env.ENCRYPTION_KEY)!,
     braze: {
       partner: env.BRAZE_PARTNER,
-      partnerApiKeys: { US: env.BRAZE_PARTNER_API_KEY_US, EU: env.BRAZE_PARTNER_API_KEY_EU, AU: env.BRAZE_PARTNER_API_KEY_AU },
+      partnerApiKeys: {
+        US: env.BRAZE_PARTNER_API_KEY_US,
+        EU: env.BRAZE_PARTNER_API_KEY_EU,
+        AU: env.BRAZE_PARTNER_API_KEY_AU,
+      },
       endpointAllowlist: env.BRAZE_ENDPOINT_ALLOWLIST,
       userAgent: env.BRAZE_USER_AGENT,
       requestTimeoutMs: env.BRAZE_REQUEST_TIMEOUT_MS,

@@ -13,21 +13,21 @@ export function createLogger(
 ): Logger {
   return pino(
     {
-    name,
-    level,
-    redact: {
-      paths: [
-        'client_secret',
-        'partner_api_key',
-        'data_import_key',
-        '*.client_secret',
-        '*.partner_api_key',
-        '*.data_import_key',
-        'req.headers.authorization',
-        'headers.authorization',
-      ],
-      censor: '[redacted]',
-    },
+      name,
+      level,
+      redact: {
+        paths: [
+          'client_secret',
+          'partner_api_key',
+          'data_import_key',
+          '*.client_secret',
+          '*.partner_api_key',
+          '*.data_import_key',
+          'req.headers.authorization',
+          'headers.authorization',
+        ],
+        censor: '[redacted]',
+      },
     },
     destination,
   );

@@ -40,13 +40,22 @@ describe('authentication', () => {
     expect(ok.status).toBe(200);
     const queues = await h.request('GET', '/admin/queues/api/queues', { headers: { authorization: `Basic ${basic}` } });
     expect(queues.status).toBe(200);
-    expect(queues.body.queues.map((q: { name: string }) => q.name).sort()).toEqual(['finalize-run', 'import-run', 'notifications', 'scheduled-import', 'upload-page']);
+    expect(queues.body.queues.map((q: { name: string }) => q.name).sort()).toEqual([
+      'finalize-run',
+      'import-run',
+      'notifications',
+      'scheduled-import',
+      'upload-page',
+    ]);
   });
 });
 
 describe('workspace isolation', () => {
   it("gives workspace B 404 for A's cohort, its preview, imports and runs", async () => {
-    const created = await h.request('POST', '/v1/cohorts', { token: a.token, body: { name: 'Only A', criteria: simpleCriteria } });
+    const created = await h.request('POST', '/v1/cohorts', {
+      token: a.token,
+      body: { name: 'Only A', criteria: simpleCriteria },
+    });
     expect(created.status).toBe(201);
     const id = created.body.id;
     const run = await h.request('POST', `/v1/cohorts/${id}/imports`, { token: a.token, body: {} });
@@ -60,7 +69,10 @@ describe('workspace isolation', () => {
       ['GET', `/v1/cohorts/${id}/imports`],
       ['GET', `/v1/imports/${run.body.id}`],
     ] as const) {
-      const res = await h.request(method, path, { token: b.token, body: method === 'PATCH' ? { name: 'x' } : undefined });
+      const res = await h.request(method, path, {
+        token: b.token,
+        body: method === 'PATCH' ? { name: 'x' } : undefined,
+      });
       expect(res.status, `${method} ${path}`).toBe(404);
       expectErrorShape(res.body, 'not_found');
     }
@@ -76,7 +88,11 @@ describe('cohorts', () => {
     for (const name of ['one', 'two', 'three']) {
       const res = await h.request('POST', '/v1/cohorts', { token: b.token, body: { name, criteria: simpleCriteria } });
       expect(res.status).toBe(201);
-      expect(res.body).toMatchObject({ name, criteria: simpleCriteria, braze_cohort_id: expect.stringMatching(/^cohort-/) });
+      expect(res.body).toMatchObject({
+        name,
+        criteria: simpleCriteria,
+        braze_cohort_id: expect.stringMatching(/^cohort-/),
+      });
       ids.push(res.body.id);
     }
     const page1 = await h.request('GET', '/v1/cohorts?limit=2', { token: b.token });
@@ -87,7 +103,9 @@ describe('cohorts', () => {
 
     const renamed = await h.request('PATCH', `/v1/cohorts/${ids[0]}`, { token: b.token, body: { name: 'renamed' } });
     expect(renamed.body.name).toBe('renamed');
-    expect(renamed.body.braze_cohort_id).toBe((await h.request('GET', `/v1/cohorts/${ids[0]}`, { token: b.token })).body.braze_cohort_id);
+    expect(renamed.body.braze_cohort_id).toBe(
+      (await h.request('GET', `/v1/cohorts/${ids[0]}`, { token: b.token })).body.braze_cohort_id,
+    );
 
     expect((await h.request('DELETE', `/v1/cohorts/${ids[1]}`, { token: b.token })).status).toBe(204);
     expect((await h.request('GET', `/v1/cohorts/${ids[1]}`, { token: b.token })).status).toBe(404);
@@ -120,7 +138,10 @@ describe('cohorts', () => {
   });
 
   it('answers 409 with the active run id while a run of the cohort is queued, and honours Idempotency-Key', async () => {
-    const cohort = await h.request('POST', '/v1/cohorts', { token: b.token, body: { name: 'busy', criteria: simpleCriteria } });
+    const cohort = await h.request('POST', '/v1/cohorts', {
+      token: b.token,
+      body: { name: 'busy', criteria: simpleCriteria },
+    });
     const first = await h.request('POST', `/v1/cohorts/${cohort.body.id}/imports`, {
       token: b.token,
       body: {},
@@ -148,8 +169,20 @@ describe('cohorts', () => {
 
 describe('bad input gets a 4xx naming the field, never a 500', () => {
   const cases: [string, string, unknown, number, RegExp][] = [
-    ['POST', '/v1/cohorts', { name: 'x', criteria: { all: [{ property: 'country', op: 'between', value: 1 }] } }, 400, /criteria\.all\[0\]\.op/],
-    ['POST', '/v1/cohorts', { name: 'x', criteria: { all: [{ property: "country') OR 1=1 --", op: 'eq', value: 'x' }] } }, 400, /criteria\.all\[0\]\.property/],
+    [
+      'POST',
+      '/v1/cohorts',
+      { name: 'x', criteria: { all: [{ property: 'country', op: 'between', value: 1 }] } },
+      400,
+      /criteria\.all\[0\]\.op/,
+    ],
+    [
+      'POST',
+      '/v1/cohorts',
+      { name: 'x', criteria: { all: [{ property: "country') OR 1=1 --", op: 'eq', value: 'x' }] } },
+      400,
+      /criteria\.all\[0\]\.property/,
+    ],
     ['POST', '/v1/cohorts', { name: 'x', criteria: { every: [] } }, 400, /criteria/],
     ['POST', '/v1/cohorts', { name: 'x', criteria: 'country = BR' }, 400, /criteria/],
     ['POST', '/v1/cohorts', { name: '', criteria: simpleCriteria }, 400, /name/],
@@ -158,13 +191,55 @@ describe('bad input gets a 4xx naming the field, never a 500', () => {
     ['POST', '/v1/users/batch', { users: [{ external_id: 'x' }] }, 400, /users\[0\]\.user_key/],
     ['POST', '/v1/users/batch', { users: [{ user_key: 'k', alias: { name: 'n' } }] }, 400, /users\[0\]\.alias\.label/],
     ['POST', '/v1/users/batch', { users: [] }, 400, /users/],
-    ['POST', '/v1/events/batch', { events: [{ user_key: 'k', name: 'open', time: 'yesterday' }] }, 400, /events\[0\]\.time/],
-    ['PUT', '/v1/braze-connection', { rest_endpoint: 'https://evil.example.com', data_import_key: 'abcdefgh1234' }, 400, /rest_endpoint/],
-    ['PUT', '/v1/braze-connection', { rest_endpoint: 'https://user:pw@rest.iad-01.braze.com', data_import_key: 'abcdefgh1234' }, 400, /rest_endpoint/],
-    ['PUT', '/v1/braze-connection', { rest_endpoint: 'http://rest.iad-01.braze.com', data_import_key: 'abcdefgh1234' }, 400, /rest_endpoint/],
-    ['PUT', '/v1/braze-connection', { rest_endpoint: 'https://10.0.0.1', data_import_key: 'abcdefgh1234' }, 400, /rest_endpoint/],
-    ['PUT', '/v1/braze-connection', { rest_endpoint: 'https://rest.iad-01.braze.com/api', data_import_key: 'abcdefgh1234' }, 400, /rest_endpoint/],
-    ['PUT', '/v1/braze-connection', { rest_endpoint: 'https://rest.iad-01.braze.com', data_import_key: 'a b' }, 400, /data_import_key/],
+    [
+      'POST',
+      '/v1/events/batch',
+      { events: [{ user_key: 'k', name: 'open', time: 'yesterday' }] },
+      400,
+      /events\[0\]\.time/,
+    ],
+    [
+      'PUT',
+      '/v1/braze-connection',
+      { rest_endpoint: 'https://evil.example.com', data_import_key: 'abcdefgh1234' },
+      400,
+      /rest_endpoint/,
+    ],
+    [
+      'PUT',
+      '/v1/braze-connection',
+      { rest_endpoint: 'https://user:pw@rest.iad-01.braze.com', data_import_key: 'abcdefgh1234' },
+      400,
+      /rest_endpoint/,
+    ],
+    [
+      'PUT',
+      '/v1/braze-connection',
+      { rest_endpoint: 'http://rest.iad-01.braze.com', data_import_key: 'abcdefgh1234' },
+      400,
+      /rest_endpoint/,
+    ],
+    [
+      'PUT',
+      '/v1/braze-connection',
+      { rest_endpoint: 'https://10.0.0.1', data_import_key: 'abcdefgh1234' },
+      400,
+      /rest_endpoint/,
+    ],
+    [
+      'PUT',
+      '/v1/braze-connection',
+      { rest_endpoint: 'https://rest.iad-01.braze.com/api', data_import_key: 'abcdefgh1234' },
+      400,
+      /rest_endpoint/,
+    ],
+    [
+      'PUT',
+      '/v1/braze-connection',
+      { rest_endpoint: 'https://rest.iad-01.braze.com', data_import_key: 'a b' },
+      400,
+      /data_import_key/,
+    ],
     ['PUT', '/v1/braze-connection', { rest_endpoint: 'https://rest.iad-01.braze.com' }, 400, /data_import_key/],
     ['GET', '/v1/cohorts?limit=0', undefined, 400, /limit/],
     ['GET', '/v1/cohorts?cursor=garbage', undefined, 400, /cursor/],
@@ -189,7 +264,12 @@ describe('bad input gets a 4xx naming the field, never a 500', () => {
   it('treats injection-looking values as plain values', async () => {
     await h.request('POST', '/v1/users/batch', {
       token: a.token,
-      body: { users: [{ user_key: 'inj', external_id: 'inj', properties: { nick: "' OR 1=1 --" } }, { user_key: 'plain', external_id: 'plain', properties: { nick: 'bob' } }] },
+      body: {
+        users: [
+          { user_key: 'inj', external_id: 'inj', properties: { nick: "' OR 1=1 --" } },
+          { user_key: 'plain', external_id: 'plain', properties: { nick: 'bob' } },
+        ],
+      },
     });
     const cohort = await h.request('POST', '/v1/cohorts', {
       token: a.token,
@@ -208,7 +288,11 @@ describe('the Braze connection', () => {
     expect(got.status).toBe(200);
     expect(got.body.data_import_key).toBe(`…${a.dataImportKey.slice(-4)}`);
     expect(JSON.stringify(got.body)).not.toContain(a.dataImportKey);
-    const scope = () => h.ctx.db.$client.prepare('SELECT sync_scope FROM braze_connections WHERE workspace_id = ?').pluck().get(a.workspaceId);
+    const scope = () =>
+      h.ctx.db.$client
+        .prepare('SELECT sync_scope FROM braze_connections WHERE workspace_id = ?')
+        .pluck()
+        .get(a.workspaceId);
     const before = scope();
     const sameEndpoint = await h.request('PUT', '/v1/braze-connection', {
       token: a.token,
@@ -221,12 +305,18 @@ describe('the Braze connection', () => {
       body: { rest_endpoint: 'https://rest.iad-03.braze.com', data_import_key: 'another-key-1234' },
     });
     expect(scope()).not.toBe(before);
-    const sealed = h.ctx.db.$client.prepare('SELECT data_import_key_sealed FROM braze_connections WHERE workspace_id = ?').pluck().get(a.workspaceId) as string;
+    const sealed = h.ctx.db.$client
+      .prepare('SELECT data_import_key_sealed FROM braze_connections WHERE workspace_id = ?')
+      .pluck()
+      .get(a.workspaceId) as string;
     expect(sealed).not.toContain('another-key-1234');
     expect((await h.request('DELETE', '/v1/braze-connection', { token: a.token })).status).toBe(204);
     expect((await h.request('GET', '/v1/braze-connection', { token: a.token })).status).toBe(404);
     // Put it back for other tests in this file.
-    await h.request('PUT', '/v1/braze-connection', { token: a.token, body: { rest_endpoint: h.sandboxUrl, data_import_key: a.dataImportKey } });
+    await h.request('PUT', '/v1/braze-connection', {
+      token: a.token,
+      body: { rest_endpoint: h.sandboxUrl, data_import_key: a.dataImportKey },
+    });
   });
 });
 

@@ -74,7 +74,12 @@ function createCohort(secret: string, cohortId: string, name: string, partnerApi
   });
 }
 
-function changeMembers(secret: string, cohortId: string, cohortChanges: unknown, partnerApiKey = US_KEY): Promise<Answer> {
+function changeMembers(
+  secret: string,
+  cohortId: string,
+  cohortChanges: unknown,
+  partnerApiKey = US_KEY,
+): Promise<Answer> {
   return call('POST', '/partners/kubit/cohorts/users', {
     partner_api_key: partnerApiKey,
     client_secret: secret,
@@ -102,7 +107,9 @@ describe('cohorts and members', () => {
   it('creates a cohort, adds and removes members, and answers the segment question', async () => {
     await start();
     const ws = await brazeWorkspace();
-    expect(await registerUsers(ws.id, [{ external_id: 'ext-1' }, { external_id: 'ext-2' }, { external_id: 'ext-3' }])).toMatchObject({
+    expect(
+      await registerUsers(ws.id, [{ external_id: 'ext-1' }, { external_id: 'ext-2' }, { external_id: 'ext-3' }]),
+    ).toMatchObject({
       status: 200,
       body: { created: 3, updated: 0 },
     });
@@ -122,7 +129,10 @@ describe('cohorts and members', () => {
       { cohort_id: 'cohort-1', name: 'Power users', created_at: '2026-11-28T09:00:00+00:00', size: 2 },
     ]);
 
-    const includes = await call('GET', `/sandbox/workspaces/${ws.id}/segment?cohort_name=Power%20users&filter=includes_value`);
+    const includes = await call(
+      'GET',
+      `/sandbox/workspaces/${ws.id}/segment?cohort_name=Power%20users&filter=includes_value`,
+    );
     expect(includes.body).toEqual({
       filter: 'Kubit Cohorts',
       cohort_name: 'Power users',
@@ -132,7 +142,10 @@ describe('cohorts and members', () => {
         { external_id: 'ext-3', aliases: [], device_ids: [] },
       ],
     });
-    const excludes = await call('GET', `/sandbox/workspaces/${ws.id}/segment?cohort_name=Power%20users&filter=excludes_value`);
+    const excludes = await call(
+      'GET',
+      `/sandbox/workspaces/${ws.id}/segment?cohort_name=Power%20users&filter=excludes_value`,
+    );
     expect(excludes.body.count).toBe(1);
     expect(excludes.body.users.map((user: { external_id: string }) => user.external_id)).toEqual(['ext-2']);
   });
@@ -145,13 +158,17 @@ describe('cohorts and members', () => {
 
     for (let attempt = 0; attempt < 2; attempt++) {
       expect((await changeMembers(ws.secret, 'cohort-1', [{ user_ids: ['ext-1'] }])).status).toBe(201);
-      expect((await changeMembers(ws.secret, 'cohort-1', [{ user_ids: ['ext-2'], should_remove: true }])).status).toBe(201);
+      expect((await changeMembers(ws.secret, 'cohort-1', [{ user_ids: ['ext-2'], should_remove: true }])).status).toBe(
+        201,
+      );
     }
     expect(await memberExternalIds(ws.id, 'cohort-1')).toEqual(['ext-1']);
 
     expect((await createCohort(ws.secret, 'cohort-1', 'New name')).status).toBe(201);
     const cohorts = await call('GET', `/sandbox/workspaces/${ws.id}/cohorts`);
-    expect(cohorts.body.cohorts).toEqual([expect.objectContaining({ cohort_id: 'cohort-1', name: 'New name', size: 1 })]);
+    expect(cohorts.body.cohorts).toEqual([
+      expect.objectContaining({ cohort_id: 'cohort-1', name: 'New name', size: 1 }),
+    ]);
     expect((await call('GET', `/sandbox/workspaces/${ws.id}/segment?cohort_name=New%20name`)).body.count).toBe(1);
     expect((await call('GET', `/sandbox/workspaces/${ws.id}/segment?cohort_name=Old%20name`)).status).toBe(404);
   });
@@ -260,7 +277,9 @@ describe('users batch', () => {
   it('refuses a conflicting record and keeps nothing of that batch', async () => {
     await start();
     const ws = await brazeWorkspace();
-    await registerUsers(ws.id, [{ external_id: 'ext-1', aliases: [{ alias_name: 'a@example.com', alias_label: 'email' }] }]);
+    await registerUsers(ws.id, [
+      { external_id: 'ext-1', aliases: [{ alias_name: 'a@example.com', alias_label: 'email' }] },
+    ]);
     const conflict = await registerUsers(ws.id, [
       { external_id: 'ext-new' },
       { external_id: 'ext-2', aliases: [{ alias_name: 'a@example.com', alias_label: 'email' }] },
@@ -280,7 +299,10 @@ describe('users batch', () => {
     expect(empty.status).toBe(400);
     expect(empty.body.message).toBe('users[1] needs an external_id, an alias or a device id');
 
-    const tooMany = await registerUsers(ws.id, ids('ext', 50_001).map((externalId) => ({ external_id: externalId })));
+    const tooMany = await registerUsers(
+      ws.id,
+      ids('ext', 50_001).map((externalId) => ({ external_id: externalId })),
+    );
     expect(tooMany.status).toBe(400);
     expect(tooMany.body.message).toBe('users must hold at most 50,000 users');
   });
@@ -312,16 +334,32 @@ describe('validation', () => {
 
   const validCohort = { cohort_id: 'cohort-1', name: 'Cohort', created_at: '2026-11-28T09:00:00Z' };
   it.each([
-    ['cohort_id missing', { name: 'Cohort', created_at: '2026-11-28T09:00:00Z' }, 'cohort_id must be a non-empty string'],
+    [
+      'cohort_id missing',
+      { name: 'Cohort', created_at: '2026-11-28T09:00:00Z' },
+      'cohort_id must be a non-empty string',
+    ],
     ['cohort_id empty', { ...validCohort, cohort_id: '' }, 'cohort_id must be a non-empty string'],
     ['cohort_id a number', { ...validCohort, cohort_id: 7 }, 'cohort_id must be a non-empty string'],
     ['name blank', { ...validCohort, name: '  ' }, 'name must be a non-empty string'],
-    ['created_at not ISO-8601', { ...validCohort, created_at: '28/11/2026' }, 'created_at must be an ISO-8601 timestamp'],
-    ['created_at an impossible date', { ...validCohort, created_at: '2026-02-30T09:00:00Z' }, 'created_at must be an ISO-8601 timestamp'],
+    [
+      'created_at not ISO-8601',
+      { ...validCohort, created_at: '28/11/2026' },
+      'created_at must be an ISO-8601 timestamp',
+    ],
+    [
+      'created_at an impossible date',
+      { ...validCohort, created_at: '2026-02-30T09:00:00Z' },
+      'created_at must be an ISO-8601 timestamp',
+    ],
   ])('answers 400 to a cohort with %s', async (_case, fields, message) => {
     await start();
     const ws = await brazeWorkspace();
-    const answer = await call('POST', '/partners/kubit/cohorts', { partner_api_key: US_KEY, client_secret: ws.secret, ...fields });
+    const answer = await call('POST', '/partners/kubit/cohorts', {
+      partner_api_key: US_KEY,
+      client_secret: ws.secret,
+      ...fields,
+    });
     expect(answer.status).toBe(400);
     expect(answer.body).toEqual({ message, errors: expect.arrayContaining([message]) });
   });
@@ -330,12 +368,28 @@ describe('validation', () => {
     ['cohort_changes missing', undefined, 'cohort_changes must be a non-empty array of objects'],
     ['cohort_changes empty', [], 'cohort_changes must be a non-empty array of objects'],
     ['cohort_changes an object', { user_ids: ['ext-1'] }, 'cohort_changes must be a non-empty array of objects'],
-    ['a change object without identifiers', [{ should_remove: true }], 'cohort_changes[0] must have user_ids, device_ids or aliases'],
-    ['a change that is not an object', ['ext-1'], 'cohort_changes[0] must be an object with user_ids, device_ids or aliases'],
+    [
+      'a change object without identifiers',
+      [{ should_remove: true }],
+      'cohort_changes[0] must have user_ids, device_ids or aliases',
+    ],
+    [
+      'a change that is not an object',
+      ['ext-1'],
+      'cohort_changes[0] must be an object with user_ids, device_ids or aliases',
+    ],
     ['user_ids holding a number', [{ user_ids: ['ext-1', 2] }], 'cohort_changes[0].user_ids[1] must be a string'],
     ['device_ids not an array', [{ device_ids: 'dev-1' }], 'cohort_changes[0].device_ids must be an array of strings'],
-    ['an alias without alias_label', [{ aliases: [{ alias_name: 'a@example.com' }] }], 'cohort_changes[0].aliases[0].alias_label must be a non-empty string'],
-    ['should_remove a string', [{ user_ids: ['ext-1'], should_remove: 'yes' }], 'cohort_changes[0].should_remove must be a boolean'],
+    [
+      'an alias without alias_label',
+      [{ aliases: [{ alias_name: 'a@example.com' }] }],
+      'cohort_changes[0].aliases[0].alias_label must be a non-empty string',
+    ],
+    [
+      'should_remove a string',
+      [{ user_ids: ['ext-1'], should_remove: 'yes' }],
+      'cohort_changes[0].should_remove must be a boolean',
+    ],
   ])('answers 400 to cohort changes with %s', async (_case, cohortChanges, message) => {
     await start();
     const ws = await brazeWorkspace();
@@ -396,7 +450,10 @@ describe('rate limit and faults', () => {
     const second = await createCohort(ws.secret, 'cohort-1', 'Cohort');
     expect([first.status, second.status]).toEqual([201, 201]);
     expect(first.headers.get('x-ratelimit-limit')).toBe('2');
-    expect([first.headers.get('x-ratelimit-remaining'), second.headers.get('x-ratelimit-remaining')]).toEqual(['1', '0']);
+    expect([first.headers.get('x-ratelimit-remaining'), second.headers.get('x-ratelimit-remaining')]).toEqual([
+      '1',
+      '0',
+    ]);
 
     const limited = await createCohort(ws.secret, 'cohort-1', 'Cohort');
     expect(limited.status).toBe(429);
@@ -428,7 +485,9 @@ describe('rate limit and faults', () => {
     await registerUsers(ws.id, [{ external_id: 'ext-1' }]);
     expect((await createCohort(ws.secret, 'cohort-1', 'Cohort')).status).toBe(201);
 
-    await call('PUT', '/sandbox/config', { faults: { error_share: 0.5, rate_limited_share: 0.25, error_statuses: [500, 503] } });
+    await call('PUT', '/sandbox/config', {
+      faults: { error_share: 0.5, rate_limited_share: 0.25, error_statuses: [500, 503] },
+    });
     const add = () => changeMembers(ws.secret, 'cohort-1', [{ user_ids: ['ext-1'] }]);
 
     draws.push(0.1, 0.9); // an error; the second draw picks the second status
@@ -484,10 +543,30 @@ describe('request log', () => {
     expect(log.body.count).toBe(4);
     expect(log.body.max_identifiers).toBe(1_001);
     expect(log.body.requests).toEqual([
-      expect.objectContaining({ seq: 1, path: '/partners/kubit/cohorts', status: 201, cohort_id: 'cohort-1', workspace_id: ws.id, identifiers: 0 }),
-      expect.objectContaining({ seq: 2, path: '/partners/kubit/cohorts/users', status: 201, additions: 3, removals: 2, identifiers: 5 }),
+      expect.objectContaining({
+        seq: 1,
+        path: '/partners/kubit/cohorts',
+        status: 201,
+        cohort_id: 'cohort-1',
+        workspace_id: ws.id,
+        identifiers: 0,
+      }),
+      expect.objectContaining({
+        seq: 2,
+        path: '/partners/kubit/cohorts/users',
+        status: 201,
+        additions: 3,
+        removals: 2,
+        identifiers: 5,
+      }),
       expect.objectContaining({ seq: 3, path: '/partners/kubit/cohorts', status: 401, workspace_id: null }),
-      expect.objectContaining({ seq: 4, path: '/partners/kubit/cohorts/users', status: 400, additions: 1_001, identifiers: 1_001 }),
+      expect.objectContaining({
+        seq: 4,
+        path: '/partners/kubit/cohorts/users',
+        status: 400,
+        additions: 1_001,
+        identifiers: 1_001,
+      }),
     ]);
     expect(Date.parse(log.body.requests[0].at)).not.toBeNaN();
     const text = JSON.stringify(log.body);

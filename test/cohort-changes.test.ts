@@ -19,7 +19,13 @@ describe('cohort_changes for one page', () => {
   });
 
   it('refuses more than 1,000 identifiers', () => {
-    const rows = Array.from({ length: 1001 }, (_, i): ChangeRow => ({ userId: i, op: 'add', idType: 'external_id', idValue: `e${i}`, idLabel: null }));
+    const rows = Array.from({ length: 1001 }, (_, i): ChangeRow => ({
+      userId: i,
+      op: 'add',
+      idType: 'external_id',
+      idValue: `e${i}`,
+      idLabel: null,
+    }));
     expect(() => buildCohortChanges(rows)).toThrow(/1000/);
   });
 });
@@ -29,8 +35,21 @@ describe('pages of a diff', () => {
     [0, []],
     [1, [[1, 1]]],
     [1000, [[1, 1000]]],
-    [1001, [[1, 1000], [1001, 1001]]],
-    [2500, [[1, 1000], [1001, 2000], [2001, 2500]]],
+    [
+      1001,
+      [
+        [1, 1000],
+        [1001, 1001],
+      ],
+    ],
+    [
+      2500,
+      [
+        [1, 1000],
+        [1001, 2000],
+        [2001, 2500],
+      ],
+    ],
   ])('%i changes → %j', (changes, ranges) => {
     expect(pageRanges(changes as number, 'r').map((p) => [p.fromSeq, p.toSeq])).toEqual(ranges);
     expect(pageRanges(changes as number, 'r').map((p) => p.page)).toEqual(ranges.map((_, i) => i + 1));

@@ -26,7 +26,11 @@ describe('configuration', () => {
   });
 
   it('accepts a base64 encryption key and an allowlist of origins', () => {
-    const c = loadConfig({ ...valid, ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'), BRAZE_ENDPOINT_ALLOWLIST: 'http://127.0.0.1:4010, http://localhost:4011' });
+    const c = loadConfig({
+      ...valid,
+      ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+      BRAZE_ENDPOINT_ALLOWLIST: 'http://127.0.0.1:4010, http://localhost:4011',
+    });
     expect(c.encryptionKey.equals(Buffer.alloc(32, 7))).toBe(true);
     expect(c.braze.endpointAllowlist).toEqual(['http://127.0.0.1:4010', 'http://localhost:4011']);
   });

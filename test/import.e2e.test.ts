@@ -15,8 +15,18 @@ const SEED = 7;
 // Event windows far wider than the seeded 90 days keep the oracle and the run on the same side of every boundary.
 const criteria: Criteria = {
   any: [
-    { all: [{ property: 'country', op: 'in', value: ['BR', 'PT', 'US'] }, { property: 'age', op: 'gte', value: 25 }] },
-    { all: [{ property: 'plan', op: 'eq', value: 'pro' }, { event: 'purchase', op: 'gte', count: 1, within_days: 3650 }] },
+    {
+      all: [
+        { property: 'country', op: 'in', value: ['BR', 'PT', 'US'] },
+        { property: 'age', op: 'gte', value: 25 },
+      ],
+    },
+    {
+      all: [
+        { property: 'plan', op: 'eq', value: 'pro' },
+        { event: 'purchase', op: 'gte', count: 1, within_days: 3650 },
+      ],
+    },
   ],
 } as Criteria;
 
@@ -39,8 +49,19 @@ beforeAll(async () => {
   h = await startHarness();
   ws = await createConnectedWorkspace(h, 'E2E');
   now = Date.now();
-  seedWarehouse((h.ctx.warehouse as SqliteWarehouse).db, { workspaceId: ws.workspaceId, users: USERS, seed: SEED, now });
-  await registerInSandbox({ sandboxUrl: h.sandboxUrl, brazeWorkspaceId: ws.brazeWorkspaceId, users: USERS, seed: SEED, now });
+  seedWarehouse((h.ctx.warehouse as SqliteWarehouse).db, {
+    workspaceId: ws.workspaceId,
+    users: USERS,
+    seed: SEED,
+    now,
+  });
+  await registerInSandbox({
+    sandboxUrl: h.sandboxUrl,
+    brazeWorkspaceId: ws.brazeWorkspaceId,
+    users: USERS,
+    seed: SEED,
+    now,
+  });
 });
 afterAll(async () => {
   await h?.close();
@@ -84,8 +105,13 @@ describe('import a cohort into Braze', () => {
     expect(uploads.length).toBe(Math.ceil(expected.sendable / 1000));
 
     const cohorts = await h.sandbox('GET', `/sandbox/workspaces/${ws.brazeWorkspaceId}/cohorts`);
-    expect(cohorts.cohorts).toEqual(expect.arrayContaining([expect.objectContaining({ cohort_id: cohort.braze_cohort_id, name: 'Buyers' })]));
-    const segment = await h.sandbox('GET', `/sandbox/workspaces/${ws.brazeWorkspaceId}/segment?cohort_name=Buyers&limit=1`);
+    expect(cohorts.cohorts).toEqual(
+      expect.arrayContaining([expect.objectContaining({ cohort_id: cohort.braze_cohort_id, name: 'Buyers' })]),
+    );
+    const segment = await h.sandbox(
+      'GET',
+      `/sandbox/workspaces/${ws.brazeWorkspaceId}/segment?cohort_name=Buyers&limit=1`,
+    );
     expect(segment.count).toBe(expected.inBraze.size);
   });
 
@@ -107,7 +133,10 @@ describe('import a cohort into Braze', () => {
       ...join.map((user_key) => ({ user_key, properties: { country: 'BR', age: 40 } })),
     ];
     expect((await h.request('POST', '/v1/users/batch', { token: ws.token, body: { users } })).status).toBe(200);
-    const renamed = await h.request('PATCH', `/v1/cohorts/${cohort.id}`, { token: ws.token, body: { name: 'Buyers v2' } });
+    const renamed = await h.request('PATCH', `/v1/cohorts/${cohort.id}`, {
+      token: ws.token,
+      body: { name: 'Buyers v2' },
+    });
     expect(renamed.status).toBe(200);
 
     for (const u of users) changedProperties.set(u.user_key, u.properties);
@@ -120,18 +149,24 @@ describe('import a cohort into Braze', () => {
     expect(run.added).toBe(entries);
     expect(run.added).toBeGreaterThan(100);
 
-    const uploads = (await sandboxRequests(h)).requests.filter((r) => r.seq > before && r.path.endsWith('/cohorts/users'));
+    const uploads = (await sandboxRequests(h)).requests.filter(
+      (r) => r.seq > before && r.path.endsWith('/cohorts/users'),
+    );
     expect(uploads.reduce((n, r) => n + r.additions, 0)).toBe(run.added);
     expect(uploads.reduce((n, r) => n + r.removals, 0)).toBe(run.removed);
     expect(uploads.length).toBe(1);
     expect(await sandboxMembers(h, ws.brazeWorkspaceId, cohort.braze_cohort_id)).toEqual(expected.inBraze);
     const cohorts = await h.sandbox('GET', `/sandbox/workspaces/${ws.brazeWorkspaceId}/cohorts`);
-    expect(cohorts.cohorts.find((c: { cohort_id: string }) => c.cohort_id === cohort.braze_cohort_id).name).toBe('Buyers v2');
+    expect(cohorts.cohorts.find((c: { cohort_id: string }) => c.cohort_id === cohort.braze_cohort_id).name).toBe(
+      'Buyers v2',
+    );
 
     // Nothing changed since: a third run sends no membership request at all.
     const quiet = await importNow(cohort.id);
     expect(quiet).toMatchObject({ status: 'succeeded', added: 0, removed: 0 });
-    const after = (await sandboxRequests(h)).requests.filter((r) => r.seq > before + uploads.length + 1 && r.path.endsWith('/cohorts/users'));
+    const after = (await sandboxRequests(h)).requests.filter(
+      (r) => r.seq > before + uploads.length + 1 && r.path.endsWith('/cohorts/users'),
+    );
     expect(after).toHaveLength(0);
 
     const history = await h.request('GET', `/v1/cohorts/${cohort.id}/imports?limit=2`, { token: ws.token });
@@ -192,7 +227,9 @@ describe('faults', () => {
       token: ws.token,
       body: { name: 'Flaky', criteria: { all: [{ property: 'age', op: 'gte', value: 0 }] } },
     });
-    await h.sandbox('PUT', '/sandbox/config', { faults: { error_share: 0.3, error_statuses: [500, 503, 423], rate_limited_share: 0.05 } });
+    await h.sandbox('PUT', '/sandbox/config', {
+      faults: { error_share: 0.3, error_statuses: [500, 503, 423], rate_limited_share: 0.05 },
+    });
     try {
       const before = (await sandboxRequests(h)).count;
       const run = await importNow(cohort.body.id);
@@ -209,12 +246,19 @@ describe('faults', () => {
 
   it('fails the run at once, with a clear reason and few requests, when the data import key was invalidated', async () => {
     const other = await createConnectedWorkspace(h, 'Revoked');
-    await h.request('POST', '/v1/users/batch', { token: other.token, body: { users: [{ user_key: 'r1', external_id: 'r1', properties: { x: 1 } }] } });
+    await h.request('POST', '/v1/users/batch', {
+      token: other.token,
+      body: { users: [{ user_key: 'r1', external_id: 'r1', properties: { x: 1 } }] },
+    });
     const cohort = await h.request('POST', '/v1/cohorts', {
       token: other.token,
       body: { name: 'Revoked', criteria: { all: [{ property: 'x', op: 'eq', value: 1 }] } },
     });
-    await h.sandbox('POST', `/sandbox/workspaces/${other.brazeWorkspaceId}/data-import-keys/${other.dataImportKeyId}/invalidate`, {});
+    await h.sandbox(
+      'POST',
+      `/sandbox/workspaces/${other.brazeWorkspaceId}/data-import-keys/${other.dataImportKeyId}/invalidate`,
+      {},
+    );
     const before = (await sandboxRequests(h)).count;
     const res = await h.request('POST', `/v1/cohorts/${cohort.body.id}/imports`, { token: other.token, body: {} });
     const run = await waitForRun(h, other.token, res.body.id);

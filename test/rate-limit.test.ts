@@ -48,7 +48,13 @@ describe("Braze's rate limit", () => {
     const ws = await createConnectedWorkspace(h, 'Limited');
     const now = Date.now();
     seedWarehouse((h.ctx.warehouse as SqliteWarehouse).db, { workspaceId: ws.workspaceId, users: 6000, seed: 3, now });
-    await registerInSandbox({ sandboxUrl: h.sandboxUrl, brazeWorkspaceId: ws.brazeWorkspaceId, users: 6000, seed: 3, now });
+    await registerInSandbox({
+      sandboxUrl: h.sandboxUrl,
+      brazeWorkspaceId: ws.brazeWorkspaceId,
+      users: 6000,
+      seed: 3,
+      now,
+    });
     await h.sandbox('PUT', '/sandbox/config', { rate_limit: { limit: 2, window_seconds: 1 } });
     const criteria = { all: [{ property: 'age', op: 'gte', value: 0 }] };
     const cohort = await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name: 'Limited', criteria } });

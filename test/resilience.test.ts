@@ -19,8 +19,19 @@ beforeAll(async () => {
   h = await startHarness({ workers: false, env: { UPLOAD_ATTEMPTS: '1' } });
   ws = await createConnectedWorkspace(h, 'Resilience');
   now = Date.now();
-  seedWarehouse((h.ctx.warehouse as SqliteWarehouse).db, { workspaceId: ws.workspaceId, users: USERS, seed: SEED, now });
-  await registerInSandbox({ sandboxUrl: h.sandboxUrl, brazeWorkspaceId: ws.brazeWorkspaceId, users: USERS, seed: SEED, now });
+  seedWarehouse((h.ctx.warehouse as SqliteWarehouse).db, {
+    workspaceId: ws.workspaceId,
+    users: USERS,
+    seed: SEED,
+    now,
+  });
+  await registerInSandbox({
+    sandboxUrl: h.sandboxUrl,
+    brazeWorkspaceId: ws.brazeWorkspaceId,
+    users: USERS,
+    seed: SEED,
+    now,
+  });
 });
 afterAll(async () => {
   await h.sandbox('PUT', '/sandbox/config', { faults: null });
@@ -38,7 +49,8 @@ describe('a run that partly fails', () => {
     const { startWorkers } = await import('../workers/start-workers');
     h.workers = await startWorkers(h.ctx);
     try {
-      const cohort = (await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name: 'Half', criteria } })).body;
+      const cohort = (await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name: 'Half', criteria } }))
+        .body;
       const expected = expectedFromDemo(criteria as never, { users: USERS, seed: SEED, now });
       // Registering the cohort succeeds; then about half the pages fail their only attempt.
       await h.sandbox('PUT', '/sandbox/config', { faults: { error_share: 0.5, error_statuses: [503] } });
@@ -54,7 +66,9 @@ describe('a run that partly fails', () => {
       const before = (await sandboxRequests(h)).count;
       const second = await waitForRun(h, ws.token, await importNow(cohort.id));
       expect(second).toMatchObject({ status: 'succeeded', added: first.failed, removed: 0, failed: 0 });
-      const resent = (await sandboxRequests(h)).requests.filter((r) => r.seq > before && r.path.endsWith('/cohorts/users'));
+      const resent = (await sandboxRequests(h)).requests.filter(
+        (r) => r.seq > before && r.path.endsWith('/cohorts/users'),
+      );
       expect(resent.reduce((n, r) => n + r.identifiers, 0)).toBe(first.failed);
       expect(await sandboxMembers(h, ws.brazeWorkspaceId, cohort.braze_cohort_id)).toEqual(expected.inBraze);
     } finally {
@@ -68,7 +82,9 @@ describe('a worker stopped mid-run', () => {
   it('finishes its active page on SIGTERM; another worker completes the run without losing or repeating a page', async () => {
     const env = { ...h.env, LOG_LEVEL: 'info', WORKER_CONCURRENCY: '1' };
     const first = await startProcess('workers/main.ts', env, /worker ready/);
-    const cohort = (await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name: 'Interrupted', criteria } })).body;
+    const cohort = (
+      await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name: 'Interrupted', criteria } })
+    ).body;
     const expected = expectedFromDemo(criteria as never, { users: USERS, seed: SEED, now });
     await h.sandbox('PUT', '/sandbox/config', { faults: { latency_ms: 150 } });
     const before = (await sandboxRequests(h)).count;
@@ -86,7 +102,9 @@ describe('a worker stopped mid-run', () => {
     try {
       const run = await waitForRun(h, ws.token, runId);
       expect(run).toMatchObject({ status: 'succeeded', added: expected.sendable, failed: 0 });
-      const uploads = (await sandboxRequests(h)).requests.filter((r) => r.seq > before && r.path.endsWith('/cohorts/users'));
+      const uploads = (await sandboxRequests(h)).requests.filter(
+        (r) => r.seq > before && r.path.endsWith('/cohorts/users'),
+      );
       expect(uploads.filter((r) => r.status === 201)).toHaveLength(Math.ceil(expected.sendable / 1000));
       expect(await sandboxMembers(h, ws.brazeWorkspaceId, cohort.braze_cohort_id)).toEqual(expected.inBraze);
     } finally {

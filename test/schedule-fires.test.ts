@@ -16,7 +16,10 @@ afterAll(async () => {
 describe('a schedule due in under a minute', () => {
   it('fires at its minute and records a scheduled run', { timeout: 120_000 }, async () => {
     const ws = await createConnectedWorkspace(h, 'Clock');
-    await h.request('POST', '/v1/users/batch', { token: ws.token, body: { users: [{ user_key: 'c1', external_id: 'clock-1', properties: { on: true } }] } });
+    await h.request('POST', '/v1/users/batch', {
+      token: ws.token,
+      body: { users: [{ user_key: 'c1', external_id: 'clock-1', properties: { on: true } }] },
+    });
     const cohort = await h.request('POST', '/v1/cohorts', {
       token: ws.token,
       body: { name: 'Clockwork', criteria: { all: [{ property: 'on', op: 'eq', value: true }] } },

@@ -61,7 +61,11 @@ async function fire(cohortId: string) {
   return scheduler!.next!;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -78,10 +82,23 @@ describe('the schedule resource', () => {
     const cohort = await newCohort('Crud');
     const put = await h.request('PUT', `/v1/cohorts/${cohort.id}/schedule`, {
       token: ws.token,
-      body: { cadence: 'weekly', weekday: 'monday', time: '09:30', timezone: 'America/New_York', recipients: ['a@example.com'] },
+      body: {
+        cadence: 'weekly',
+        weekday: 'monday',
+        time: '09:30',
+        timezone: 'America/New_York',
+        recipients: ['a@example.com'],
+      },
     });
     expect(put.status).toBe(200);
-    expect(put.body).toMatchObject({ cohort_id: cohort.id, cadence: 'weekly', weekday: 1, time: '09:30', timezone: 'America/New_York', enabled: true });
+    expect(put.body).toMatchObject({
+      cohort_id: cohort.id,
+      cadence: 'weekly',
+      weekday: 1,
+      time: '09:30',
+      timezone: 'America/New_York',
+      enabled: true,
+    });
     expect(put.body.next_run_at).toMatch(/T09:30:00-0[45]:00$/);
     expect(new Date(put.body.next_run_at).getTime()).toBeGreaterThan(Date.now());
     const mine = async () => (await schedulers()).find((s) => s.key === schedulerIdFor(cohort.id));
@@ -89,19 +106,30 @@ describe('the schedule resource', () => {
 
     expect((await h.request('GET', `/v1/cohorts/${cohort.id}/schedule`, { token: ws.token })).body).toEqual(put.body);
 
-    const paused = await h.request('PATCH', `/v1/cohorts/${cohort.id}/schedule`, { token: ws.token, body: { enabled: false } });
+    const paused = await h.request('PATCH', `/v1/cohorts/${cohort.id}/schedule`, {
+      token: ws.token,
+      body: { enabled: false },
+    });
     expect(paused.body).toMatchObject({ enabled: false, next_run_at: null, weekday: 1 });
     expect(await mine()).toBeUndefined();
-    const resumed = await h.request('PATCH', `/v1/cohorts/${cohort.id}/schedule`, { token: ws.token, body: { enabled: true, time: '10:00' } });
+    const resumed = await h.request('PATCH', `/v1/cohorts/${cohort.id}/schedule`, {
+      token: ws.token,
+      body: { enabled: true, time: '10:00' },
+    });
     expect(resumed.body).toMatchObject({ enabled: true, time: '10:00' });
     expect(await mine()).toMatchObject({ pattern: '0 10 * * 1' });
 
     const other = await newCohort('Crud 2');
-    await h.request('PUT', `/v1/cohorts/${other.id}/schedule`, { token: ws.token, body: { cadence: 'daily', time: '00:00' } });
+    await h.request('PUT', `/v1/cohorts/${other.id}/schedule`, {
+      token: ws.token,
+      body: { cadence: 'daily', time: '00:00' },
+    });
     const list = await h.request('GET', '/v1/schedules', { token: ws.token });
     const ids = list.body.data.map((s: { cohort_id: string }) => s.cohort_id);
     expect(ids).toEqual(expect.arrayContaining([cohort.id, other.id]));
-    const times = list.body.data.map((s: { next_run_at: string | null }) => (s.next_run_at ? Date.parse(s.next_run_at) : Infinity));
+    const times = list.body.data.map((s: { next_run_at: string | null }) =>
+      s.next_run_at ? Date.parse(s.next_run_at) : Infinity,
+    );
     expect(times).toEqual([...times].sort((a, b) => a - b));
 
     expect((await h.request('DELETE', `/v1/cohorts/${cohort.id}/schedule`, { token: ws.token })).status).toBe(204);
@@ -166,7 +194,11 @@ describe('one scheduler per cohort', () => {
     // Schedulers flushed from Redis (and an orphan left behind) are repaired on the next start.
     const count = (await schedulers()).length;
     for (const s of await schedulers()) await h.ctx.queues.scheduledImport.removeJobScheduler(s.key);
-    await h.ctx.queues.scheduledImport.upsertJobScheduler('cohort-schedule-orphan', { pattern: '0 0 * * *' }, { name: 'x', data: {} });
+    await h.ctx.queues.scheduledImport.upsertJobScheduler(
+      'cohort-schedule-orphan',
+      { pattern: '0 0 * * *' },
+      { name: 'x', data: {} },
+    );
     const web = await createContext(h.config, 'web-restart', h.ctx.log);
     const report = await web.reconciler.reconcileAll();
     await web.close();
@@ -181,7 +213,12 @@ describe('a schedule fires', () => {
     const cohort = await newCohort('Daily gold');
     await h.request('PUT', `/v1/cohorts/${cohort.id}/schedule`, {
       token: ws.token,
-      body: { cadence: 'daily', time: '06:15', timezone: 'Australia/Sydney', recipients: ['ops@example.com', 'cmo@example.com'] },
+      body: {
+        cadence: 'daily',
+        time: '06:15',
+        timezone: 'Australia/Sydney',
+        recipients: ['ops@example.com', 'cmo@example.com'],
+      },
     });
     const firedAt = await fire(cohort.id);
     const history = await waitFor('the scheduled run', async () => {
@@ -189,7 +226,14 @@ describe('a schedule fires', () => {
       const run = res.body.data[0];
       return run && run.status !== 'queued' && run.status !== 'running' ? run : undefined;
     });
-    expect(history).toMatchObject({ trigger: 'scheduled', status: 'succeeded', cohort_size: 4, members_imported: 3, added: 3, unmatchable: 1 });
+    expect(history).toMatchObject({
+      trigger: 'scheduled',
+      status: 'succeeded',
+      cohort_size: 4,
+      members_imported: 3,
+      added: 3,
+      unmatchable: 1,
+    });
     expect(await sandboxMembers(h, ws.brazeWorkspaceId, cohort.braze_cohort_id)).toEqual(
       new Set(['external_id:sched-1', 'external_id:sched-2', 'device_id:sched-dev-3']),
     );
@@ -218,7 +262,10 @@ describe('a schedule fires', () => {
 describe('manual trigger', () => {
   it('answers 409 while a run is active, then records a manual run in the history', async () => {
     const cohort = await newCohort('Manual');
-    await h.request('PUT', `/v1/cohorts/${cohort.id}/schedule`, { token: ws.token, body: { cadence: 'monthly', day_of_month: 'last', time: '23:00' } });
+    await h.request('PUT', `/v1/cohorts/${cohort.id}/schedule`, {
+      token: ws.token,
+      body: { cadence: 'monthly', day_of_month: 'last', time: '23:00' },
+    });
     // Hold the cohort busy: a queued run whose job is not taken yet.
     await h.workers!.close();
     try {
@@ -232,7 +279,9 @@ describe('manual trigger', () => {
     }
     await waitFor('the one-time run', async () => {
       const res = await h.request('GET', `/v1/cohorts/${cohort.id}/imports`, { token: ws.token });
-      return res.body.data.every((r: { status: string }) => r.status !== 'queued' && r.status !== 'running') ? true : undefined;
+      return res.body.data.every((r: { status: string }) => r.status !== 'queued' && r.status !== 'running')
+        ? true
+        : undefined;
     });
     const manual = await h.request('POST', `/v1/cohorts/${cohort.id}/schedule/run`, { token: ws.token });
     expect(manual.status).toBe(202);
@@ -241,7 +290,9 @@ describe('manual trigger', () => {
     expect(done.status).toBe('succeeded');
     const history = await h.request('GET', `/v1/cohorts/${cohort.id}/schedule/history`, { token: ws.token });
     // The one-time import is not the schedule's; the manual run is.
-    expect(history.body.data.map((r: { id: string; trigger: string }) => [r.id, r.trigger])).toEqual([[manual.body.id, 'manual']]);
+    expect(history.body.data.map((r: { id: string; trigger: string }) => [r.id, r.trigger])).toEqual([
+      [manual.body.id, 'manual'],
+    ]);
   });
 });
 
@@ -249,7 +300,10 @@ describe('completion email', () => {
   it('is sent exactly once when the SMTP server refuses the first attempts', async () => {
     const cohort = await newCohort('Retry mail');
     refuseNext = 2;
-    const res = await h.request('POST', `/v1/cohorts/${cohort.id}/imports`, { token: ws.token, body: { recipients: ['retry@example.com'] } });
+    const res = await h.request('POST', `/v1/cohorts/${cohort.id}/imports`, {
+      token: ws.token,
+      body: { recipients: ['retry@example.com'] },
+    });
     const run = await waitForRun(h, ws.token, res.body.id);
     expect(run.status).toBe('succeeded');
     await waitFor('the email', () => mailsTo('retry@example.com')[0]);
@@ -259,7 +313,9 @@ describe('completion email', () => {
     const { enqueueRunNotification } = await import('../src/queue/producers');
     await h.ctx.queues.notifications.remove(`notify-${run.id}`);
     await enqueueRunNotification(h.ctx.queues, run.id, { attempts: 1, backoffMs: 10 });
-    await waitFor('the duplicate job to finish', async () => ((await h.ctx.queues.notifications.getJob(`notify-${run.id}`))?.finishedOn ? true : undefined));
+    await waitFor('the duplicate job to finish', async () =>
+      (await h.ctx.queues.notifications.getJob(`notify-${run.id}`))?.finishedOn ? true : undefined,
+    );
     expect(mailsTo('retry@example.com')).toHaveLength(1);
   });
 
@@ -274,7 +330,11 @@ describe('completion email', () => {
       token: other.token,
       body: { cadence: 'daily', time: '07:00', recipients: ['alerts@example.com'] },
     });
-    await h.sandbox('POST', `/sandbox/workspaces/${other.brazeWorkspaceId}/data-import-keys/${other.dataImportKeyId}/invalidate`, {});
+    await h.sandbox(
+      'POST',
+      `/sandbox/workspaces/${other.brazeWorkspaceId}/data-import-keys/${other.dataImportKeyId}/invalidate`,
+      {},
+    );
     const started = await h.request('POST', `/v1/cohorts/${cohort.body.id}/schedule/run`, { token: other.token });
     const run = await waitForRun(h, other.token, started.body.id);
     expect(run.status).toBe('failed');

@@ -63,7 +63,11 @@ describe('seedWarehouse', () => {
   });
 
   const userRows = (workspaceId = WORKSPACE): UserRow[] =>
-    db.prepare<[string], UserRow>('SELECT *, json(properties) AS properties FROM users WHERE workspace_id = ? ORDER BY user_key').all(workspaceId);
+    db
+      .prepare<[string], UserRow>(
+        'SELECT *, json(properties) AS properties FROM users WHERE workspace_id = ? ORDER BY user_key',
+      )
+      .all(workspaceId);
   const eventRows = (workspaceId = WORKSPACE): EventRow[] =>
     db
       .prepare<[string], EventRow>('SELECT user_id, name, time FROM events WHERE workspace_id = ? ORDER BY user_id, id')
@@ -431,7 +435,12 @@ describe('registerInSandbox', () => {
 });
 
 describe('createProgressBar', () => {
-  function fakeStream(isTTY: boolean): { writes: string[]; isTTY: boolean; columns: number; write(text: string): void } {
+  function fakeStream(isTTY: boolean): {
+    writes: string[];
+    isTTY: boolean;
+    columns: number;
+    write(text: string): void;
+  } {
     return {
       writes: [],
       isTTY,

@@ -15,7 +15,9 @@ let workers: RunningProcess[] = [];
 beforeAll(async () => {
   h = await startHarness({ workers: false });
   workers = await Promise.all(
-    [1, 2].map(() => startProcess('workers/main.ts', { ...h.env, LOG_LEVEL: 'info', WORKER_CONCURRENCY: '2' }, /worker ready/)),
+    [1, 2].map(() =>
+      startProcess('workers/main.ts', { ...h.env, LOG_LEVEL: 'info', WORKER_CONCURRENCY: '2' }, /worker ready/),
+    ),
   );
 });
 afterAll(async () => {
@@ -27,8 +29,19 @@ describe('two worker processes', () => {
   it("share one run's pages, and stop cleanly on SIGTERM", async () => {
     const ws = await createConnectedWorkspace(h, 'Scale');
     const now = Date.now();
-    seedWarehouse((h.ctx.warehouse as SqliteWarehouse).db, { workspaceId: ws.workspaceId, users: USERS, seed: SEED, now });
-    await registerInSandbox({ sandboxUrl: h.sandboxUrl, brazeWorkspaceId: ws.brazeWorkspaceId, users: USERS, seed: SEED, now });
+    seedWarehouse((h.ctx.warehouse as SqliteWarehouse).db, {
+      workspaceId: ws.workspaceId,
+      users: USERS,
+      seed: SEED,
+      now,
+    });
+    await registerInSandbox({
+      sandboxUrl: h.sandboxUrl,
+      brazeWorkspaceId: ws.brazeWorkspaceId,
+      users: USERS,
+      seed: SEED,
+      now,
+    });
     // Slow Braze down a little so both processes have pages in hand at once.
     await h.sandbox('PUT', '/sandbox/config', { faults: { latency_ms: 40 } });
     const criteria = { all: [{ identity: 'identified' }] };

@@ -21,8 +21,14 @@ export function createApp(ctx: AppContext): Express {
   app.get('/readyz', async (_req, res) => {
     const checks: Record<string, string> = {};
     await Promise.all([
-      ctx.redis.ping().then(() => (checks.redis = 'ok'), () => (checks.redis = 'unreachable')),
-      ctx.warehouse.ping().then(() => (checks.warehouse = 'ok'), () => (checks.warehouse = 'unreachable')),
+      ctx.redis.ping().then(
+        () => (checks.redis = 'ok'),
+        () => (checks.redis = 'unreachable'),
+      ),
+      ctx.warehouse.ping().then(
+        () => (checks.warehouse = 'ok'),
+        () => (checks.warehouse = 'unreachable'),
+      ),
       Promise.resolve().then(() => {
         try {
           ctx.db.$client.prepare('SELECT 1').get();

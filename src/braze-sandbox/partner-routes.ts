@@ -30,7 +30,12 @@ export interface PartnerRouterDeps {
 const SUCCESS = { message: 'success' } as const;
 
 /** Does the work of one endpoint once the call is authenticated and admitted; throws to answer an error. */
-type PartnerOperation = (deps: PartnerRouterDeps, body: unknown, workspace: Workspace, counts: IdentifierCounts) => void;
+type PartnerOperation = (
+  deps: PartnerRouterDeps,
+  body: unknown,
+  workspace: Workspace,
+  counts: IdentifierCounts,
+) => void;
 
 export function createPartnerRouter(deps: PartnerRouterDeps): Router {
   const router = express.Router();
@@ -91,7 +96,13 @@ function partnerEndpoint(deps: PartnerRouterDeps, operation: PartnerOperation): 
       headers = { ...headers, ...httpError.headers };
     }
     // Logged before answering, so a client that reads /sandbox/requests next sees this call.
-    deps.log.record({ path: pathOf(req), status, workspace_id: workspaceId, cohort_id: cohortIdOf(req.body), ...counts });
+    deps.log.record({
+      path: pathOf(req),
+      status,
+      workspace_id: workspaceId,
+      cohort_id: cohortIdOf(req.body),
+      ...counts,
+    });
     res.status(status).set(headers).json(answer);
   };
 }

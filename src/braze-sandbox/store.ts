@@ -394,11 +394,13 @@ export class BrazeSandboxStore {
       const byAlias = remove ? s.removeByAlias : s.addByAlias;
       const byDeviceId = remove ? s.removeByDeviceId : s.addByDeviceId;
       let changed = 0;
-      for (const externalId of change.user_ids ?? []) changed += byExternalId.run(cohortKey, workspaceKey, externalId).changes;
+      for (const externalId of change.user_ids ?? [])
+        changed += byExternalId.run(cohortKey, workspaceKey, externalId).changes;
       for (const alias of change.aliases ?? []) {
         changed += byAlias.run(cohortKey, workspaceKey, alias.alias_name, alias.alias_label).changes;
       }
-      for (const deviceId of change.device_ids ?? []) changed += byDeviceId.run(cohortKey, workspaceKey, deviceId).changes;
+      for (const deviceId of change.device_ids ?? [])
+        changed += byDeviceId.run(cohortKey, workspaceKey, deviceId).changes;
       if (remove) outcome.removed += changed;
       else outcome.added += changed;
     }
@@ -410,7 +412,11 @@ export class BrazeSandboxStore {
   }
 
   /** One page of a cohort's members, or undefined when the cohort does not exist. */
-  cohortMembers(workspaceKey: number, cohortId: string, page: Page): { count: number; members: UserProfile[] } | undefined {
+  cohortMembers(
+    workspaceKey: number,
+    cohortId: string,
+    page: Page,
+  ): { count: number; members: UserProfile[] } | undefined {
     const cohort = this.statements.cohortByCohortId.get(workspaceKey, cohortId);
     if (!cohort) return undefined;
     return {
@@ -542,9 +548,7 @@ function prepareStatements(db: Database.Database) {
     insertDevice: db.prepare<[number, string, number], never>(
       `INSERT OR IGNORE INTO user_devices (workspace_key, device_id, user_id) VALUES (?, ?, ?)`,
     ),
-    usersOfWorkspace: db
-      .prepare<[number], number>(`SELECT COUNT(*) FROM users WHERE workspace_key = ?`)
-      .pluck(),
+    usersOfWorkspace: db.prepare<[number], number>(`SELECT COUNT(*) FROM users WHERE workspace_key = ?`).pluck(),
 
     insertCohort: db.prepare<[number, string, string, string, string], never>(
       `INSERT INTO cohorts (workspace_key, cohort_id, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
@@ -588,9 +592,7 @@ function prepareStatements(db: Database.Database) {
           WHERE d.workspace_key = ? AND d.device_id = ? AND u.external_id IS NULL)`,
     ),
 
-    cohortMemberCount: db
-      .prepare<[number], number>(`SELECT COUNT(*) FROM cohort_members WHERE cohort_key = ?`)
-      .pluck(),
+    cohortMemberCount: db.prepare<[number], number>(`SELECT COUNT(*) FROM cohort_members WHERE cohort_key = ?`).pluck(),
     cohortMembersPage: db.prepare<[number, number, number], ProfileRow>(
       `SELECT ${userProfileColumns}
        FROM cohort_members m JOIN users u ON u.id = m.user_id
@@ -612,8 +614,8 @@ function prepareStatements(db: Database.Database) {
        SELECT ${userProfileColumns} FROM picked p JOIN users u ON u.id = p.id ORDER BY u.id`,
     ),
     segmentExcludesPage: db.prepare<[number, number, string, number, number], ProfileRow>(
-    // NOT INDEXED: walk users in id order instead of sorting a whole workspace per page.
-    `SELECT ${userProfileColumns} FROM users u NOT INDEXED
+      // NOT INDEXED: walk users in id order instead of sorting a whole workspace per page.
+      `SELECT ${userProfileColumns} FROM users u NOT INDEXED
        WHERE u.workspace_key = ? AND NOT EXISTS (
          SELECT 1 FROM cohort_members m
          WHERE m.cohort_key IN (${cohortKeysByName}) AND m.user_id = u.id

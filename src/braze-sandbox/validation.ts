@@ -6,8 +6,7 @@ import { z } from 'zod';
 import { SandboxHttpError } from './errors';
 
 export const MAX_IDENTIFIERS_PER_REQUEST = 1_000;
-export const TOO_MANY_IDENTIFIERS_MESSAGE =
-  'Only 1,000 user_ids, device_ids, and aliases are allowed per request';
+export const TOO_MANY_IDENTIFIERS_MESSAGE = 'Only 1,000 user_ids, device_ids, and aliases are allowed per request';
 
 /** How many validation problems one 400 lists at most. */
 const MAX_LISTED_ERRORS = 20;
@@ -33,16 +32,13 @@ const cohortChangeSchema = z
     {
       user_ids: stringArray.optional(),
       device_ids: stringArray.optional(),
-      aliases: z
-        .array(aliasSchema, { error: 'must be an array of {alias_name, alias_label} objects' })
-        .optional(),
+      aliases: z.array(aliasSchema, { error: 'must be an array of {alias_name, alias_label} objects' }).optional(),
       should_remove: z.boolean({ error: 'must be a boolean' }).optional(),
     },
     { error: 'must be an object with user_ids, device_ids or aliases' },
   )
   .refine(
-    (change) =>
-      change.user_ids !== undefined || change.device_ids !== undefined || change.aliases !== undefined,
+    (change) => change.user_ids !== undefined || change.device_ids !== undefined || change.aliases !== undefined,
     { error: 'must have user_ids, device_ids or aliases' },
   );
 
@@ -100,9 +96,7 @@ export interface PartnerCredentials {
 /** Both secrets travel in the JSON body; a body that is not an object is a 400 before any auth. */
 export function readCredentials(body: unknown): PartnerCredentials {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new SandboxHttpError(400, requestBody.error, [
-      'send a JSON object with Content-Type: application/json',
-    ]);
+    throw new SandboxHttpError(400, requestBody.error, ['send a JSON object with Content-Type: application/json']);
   }
   const { partner_api_key: partnerApiKey, client_secret: clientSecret } = body as Record<string, unknown>;
   return {

@@ -120,7 +120,10 @@ function retryAtFrom(res: Response, result: BrazeCallResult): number {
 function brazeMessage(text: string): string {
   try {
     const body = JSON.parse(text) as { message?: unknown; errors?: unknown };
-    const parts = [typeof body.message === 'string' ? body.message : '', Array.isArray(body.errors) ? body.errors.join('; ') : ''];
+    const parts = [
+      typeof body.message === 'string' ? body.message : '',
+      Array.isArray(body.errors) ? body.errors.join('; ') : '',
+    ];
     return parts.filter(Boolean).join(' — ');
   } catch {
     return text.trim();

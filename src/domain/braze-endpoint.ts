@@ -7,9 +7,7 @@
  */
 export type BrazeRegion = 'US' | 'EU' | 'AU';
 
-export type BrazeEndpointResult =
-  | { ok: true; endpoint: string; region: BrazeRegion }
-  | { ok: false; message: string };
+export type BrazeEndpointResult = { ok: true; endpoint: string; region: BrazeRegion } | { ok: false; message: string };
 
 /** Cohort import is documented on US-01..08, EU-01/02 and AU-01; US-10 is in Braze's host list. */
 const BRAZE_HOSTS: readonly string[] = [
@@ -64,7 +62,8 @@ export function validateBrazeEndpoint(input: string, allowlist: string[]): Braze
   const fail = (reason: string): BrazeEndpointResult => ({ ok: false, message: `${reason}; ${accepted(allowlist)}` });
   const raw = input.trim();
   if (raw === '') return fail('the Braze REST endpoint is empty');
-  if (/[\s\u0000-\u001f\u007f]/.test(raw)) return fail('the Braze REST endpoint contains whitespace or control characters');
+  if (/[\s\u0000-\u001f\u007f]/.test(raw))
+    return fail('the Braze REST endpoint contains whitespace or control characters');
 
   let url: URL;
   try {
@@ -89,7 +88,8 @@ export function validateBrazeEndpoint(input: string, allowlist: string[]): Braze
   }
   if (url.protocol !== 'https:') return fail('the Braze REST endpoint must use https');
   if (url.port !== '') return fail(`the Braze REST endpoint must not name a port (got ${url.port})`);
-  if (isIpLiteral(url.hostname)) return fail(`IP addresses are not accepted as a Braze REST endpoint (got ${url.hostname})`);
+  if (isIpLiteral(url.hostname))
+    return fail(`IP addresses are not accepted as a Braze REST endpoint (got ${url.hostname})`);
   if (!BRAZE_HOSTS.includes(url.hostname)) {
     return fail(`${url.hostname} is not a Braze REST endpoint that supports cohort import`);
   }

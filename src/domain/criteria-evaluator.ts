@@ -107,7 +107,9 @@ function evaluateProperty(node: PropertyCondition, user: EvaluatedUser): boolean
 
 function evaluateEvent(node: EventCondition, user: EvaluatedUser, now: number): boolean {
   const from = now - node.within_days * DAY_MS;
-  const count = user.events.filter((event) => event.name === node.event && event.time >= from && event.time <= now).length;
+  const count = user.events.filter(
+    (event) => event.name === node.event && event.time >= from && event.time <= now,
+  ).length;
   switch (node.op) {
     case 'eq':
       return count === node.count;

@@ -8,9 +8,7 @@ export const MAX_PROPERTY_SEGMENTS = 5;
 
 const SEGMENT = '[A-Za-z_][A-Za-z0-9_]{0,63}';
 
-export const PROPERTY_NAME_PATTERN = new RegExp(
-  `^${SEGMENT}(?:\\.${SEGMENT}){0,${MAX_PROPERTY_SEGMENTS - 1}}$`,
-);
+export const PROPERTY_NAME_PATTERN = new RegExp(`^${SEGMENT}(?:\\.${SEGMENT}){0,${MAX_PROPERTY_SEGMENTS - 1}}$`);
 
 export const PROPERTY_NAME_RULE =
   `a property name is 1 to ${MAX_PROPERTY_SEGMENTS} dot-separated segments of letters, digits and _, ` +

@@ -89,8 +89,16 @@ interface Context {
 }
 
 function compileNode(node: CriteriaNode, ctx: Context): Sql {
-  if ('all' in node) return join(node.all.map((child) => compileNode(child, ctx)), 'AND');
-  if ('any' in node) return join(node.any.map((child) => compileNode(child, ctx)), 'OR');
+  if ('all' in node)
+    return join(
+      node.all.map((child) => compileNode(child, ctx)),
+      'AND',
+    );
+  if ('any' in node)
+    return join(
+      node.any.map((child) => compileNode(child, ctx)),
+      'OR',
+    );
   if ('not' in node) return not(compileNode(node.not, ctx));
   if ('identity' in node) {
     const identified = trusted(identifiedSql(ctx.users.text));

@@ -99,13 +99,7 @@ export interface NotGroup {
   not: CriteriaNode;
 }
 
-export type CriteriaNode =
-  | PropertyCondition
-  | EventCondition
-  | IdentityCondition
-  | AllGroup
-  | AnyGroup
-  | NotGroup;
+export type CriteriaNode = PropertyCondition | EventCondition | IdentityCondition | AllGroup | AnyGroup | NotGroup;
 
 /** The root of a cohort's criteria (any node). */
 export type Criteria = CriteriaNode;
@@ -118,9 +112,7 @@ export interface CriteriaIssue {
   message: string;
 }
 
-export type ParseCriteriaResult =
-  | { ok: true; criteria: Criteria }
-  | { ok: false; issues: CriteriaIssue[] };
+export type ParseCriteriaResult = { ok: true; criteria: Criteria } | { ok: false; issues: CriteriaIssue[] };
 
 // ---------------------------------------------------------------------------------------
 // Field schemas. Every message is written for a customer reading a 400 response.
@@ -457,7 +449,10 @@ function parseGroup(
     const shape = parseShape(notGroupSchema, input, path, NODE_SHAPES.not, out);
     if (shape === undefined) return undefined;
     if (Array.isArray(shape.not)) {
-      out.add([...path, 'not'], 'not takes a single condition object, not an array; wrap several conditions in all or any');
+      out.add(
+        [...path, 'not'],
+        'not takes a single condition object, not an array; wrap several conditions in all or any',
+      );
       return undefined;
     }
     const child = parseNode(shape.not, [...path, 'not'], groupsAbove + 1, out);

@@ -16,9 +16,7 @@ export interface ScheduleInputIssue {
   message: string;
 }
 
-export type ScheduleInputResult =
-  | { ok: true; value: ScheduleSpec }
-  | { ok: false; issues: ScheduleInputIssue[] };
+export type ScheduleInputResult = { ok: true; value: ScheduleSpec } | { ok: false; issues: ScheduleInputIssue[] };
 
 export const MAX_RECIPIENTS = 20;
 export const DEFAULT_TIMEZONE = 'UTC';
@@ -107,7 +105,13 @@ export function parseScheduleInput(input: unknown): ScheduleInputResult {
     }
   }
 
-  const cadence = requiredField(input, 'cadence', cadenceRule, 'cadence is required: "daily", "weekly" or "monthly"', issues);
+  const cadence = requiredField(
+    input,
+    'cadence',
+    cadenceRule,
+    'cadence is required: "daily", "weekly" or "monthly"',
+    issues,
+  );
   const time = requiredField(input, 'time', timeRule, 'time is required, as "HH:MM" (e.g. "09:00")', issues);
   const timezone = optionalField(input, 'timezone', timezoneRule, issues) ?? DEFAULT_TIMEZONE;
   const enabled = optionalField(input, 'enabled', enabledRule, issues) ?? true;

@@ -66,7 +66,10 @@ function smtpMailer({ smtpUrl, from, log, timeoutMs = DEFAULT_TIMEOUT_MS }: Mail
       const info = await transport.sendMail(mailOptions(message));
       // Some recipients accepted: retrying would send the others a duplicate, so it counts as sent.
       if (info.rejected.length > 0) {
-        log.warn({ messageId: message.messageId, rejected: info.rejected.length, accepted: info.accepted.length }, 'SMTP server refused some recipients');
+        log.warn(
+          { messageId: message.messageId, rejected: info.rejected.length, accepted: info.accepted.length },
+          'SMTP server refused some recipients',
+        );
       }
       log.info({ messageId: message.messageId, recipients: message.to.length }, 'email sent over SMTP');
       return { via: 'smtp' };

@@ -54,7 +54,10 @@ export function composeRunEmail(input: RunEmailInput): RunEmail {
     ['Trigger', triggerLabels[run.trigger]],
     ['Started', run.started_at ? formatInstant(run.started_at, zone) : 'not started'],
     ['Finished', run.finished_at ? formatInstant(run.finished_at, zone) : NOT_AVAILABLE],
-    ['Members imported to Braze', run.cohort_size === null ? NOT_AVAILABLE : count.format(run.cohort_size - run.unmatchable)],
+    [
+      'Members imported to Braze',
+      run.cohort_size === null ? NOT_AVAILABLE : count.format(run.cohort_size - run.unmatchable),
+    ],
     ['Added', count.format(run.added)],
     ['Removed', count.format(run.removed)],
     ['Unmatchable', count.format(run.unmatchable)],
@@ -83,7 +86,9 @@ function finishedStatus(run: RunView): FinishedStatus {
 function subjectLine(cohortName: string, status: FinishedStatus, run: RunView): string {
   const name = `"${truncate(singleLine(cohortName), 80)}"`;
   const changes =
-    run.added === 0 && run.removed === 0 ? 'no changes' : `+${count.format(run.added)} / ${MINUS}${count.format(run.removed)}`;
+    run.added === 0 && run.removed === 0
+      ? 'no changes'
+      : `+${count.format(run.added)} / ${MINUS}${count.format(run.removed)}`;
   switch (status) {
     case 'succeeded':
       return `[Cohort Import] ${name} succeeded: ${changes}`;

@@ -30,7 +30,9 @@ export const uploadPageResult = z.object({
 export type UploadPageResult = z.infer<typeof uploadPageResult>;
 
 /** What a schedule's job carries when it fires: which cohort (the schedule is read fresh). */
-export const scheduledImportPayload = z.object({ cohortId: z.string().uuid(), workspaceId: z.string().uuid() }).strict();
+export const scheduledImportPayload = z
+  .object({ cohortId: z.string().uuid(), workspaceId: z.string().uuid() })
+  .strict();
 export type ScheduledImportPayload = z.infer<typeof scheduledImportPayload>;
 
 export const notificationPayload = z.object({ runId: z.string().uuid() }).strict();

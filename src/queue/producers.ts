@@ -69,7 +69,11 @@ export async function addRunFlow(
 export const notificationJobId = (runId: string) => `notify-${runId}`;
 
 /** One completion email per run: the job id is the run's, so a second enqueue adds nothing. */
-export async function enqueueRunNotification(queues: Queues, runId: string, retry: { attempts: number; backoffMs: number }): Promise<void> {
+export async function enqueueRunNotification(
+  queues: Queues,
+  runId: string,
+  retry: { attempts: number; backoffMs: number },
+): Promise<void> {
   await queues.notifications.add('run-email', notificationPayload.parse({ runId }), {
     ...keep,
     jobId: notificationJobId(runId),

@@ -44,9 +44,11 @@ export class ScheduleReconciler {
     const previous = this.inFlight.get(cohortId) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(() => this.applyCohort(cohortId));
     this.inFlight.set(cohortId, next);
-    void next.finally(() => {
-      if (this.inFlight.get(cohortId) === next) this.inFlight.delete(cohortId);
-    }).catch(() => undefined);
+    void next
+      .finally(() => {
+        if (this.inFlight.get(cohortId) === next) this.inFlight.delete(cohortId);
+      })
+      .catch(() => undefined);
     return next;
   }
 
@@ -105,7 +107,13 @@ export class ScheduleReconciler {
       .select({ schedule: schedules })
       .from(schedules)
       .innerJoin(cohorts, eq(cohorts.id, schedules.cohortId))
-      .where(and(eq(schedules.enabled, true), isNull(cohorts.deletedAt), cohortId ? eq(schedules.cohortId, cohortId) : undefined))
+      .where(
+        and(
+          eq(schedules.enabled, true),
+          isNull(cohorts.deletedAt),
+          cohortId ? eq(schedules.cohortId, cohortId) : undefined,
+        ),
+      )
       .all();
   }
 

@@ -28,7 +28,11 @@ export function readDemoState(config: Config): DemoState | null {
 }
 
 async function sandboxCall<T>(url: string, body: unknown): Promise<T> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   if (!res.ok) throw new Error(`Braze sandbox ${url} answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as T;
 }
@@ -45,7 +49,10 @@ async function sandboxKnows(sandboxUrl: string, brazeWorkspaceId: string): Promi
  * least `users` demo users are seeded (in the warehouse and, minus ~3%, in the sandbox).
  * Running it again does nothing new unless more users are asked for.
  */
-export async function ensureDemo(config: Config, opts: { sandboxUrl: string; users: number; seed?: number; force?: boolean }): Promise<DemoState> {
+export async function ensureDemo(
+  config: Config,
+  opts: { sandboxUrl: string; users: number; seed?: number; force?: boolean },
+): Promise<DemoState> {
   const db = openControlDb(config.databaseUrl);
   const warehouse = await openSqliteWarehouse(config.warehouseUrl);
   try {
@@ -59,7 +66,10 @@ export async function ensureDemo(config: Config, opts: { sandboxUrl: string; use
     ) {
       const ws = workspaces.create('Demo');
       const brazeWs = await sandboxCall<{ id: string }>(`${opts.sandboxUrl}/sandbox/workspaces`, { name: 'Demo' });
-      const key = await sandboxCall<{ key: string }>(`${opts.sandboxUrl}/sandbox/workspaces/${brazeWs.id}/data-import-keys`, {});
+      const key = await sandboxCall<{ key: string }>(
+        `${opts.sandboxUrl}/sandbox/workspaces/${brazeWs.id}/data-import-keys`,
+        {},
+      );
       new BrazeConnectionService(db, new SecretBox(config.encryptionKey), config.braze).put(ws.id, {
         rest_endpoint: opts.sandboxUrl,
         data_import_key: key.key,
@@ -78,7 +88,13 @@ export async function ensureDemo(config: Config, opts: { sandboxUrl: string; use
       const now = Date.now();
       const seed = state.seed;
       const bar = createProgressBar({ label: 'warehouse', total: opts.users });
-      const seeded = seedWarehouse(warehouse.db, { workspaceId: state.workspace_id, users: opts.users, seed, now, onProgress: bar.update });
+      const seeded = seedWarehouse(warehouse.db, {
+        workspaceId: state.workspace_id,
+        users: opts.users,
+        seed,
+        now,
+        onProgress: bar.update,
+      });
       bar.finish();
       const sandboxBar = createProgressBar({ label: 'Braze sandbox', total: opts.users });
       const registered = await registerInSandbox({

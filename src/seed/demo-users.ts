@@ -161,10 +161,7 @@ export function demoUser(seed: number, index: number, now: number): DemoUser {
   } else if (identity < IDENTITY_SHARES.externalId + IDENTITY_SHARES.aliasOnly) {
     alias_name = `demo.user${id}@example.com`;
     alias_label = 'email';
-  } else if (
-    identity <
-    IDENTITY_SHARES.externalId + IDENTITY_SHARES.aliasOnly + IDENTITY_SHARES.anonymousDevice
-  ) {
+  } else if (identity < IDENTITY_SHARES.externalId + IDENTITY_SHARES.aliasOnly + IDENTITY_SHARES.anonymousDevice) {
     device_id = demoDeviceId(random, index);
   }
   const hasIdentifier = external_id !== null || alias_name !== null || device_id !== null;
@@ -199,8 +196,7 @@ export function demoUser(seed: number, index: number, now: number): DemoUser {
   } else {
     // No events in the window: last seen somewhere between first seen and the window's start.
     const quietUntil = now - EVENT_WINDOW_DAYS * DAY_MS;
-    last_seen =
-      first_seen < quietUntil ? first_seen + Math.floor(random() * (quietUntil - first_seen)) : first_seen;
+    last_seen = first_seen < quietUntil ? first_seen + Math.floor(random() * (quietUntil - first_seen)) : first_seen;
   }
 
   return {

@@ -21,5 +21,10 @@ if (!Number.isInteger(users) || users < 1) {
 loadLocalEnv();
 const config = loadConfig();
 const started = performance.now();
-const state = await ensureDemo(config, { sandboxUrl: values['sandbox-url']!, users, seed: Number(values.seed), force: true });
+const state = await ensureDemo(config, {
+  sandboxUrl: values['sandbox-url']!,
+  users,
+  seed: Number(values.seed),
+  force: true,
+});
 console.error(`done in ${((performance.now() - started) / 1000).toFixed(1)} s (workspace ${state.workspace_id})`);

@@ -50,7 +50,8 @@ export async function registerInSandbox(options: RegisterInSandboxOptions): Prom
   const { brazeWorkspaceId, users: total, seed, now, onProgress } = options;
   const startIndex = options.startIndex ?? 0;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  if (!Number.isSafeInteger(total) || total < 0) throw new RangeError(`users must be a non-negative integer, got ${total}`);
+  if (!Number.isSafeInteger(total) || total < 0)
+    throw new RangeError(`users must be a non-negative integer, got ${total}`);
   if (!Number.isSafeInteger(startIndex) || startIndex < 0) {
     throw new RangeError(`startIndex must be a non-negative integer, got ${startIndex}`);
   }

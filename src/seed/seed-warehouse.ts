@@ -38,7 +38,8 @@ export function seedWarehouse(db: Database.Database, options: SeedWarehouseOptio
   const { workspaceId, users: total, seed, now, onProgress } = options;
   const startIndex = options.startIndex ?? 0;
   const perTransaction = options.usersPerTransaction ?? DEFAULT_USERS_PER_TRANSACTION;
-  if (!Number.isSafeInteger(total) || total < 0) throw new RangeError(`users must be a non-negative integer, got ${total}`);
+  if (!Number.isSafeInteger(total) || total < 0)
+    throw new RangeError(`users must be a non-negative integer, got ${total}`);
   if (!Number.isSafeInteger(startIndex) || startIndex < 0) {
     throw new RangeError(`startIndex must be a non-negative integer, got ${startIndex}`);
   }
@@ -47,7 +48,10 @@ export function seedWarehouse(db: Database.Database, options: SeedWarehouseOptio
   }
 
   const upsertUser = db
-    .prepare<[string, string, string | null, string | null, string | null, string | null, string, number, number], number>(
+    .prepare<
+      [string, string, string | null, string | null, string | null, string | null, string, number, number],
+      number
+    >(
       `INSERT INTO users (workspace_id, user_key, external_id, alias_name, alias_label, device_id, properties, first_seen, last_seen)
        VALUES (?, ?, ?, ?, ?, ?, jsonb(?), ?, ?)
        ON CONFLICT (workspace_id, user_key) DO UPDATE SET

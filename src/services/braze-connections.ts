@@ -81,7 +81,10 @@ export class BrazeConnectionService {
   forRun(workspaceId: string): ConnectionForRun {
     const row = this.db.select().from(brazeConnections).where(eq(brazeConnections.workspaceId, workspaceId)).get();
     if (!row) {
-      throw new BrazePermanentError('This workspace has no Braze connection: save one with PUT /v1/braze-connection.', null);
+      throw new BrazePermanentError(
+        'This workspace has no Braze connection: save one with PUT /v1/braze-connection.',
+        null,
+      );
     }
     const partnerApiKey = this.braze.partnerApiKeys[row.region];
     if (!partnerApiKey) {

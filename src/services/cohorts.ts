@@ -61,7 +61,15 @@ export class CohortService {
     const id = randomUUID();
     const row = this.db
       .insert(cohorts)
-      .values({ id, workspaceId, name, criteria, brazeCohortId: `cohort-${randomUUID()}`, createdAt: now, updatedAt: now })
+      .values({
+        id,
+        workspaceId,
+        name,
+        criteria,
+        brazeCohortId: `cohort-${randomUUID()}`,
+        createdAt: now,
+        updatedAt: now,
+      })
       .returning()
       .get();
     return view(row);
@@ -82,7 +90,10 @@ export class CohortService {
     return view(this.row(workspaceId, id));
   }
 
-  list(workspaceId: string, opts: { limit: number; cursor?: string }): { data: CohortView[]; next_cursor: string | null } {
+  list(
+    workspaceId: string,
+    opts: { limit: number; cursor?: string },
+  ): { data: CohortView[]; next_cursor: string | null } {
     const before = decodeCursor(opts.cursor);
     const rows = this.db
       .select()

@@ -39,7 +39,11 @@ export class ImportService {
    * Records a queued run and enqueues its job. One active run per cohort (409 with that run's
    * id otherwise); an Idempotency-Key already used returns the run it created.
    */
-  async enqueue(workspaceId: string, cohortId: string, input: EnqueueInput): Promise<{ run: RunView; created: boolean }> {
+  async enqueue(
+    workspaceId: string,
+    cohortId: string,
+    input: EnqueueInput,
+  ): Promise<{ run: RunView; created: boolean }> {
     const cohort = this.cohorts.row(workspaceId, cohortId);
     if (input.idempotencyKey) {
       const earlier = this.db
@@ -49,7 +53,10 @@ export class ImportService {
         .get();
       if (earlier) {
         if (earlier.cohortId !== cohort.id) {
-          throw new ConflictError('idempotency_key_reused', 'This Idempotency-Key was already used for another cohort.');
+          throw new ConflictError(
+            'idempotency_key_reused',
+            'This Idempotency-Key was already used for another cohort.',
+          );
         }
         return { run: runView(earlier), created: false };
       }
@@ -95,7 +102,13 @@ export class ImportService {
       await enqueueImportRun(this.queues, id);
     } catch (err) {
       // Without its job the run would sit "queued" forever and block the cohort: close it.
-      this.runs.finish(id, { status: 'failed', added: 0, removed: 0, failed: 0, error: 'The job queue was unreachable.' });
+      this.runs.finish(id, {
+        status: 'failed',
+        added: 0,
+        removed: 0,
+        failed: 0,
+        error: 'The job queue was unreachable.',
+      });
       this.log.error({ err, runId: id }, 'could not enqueue import run');
       throw new ServiceError(503, 'queue_unavailable', 'The job queue is unreachable; try again shortly.');
     }

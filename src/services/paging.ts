@@ -42,7 +42,8 @@ export function pageOf<T extends { createdAt: Date; id: string }, V>(
   const last = page.at(-1);
   return {
     data: page.map(view),
-    next_cursor: rows.length > limit && last ? encodeCursor({ createdAt: last.createdAt.getTime(), id: last.id }) : null,
+    next_cursor:
+      rows.length > limit && last ? encodeCursor({ createdAt: last.createdAt.getTime(), id: last.id }) : null,
   };
 }
 

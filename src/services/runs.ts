@@ -62,12 +62,7 @@ export class RunRepository {
   }
 
   /** Newest first, after the cursor, optionally only some triggers. */
-  listForCohort(
-    cohortId: string,
-    limit: number,
-    before: Cursor | null,
-    triggers?: RunTrigger[],
-  ): RunRow[] {
+  listForCohort(cohortId: string, limit: number, before: Cursor | null, triggers?: RunTrigger[]): RunRow[] {
     return this.db
       .select()
       .from(importRuns)
@@ -91,7 +86,10 @@ export class RunRepository {
       .run();
   }
 
-  recordFrozen(runId: string, f: { cohortSize: number; unmatchable: number; changesTotal: number; pagesTotal: number }): void {
+  recordFrozen(
+    runId: string,
+    f: { cohortSize: number; unmatchable: number; changesTotal: number; pagesTotal: number },
+  ): void {
     this.db.update(importRuns).set(f).where(eq(importRuns.id, runId)).run();
   }
 
@@ -105,12 +103,20 @@ export class RunRepository {
   }
 
   abortReason(runId: string): string | null {
-    return this.db.select({ error: importRuns.error }).from(importRuns).where(eq(importRuns.id, runId)).get()?.error ?? null;
+    return (
+      this.db.select({ error: importRuns.error }).from(importRuns).where(eq(importRuns.id, runId)).get()?.error ?? null
+    );
   }
 
   finish(
     runId: string,
-    r: { status: Exclude<RunStatus, 'queued' | 'running'>; added: number; removed: number; failed: number; error: string | null },
+    r: {
+      status: Exclude<RunStatus, 'queued' | 'running'>;
+      added: number;
+      removed: number;
+      failed: number;
+      error: string | null;
+    },
   ): RunRow | undefined {
     this.db
       .update(importRuns)
@@ -129,7 +135,9 @@ export class RunRepository {
     const res = this.db
       .update(importRuns)
       .set({ notificationClaimedAt: new Date() })
-      .where(and(eq(importRuns.id, runId), isNull(importRuns.notificationClaimedAt), isNull(importRuns.notificationSentAt)))
+      .where(
+        and(eq(importRuns.id, runId), isNull(importRuns.notificationClaimedAt), isNull(importRuns.notificationSentAt)),
+      )
       .run();
     return res.changes === 1;
   }

@@ -131,7 +131,10 @@ export class ScheduleService {
   /** The schedule's runs (scheduled and manual), newest first. */
   history(workspaceId: string, cohortId: string, opts: { limit: number; cursor?: string }) {
     const row = this.row(workspaceId, cohortId);
-    const rows = this.runs.listForCohort(row.cohortId, opts.limit + 1, decodeCursor(opts.cursor), ['scheduled', 'manual']);
+    const rows = this.runs.listForCohort(row.cohortId, opts.limit + 1, decodeCursor(opts.cursor), [
+      'scheduled',
+      'manual',
+    ]);
     return pageOf(rows, opts.limit, (r) => {
       const v = runView(r);
       return { ...v, members_imported: v.cohort_size === null ? null : v.cohort_size - v.unmatchable };

@@ -17,7 +17,9 @@ export class WorkspaceService {
     const createdAt = new Date();
     this.db.transaction((tx) => {
       tx.insert(workspaces).values({ id, name, createdAt }).run();
-      tx.insert(apiTokens).values({ id: randomUUID(), workspaceId: id, tokenHash: hashToken(token), createdAt }).run();
+      tx.insert(apiTokens)
+        .values({ id: randomUUID(), workspaceId: id, tokenHash: hashToken(token), createdAt })
+        .run();
     });
     return { id, name, api_token: token, created_at: createdAt.toISOString() };
   }

@@ -143,7 +143,13 @@ export class SqliteWarehouse implements Warehouse {
           userId = this.stmts.userIdByKey.get(workspaceId, e.user_key) as number;
           ids.set(e.user_key, userId);
         }
-        this.stmts.insertEvent.run(workspaceId, userId, e.name, e.time, e.properties ? JSON.stringify(e.properties) : null);
+        this.stmts.insertEvent.run(
+          workspaceId,
+          userId,
+          e.name,
+          e.time,
+          e.properties ? JSON.stringify(e.properties) : null,
+        );
         this.stmts.touchUser.run(e.time, userId);
       }
     })();
@@ -220,7 +226,13 @@ export class SqliteWarehouse implements Warehouse {
     return this.stmts.readChanges.all(this.runKey(runId), fromSeq, toSeq) as ChangeRow[];
   }
 
-  async applyChanges(runId: string, cohortId: string, syncScope: string, fromSeq: number, toSeq: number): Promise<void> {
+  async applyChanges(
+    runId: string,
+    cohortId: string,
+    syncScope: string,
+    fromSeq: number,
+    toSeq: number,
+  ): Promise<void> {
     const runKey = this.runKey(runId);
     const syncSet = this.syncSet(cohortId, syncScope);
     this.db.transaction(() => {

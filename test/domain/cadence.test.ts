@@ -85,8 +85,18 @@ describe('formatInZone', () => {
 describe('nextRunAt on ordinary days', () => {
   it.each<[string, CadenceSpec, string, string]>([
     ['daily, later today', daily('09:00', 'Europe/Berlin'), '2026-06-10T08:59:00+02:00', '2026-06-10T09:00:00+02:00'],
-    ['daily, exactly at the time → tomorrow', daily('09:00', 'Europe/Berlin'), '2026-06-10T09:00:00+02:00', '2026-06-11T09:00:00+02:00'],
-    ['daily, just after → tomorrow', daily('09:00', 'Europe/Berlin'), '2026-06-10T09:00:00.001+02:00', '2026-06-11T09:00:00+02:00'],
+    [
+      'daily, exactly at the time → tomorrow',
+      daily('09:00', 'Europe/Berlin'),
+      '2026-06-10T09:00:00+02:00',
+      '2026-06-11T09:00:00+02:00',
+    ],
+    [
+      'daily, just after → tomorrow',
+      daily('09:00', 'Europe/Berlin'),
+      '2026-06-10T09:00:00.001+02:00',
+      '2026-06-11T09:00:00+02:00',
+    ],
     ['daily midnight', daily('00:00', 'Asia/Tokyo'), '2026-06-10T12:00:00+09:00', '2026-06-11T00:00:00+09:00'],
     ['daily across the year end', daily('23:59', 'UTC'), '2026-12-31T23:59:30Z', '2027-01-01T23:59:00+00:00'],
   ])('%s', (_name, spec, from, expected) => {
@@ -183,12 +193,18 @@ describe('monthly', () => {
 
   it('"last" on Feb 28 2026 does not run again on Feb 29 or Mar 1', () => {
     const spec: CadenceSpec = { cadence: 'monthly', time: '00:00', timezone: 'UTC', day_of_month: 'last' };
-    expect(localRuns(spec, '2026-02-27T23:59:59Z', 2)).toEqual(['2026-02-28T00:00:00+00:00', '2026-03-31T00:00:00+00:00']);
+    expect(localRuns(spec, '2026-02-27T23:59:59Z', 2)).toEqual([
+      '2026-02-28T00:00:00+00:00',
+      '2026-03-31T00:00:00+00:00',
+    ]);
   });
 
   it('day 28 in a leap February runs on the 28th, not the 29th', () => {
     const spec: CadenceSpec = { cadence: 'monthly', time: '12:00', timezone: 'UTC', day_of_month: 28 };
-    expect(localRuns(spec, '2028-02-01T00:00:00Z', 2)).toEqual(['2028-02-28T12:00:00+00:00', '2028-03-28T12:00:00+00:00']);
+    expect(localRuns(spec, '2028-02-01T00:00:00Z', 2)).toEqual([
+      '2028-02-28T12:00:00+00:00',
+      '2028-03-28T12:00:00+00:00',
+    ]);
   });
 
   it('"last" in local time: Sydney month end is UTC the day before', () => {
@@ -413,7 +429,9 @@ describe.each(dstWeeks)('daylight saving: $zone, $change, daily $time', ({ zone,
 
   it('matches BullMQ’s own cron computation when the worker picks each job up within seconds', () => {
     for (const pickupDelayMs of [0, 1, 250, 5_000]) {
-      expect(bullmqDefaultRuns(spec, from, runs.length, pickupDelayMs), `pickup delay ${pickupDelayMs} ms`).toEqual(runs);
+      expect(bullmqDefaultRuns(spec, from, runs.length, pickupDelayMs), `pickup delay ${pickupDelayMs} ms`).toEqual(
+        runs,
+      );
     }
   });
 
@@ -447,7 +465,12 @@ describe('where plain cron-parser misbehaves, cadenceRepeatStrategy does not', (
   it.each([
     ['01:30 picked up 45 minutes late', '01:30', '2026-11-01T01:15:00-05:00', '2026-11-01T01:30:00-05:00'],
     ['01:59 picked up 61 seconds late', '01:59', '2026-11-01T01:00:01-05:00', '2026-11-01T01:59:00-05:00'],
-    ['01:30 schedule created during the repeated hour', '01:30', '2026-11-01T01:05:00-05:00', '2026-11-01T01:30:00-05:00'],
+    [
+      '01:30 schedule created during the repeated hour',
+      '01:30',
+      '2026-11-01T01:05:00-05:00',
+      '2026-11-01T01:30:00-05:00',
+    ],
   ])('New York fall back, %s: BullMQ would run the repeated time again', (_case, time, from, bullmqSecondRun) => {
     const spec = daily(time, 'America/New_York');
     expect(bullmqRun(spec, from)).toBe(bullmqSecondRun);
@@ -484,7 +507,9 @@ describe('where plain cron-parser misbehaves, cadenceRepeatStrategy does not', (
       '2026-04-04T23:30:00-03:00',
       '2026-04-05T23:30:00-04:00',
     ]);
-    expect(strategyRun(daily('23:30', 'America/Santiago'), '2026-04-04T23:10:00-04:00')).toBe('2026-04-05T23:30:00-04:00');
+    expect(strategyRun(daily('23:30', 'America/Santiago'), '2026-04-04T23:10:00-04:00')).toBe(
+      '2026-04-05T23:30:00-04:00',
+    );
   });
 
   it('Cairo weekly Friday 00:30: cron-parser skips the Friday of the change, a whole week', () => {

@@ -12,7 +12,7 @@ import { warehouseMigrations } from '../../src/warehouse/sqlite-schema';
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 28, 9, 0, 0);
 const INJECTION = "' OR 1=1 --";
-const ODD_EVENT = "weird ' name\" --";
+const ODD_EVENT = 'weird \' name" --';
 
 /** Deterministic PRNG (mulberry32) so a failure reproduces. */
 function random(seed: number): () => number {
@@ -69,7 +69,7 @@ function eventTimes(rand: () => number): number[] {
 
 function generateUsers(count: number): FixtureUser[] {
   const rand = random(20261128);
-  const pick = <T,>(items: readonly T[]): T => items[Math.floor(rand() * items.length)] as T;
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)] as T;
   const users: FixtureUser[] = [];
   for (let i = 0; i < count; i++) {
     const properties: Record<string, unknown> = {};
@@ -77,7 +77,9 @@ function generateUsers(count: number): FixtureUser[] {
       const value = pick(pool);
       if (value !== MISSING) properties[name] = value;
     }
-    const events = EVENT_NAMES.flatMap((name) => (rand() < 0.6 ? eventTimes(rand).map((time) => ({ name, time })) : []));
+    const events = EVENT_NAMES.flatMap((name) =>
+      rand() < 0.6 ? eventTimes(rand).map((time) => ({ name, time })) : [],
+    );
     users.push({
       key: `gen-${i}`,
       external_id: pick([null, null, '', `ext-${i}`]),
@@ -162,7 +164,9 @@ afterAll(() => db.close());
 
 function sqlMembers(criteria: Criteria, now = NOW): string[] {
   const { sql, params } = compileCriteria(criteria, { now });
-  const rows = db.prepare(`SELECT u.user_key AS key FROM users u WHERE ${sql} ORDER BY u.id`).all(...params) as { key: string }[];
+  const rows = db.prepare(`SELECT u.user_key AS key FROM users u WHERE ${sql} ORDER BY u.id`).all(...params) as {
+    key: string;
+  }[];
   return rows.map((row) => row.key);
 }
 
@@ -178,7 +182,12 @@ function valid(input: unknown): Criteria {
 
 const p = (property: string, op: string, value?: unknown): unknown =>
   value === undefined ? { property, op } : { property, op, value };
-const ev = (event: string, op: string, count: number, within_days: number): unknown => ({ event, op, count, within_days });
+const ev = (event: string, op: string, count: number, within_days: number): unknown => ({
+  event,
+  op,
+  count,
+  within_days,
+});
 
 const HAND_WRITTEN: unknown[] = [
   // every property op, with strings, numbers and booleans
@@ -289,9 +298,9 @@ describe('compiled SQL agrees with evaluateCriteria', () => {
 
   it('on 500 random criteria trees up to the depth limit', () => {
     const rand = random(7);
-    const pick = <T,>(items: readonly T[]): T => items[Math.floor(rand() * items.length)] as T;
-    const scalars = [...new Set(Object.values(POOLS).flat())].filter(
-      (value): value is string | number | boolean => ['string', 'number', 'boolean'].includes(typeof value),
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)] as T;
+    const scalars = [...new Set(Object.values(POOLS).flat())].filter((value): value is string | number | boolean =>
+      ['string', 'number', 'boolean'].includes(typeof value),
     );
     const properties = [...Object.keys(POOLS), 'address.city', 'address.zip', 'never_set'];
     const ops = ['eq', 'neq', 'in', 'not_in', 'gt', 'gte', 'lt', 'lte', 'contains', 'exists', 'not_exists'];
@@ -299,13 +308,23 @@ describe('compiled SQL agrees with evaluateCriteria', () => {
     const leaf = (): unknown => {
       const kind = rand();
       if (kind < 0.15) return { identity: pick(['identified', 'anonymous']) };
-      if (kind < 0.4) return ev(pick(EVENT_NAMES), pick(['eq', 'neq', 'gt', 'gte', 'lt', 'lte']), Math.floor(rand() * 4), pick([1, 7, 30, 60]));
+      if (kind < 0.4)
+        return ev(
+          pick(EVENT_NAMES),
+          pick(['eq', 'neq', 'gt', 'gte', 'lt', 'lte']),
+          Math.floor(rand() * 4),
+          pick([1, 7, 30, 60]),
+        );
       const op = pick(ops);
       const property = pick(properties);
       switch (op) {
         case 'in':
         case 'not_in':
-          return p(property, op, Array.from({ length: 1 + Math.floor(rand() * 4) }, () => pick(scalars)));
+          return p(
+            property,
+            op,
+            Array.from({ length: 1 + Math.floor(rand() * 4) }, () => pick(scalars)),
+          );
         case 'gt':
         case 'gte':
         case 'lt':
@@ -457,16 +476,22 @@ describe('injection', () => {
 
 describe('compileCriteria', () => {
   it('uses the given users alias', () => {
-    const criteria = valid({ all: [ev('purchase', 'gte', 1, 30), p('country', 'eq', 'BR'), { identity: 'anonymous' }] });
+    const criteria = valid({
+      all: [ev('purchase', 'gte', 1, 30), p('country', 'eq', 'BR'), { identity: 'anonymous' }],
+    });
     const { sql, params } = compileCriteria(criteria, { now: NOW, userAlias: 'member' });
     expect(sql).not.toMatch(/\bu\./);
-    const rows = db.prepare(`SELECT member.user_key AS key FROM users member WHERE ${sql} ORDER BY member.id`).all(...params) as { key: string }[];
+    const rows = db
+      .prepare(`SELECT member.user_key AS key FROM users member WHERE ${sql} ORDER BY member.id`)
+      .all(...params) as { key: string }[];
     expect(rows.map((row) => row.key)).toEqual(oracleMembers(criteria));
   });
 
   it('counts events through the (user_id, name, time) index', () => {
     const { sql, params } = compileCriteria(valid(ev('purchase', 'gte', 1, 30)), { now: NOW });
-    const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT u.id FROM users u WHERE ${sql}`).all(...params) as { detail: string }[];
+    const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT u.id FROM users u WHERE ${sql}`).all(...params) as {
+      detail: string;
+    }[];
     expect(plan.map((row) => row.detail).join('\n')).toMatch(/events_user_name_time/);
   });
 

@@ -17,7 +17,11 @@ const CASES: [string, UserIdentityFields, BrazeIdentifier | null][] = [
     { external_id: 'ext-1', alias_name: 'a@b.c', alias_label: 'email', device_id: 'dev-1' },
     { type: 'external_id', value: 'ext-1' },
   ],
-  ['external id wins over device', { external_id: 'ext-1', device_id: 'dev-1' }, { type: 'external_id', value: 'ext-1' }],
+  [
+    'external id wins over device',
+    { external_id: 'ext-1', device_id: 'dev-1' },
+    { type: 'external_id', value: 'ext-1' },
+  ],
   ['alias only', { alias_name: 'a@b.c', alias_label: 'email' }, { type: 'alias', value: 'a@b.c', label: 'email' }],
   [
     'alias wins over device',
@@ -29,11 +33,23 @@ const CASES: [string, UserIdentityFields, BrazeIdentifier | null][] = [
     { external_id: '', alias_name: 'a@b.c', alias_label: 'email', device_id: 'dev-1' },
     { type: 'alias', value: 'a@b.c', label: 'email' },
   ],
-  ['alias name without label is no alias', { alias_name: 'a@b.c', device_id: 'dev-1' }, { type: 'device_id', value: 'dev-1' }],
-  ['alias label without name is no alias', { alias_label: 'email', device_id: 'dev-1' }, { type: 'device_id', value: 'dev-1' }],
+  [
+    'alias name without label is no alias',
+    { alias_name: 'a@b.c', device_id: 'dev-1' },
+    { type: 'device_id', value: 'dev-1' },
+  ],
+  [
+    'alias label without name is no alias',
+    { alias_label: 'email', device_id: 'dev-1' },
+    { type: 'device_id', value: 'dev-1' },
+  ],
   ['empty alias label is no alias', { alias_name: 'a@b.c', alias_label: '' }, null],
   ['device only', { device_id: 'dev-1' }, { type: 'device_id', value: 'dev-1' }],
-  ['device with null others', { external_id: null, alias_name: null, alias_label: null, device_id: 'dev-1' }, { type: 'device_id', value: 'dev-1' }],
+  [
+    'device with null others',
+    { external_id: null, alias_name: null, alias_label: null, device_id: 'dev-1' },
+    { type: 'device_id', value: 'dev-1' },
+  ],
   ['nothing', {}, null],
   ['all null', { external_id: null, alias_name: null, alias_label: null, device_id: null }, null],
   ['all empty', { external_id: '', alias_name: '', alias_label: '', device_id: '' }, null],
@@ -50,13 +66,22 @@ beforeAll(() => {
      VALUES ('w', ?, ?, ?, ?, ?, 0, 0)`,
   );
   for (const [name, user] of CASES) {
-    insert.run(name, user.external_id ?? null, user.alias_name ?? null, user.alias_label ?? null, user.device_id ?? null);
+    insert.run(
+      name,
+      user.external_id ?? null,
+      user.alias_name ?? null,
+      user.alias_label ?? null,
+      user.device_id ?? null,
+    );
   }
 });
 
 afterAll(() => db.close());
 
-function sqlIdentifier(name: string, alias = 'u'): { id_type: string | null; id_value: string | null; id_label: string | null; identified: number } {
+function sqlIdentifier(
+  name: string,
+  alias = 'u',
+): { id_type: string | null; id_value: string | null; id_label: string | null; identified: number } {
   const id = brazeIdentifierSql(alias);
   return db
     .prepare(
@@ -92,7 +117,9 @@ describe('brazeIdentifierOf and brazeIdentifierSql agree', () => {
        SELECT 1, m.id, ${id.idType}, ${id.idValue}, ${id.idLabel} FROM users m`,
     ).run();
     const counts = db
-      .prepare(`SELECT id_type, count(*) AS n FROM cohort_run_members WHERE run_key = 1 GROUP BY id_type ORDER BY id_type`)
+      .prepare(
+        `SELECT id_type, count(*) AS n FROM cohort_run_members WHERE run_key = 1 GROUP BY id_type ORDER BY id_type`,
+      )
       .all();
     const expected = new Map<string | null, number>();
     for (const [, user] of CASES) {

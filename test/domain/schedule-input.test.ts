@@ -82,9 +82,19 @@ describe('parseScheduleInput accepts', () => {
 
 describe('parseScheduleInput rejects, naming the field', () => {
   it.each<[string, unknown, string, RegExp]>([
-    ['unknown time zone', { cadence: 'daily', time: '09:00', timezone: 'Mars/Olympus_Mons' }, 'timezone', /unknown time zone "Mars\/Olympus_Mons"/],
+    [
+      'unknown time zone',
+      { cadence: 'daily', time: '09:00', timezone: 'Mars/Olympus_Mons' },
+      'timezone',
+      /unknown time zone "Mars\/Olympus_Mons"/,
+    ],
     ['empty time zone', { cadence: 'daily', time: '09:00', timezone: '' }, 'timezone', /unknown time zone ""/],
-    ['offset instead of a zone', { cadence: 'daily', time: '09:00', timezone: '+05:00' }, 'timezone', /unknown time zone "\+05:00"/],
+    [
+      'offset instead of a zone',
+      { cadence: 'daily', time: '09:00', timezone: '+05:00' },
+      'timezone',
+      /unknown time zone "\+05:00"/,
+    ],
     ['time zone not a string', { cadence: 'daily', time: '09:00', timezone: 5 }, 'timezone', /IANA time zone name/],
     ['"24:00"', { cadence: 'daily', time: '24:00' }, 'time', /"HH:MM".*got "24:00"/],
     ['"9:5"', { cadence: 'daily', time: '9:5' }, 'time', /"HH:MM".*got "9:5"/],
@@ -96,27 +106,107 @@ describe('parseScheduleInput rejects, naming the field', () => {
     ['weekday 7', { cadence: 'weekly', time: '09:00', weekday: 7 }, 'weekday', /0 to 6 .*got 7/],
     ['weekday -1', { cadence: 'weekly', time: '09:00', weekday: -1 }, 'weekday', /0 to 6 .*got -1/],
     ['weekday 1.5', { cadence: 'weekly', time: '09:00', weekday: 1.5 }, 'weekday', /0 to 6/],
-    ['weekday "mon"', { cadence: 'weekly', time: '09:00', weekday: 'mon' }, 'weekday', /"sunday" to "saturday".*got "mon"/],
+    [
+      'weekday "mon"',
+      { cadence: 'weekly', time: '09:00', weekday: 'mon' },
+      'weekday',
+      /"sunday" to "saturday".*got "mon"/,
+    ],
     ['weekday "3"', { cadence: 'weekly', time: '09:00', weekday: '3' }, 'weekday', /0 to 6/],
-    ['day_of_month 31', { cadence: 'monthly', time: '09:00', day_of_month: 31 }, 'day_of_month', /31 does not exist in every month: use "last"/],
-    ['day_of_month 29', { cadence: 'monthly', time: '09:00', day_of_month: 29 }, 'day_of_month', /29 does not exist in every month: use "last"/],
+    [
+      'day_of_month 31',
+      { cadence: 'monthly', time: '09:00', day_of_month: 31 },
+      'day_of_month',
+      /31 does not exist in every month: use "last"/,
+    ],
+    [
+      'day_of_month 29',
+      { cadence: 'monthly', time: '09:00', day_of_month: 29 },
+      'day_of_month',
+      /29 does not exist in every month: use "last"/,
+    ],
     ['day_of_month 0', { cadence: 'monthly', time: '09:00', day_of_month: 0 }, 'day_of_month', /from 1 to 28.*got 0/],
-    ['day_of_month 32', { cadence: 'monthly', time: '09:00', day_of_month: 32 }, 'day_of_month', /from 1 to 28.*got 32/],
+    [
+      'day_of_month 32',
+      { cadence: 'monthly', time: '09:00', day_of_month: 32 },
+      'day_of_month',
+      /from 1 to 28.*got 32/,
+    ],
     ['day_of_month "LAST"', { cadence: 'monthly', time: '09:00', day_of_month: 'LAST' }, 'day_of_month', /got "LAST"/],
-    ['weekday on a daily schedule', { cadence: 'daily', time: '09:00', weekday: 1 }, 'weekday', /only applies to a weekly schedule; remove it from this daily/],
-    ['weekday on a monthly schedule', { cadence: 'monthly', time: '09:00', day_of_month: 1, weekday: 1 }, 'weekday', /only applies to a weekly schedule/],
-    ['day_of_month on a daily schedule', { cadence: 'daily', time: '09:00', day_of_month: 1 }, 'day_of_month', /only applies to a monthly schedule/],
-    ['day_of_month on a weekly schedule', { cadence: 'weekly', time: '09:00', weekday: 1, day_of_month: 1 }, 'day_of_month', /remove it from this weekly/],
-    ['weekly without weekday', { cadence: 'weekly', time: '09:00' }, 'weekday', /weekday is required for a weekly schedule/],
-    ['monthly without day_of_month', { cadence: 'monthly', time: '09:00' }, 'day_of_month', /day_of_month is required for a monthly schedule/],
-    ['invalid email', { cadence: 'daily', time: '09:00', recipients: ['a@example.com', 'not-an-email'] }, 'recipients[1]', /"not-an-email" is not a valid email address/],
-    ['email with spaces', { cadence: 'daily', time: '09:00', recipients: [' a@example.com'] }, 'recipients[0]', /not a valid email/],
-    ['recipient not a string', { cadence: 'daily', time: '09:00', recipients: [42] }, 'recipients[0]', /42 is not a valid email/],
-    ['duplicate email, other case', { cadence: 'daily', time: '09:00', recipients: ['a@example.com', 'b@example.com', 'A@Example.com'] }, 'recipients[2]', /already listed as recipients\[0\]/],
+    [
+      'weekday on a daily schedule',
+      { cadence: 'daily', time: '09:00', weekday: 1 },
+      'weekday',
+      /only applies to a weekly schedule; remove it from this daily/,
+    ],
+    [
+      'weekday on a monthly schedule',
+      { cadence: 'monthly', time: '09:00', day_of_month: 1, weekday: 1 },
+      'weekday',
+      /only applies to a weekly schedule/,
+    ],
+    [
+      'day_of_month on a daily schedule',
+      { cadence: 'daily', time: '09:00', day_of_month: 1 },
+      'day_of_month',
+      /only applies to a monthly schedule/,
+    ],
+    [
+      'day_of_month on a weekly schedule',
+      { cadence: 'weekly', time: '09:00', weekday: 1, day_of_month: 1 },
+      'day_of_month',
+      /remove it from this weekly/,
+    ],
+    [
+      'weekly without weekday',
+      { cadence: 'weekly', time: '09:00' },
+      'weekday',
+      /weekday is required for a weekly schedule/,
+    ],
+    [
+      'monthly without day_of_month',
+      { cadence: 'monthly', time: '09:00' },
+      'day_of_month',
+      /day_of_month is required for a monthly schedule/,
+    ],
+    [
+      'invalid email',
+      { cadence: 'daily', time: '09:00', recipients: ['a@example.com', 'not-an-email'] },
+      'recipients[1]',
+      /"not-an-email" is not a valid email address/,
+    ],
+    [
+      'email with spaces',
+      { cadence: 'daily', time: '09:00', recipients: [' a@example.com'] },
+      'recipients[0]',
+      /not a valid email/,
+    ],
+    [
+      'recipient not a string',
+      { cadence: 'daily', time: '09:00', recipients: [42] },
+      'recipients[0]',
+      /42 is not a valid email/,
+    ],
+    [
+      'duplicate email, other case',
+      { cadence: 'daily', time: '09:00', recipients: ['a@example.com', 'b@example.com', 'A@Example.com'] },
+      'recipients[2]',
+      /already listed as recipients\[0\]/,
+    ],
     ['21 recipients', { cadence: 'daily', time: '09:00', recipients: emails(21) }, 'recipients', /at most 20 .*got 21/],
-    ['recipients not a list', { cadence: 'daily', time: '09:00', recipients: 'a@example.com' }, 'recipients', /list of email addresses/],
+    [
+      'recipients not a list',
+      { cadence: 'daily', time: '09:00', recipients: 'a@example.com' },
+      'recipients',
+      /list of email addresses/,
+    ],
     ['enabled not a boolean', { cadence: 'daily', time: '09:00', enabled: 'yes' }, 'enabled', /true or false/],
-    ['unknown cadence', { cadence: 'hourly', time: '09:00' }, 'cadence', /"daily", "weekly" or "monthly".*got "hourly"/],
+    [
+      'unknown cadence',
+      { cadence: 'hourly', time: '09:00' },
+      'cadence',
+      /"daily", "weekly" or "monthly".*got "hourly"/,
+    ],
     ['missing cadence', { time: '09:00' }, 'cadence', /cadence is required/],
     ['unknown field', { cadence: 'daily', time: '09:00', hour: 9 }, 'hour', /unknown field "hour"/],
   ])('%s', (_case, input, path, message) => {
@@ -199,14 +289,25 @@ describe('mergeSchedulePatch', () => {
     const result = mergeSchedulePatch(weekly, { cadence: 'daily' });
     expect(result).toEqual({
       ok: true,
-      value: { cadence: 'daily', time: '09:00', timezone: 'America/New_York', recipients: ['ops@example.com'], enabled: true },
+      value: {
+        cadence: 'daily',
+        time: '09:00',
+        timezone: 'America/New_York',
+        recipients: ['ops@example.com'],
+        enabled: true,
+      },
     });
   });
 
   it('weekly → monthly requires day_of_month', () => {
     expect(mergeSchedulePatch(weekly, { cadence: 'monthly' })).toEqual({
       ok: false,
-      issues: [{ path: 'day_of_month', message: 'day_of_month is required for a monthly schedule: a day from 1 to 28, or "last"' }],
+      issues: [
+        {
+          path: 'day_of_month',
+          message: 'day_of_month is required for a monthly schedule: a day from 1 to 28, or "last"',
+        },
+      ],
     });
   });
 

@@ -89,7 +89,12 @@ describe('createMailer over SMTP', () => {
 
   it('keeps one pooled connection open for consecutive messages', async () => {
     smtp = await startSmtpServer();
-    mailer = createMailer({ smtpUrl: `smtp://127.0.0.1:${smtp.port}`, from: FROM, outboxDir: '/nonexistent', log: capturedLog().log });
+    mailer = createMailer({
+      smtpUrl: `smtp://127.0.0.1:${smtp.port}`,
+      from: FROM,
+      outboxDir: '/nonexistent',
+      log: capturedLog().log,
+    });
 
     await mailer.send(runEmail({ messageId: '<first@cohort-import.local>' }));
     await mailer.send(runEmail({ messageId: '<second@cohort-import.local>' }));
@@ -106,10 +111,18 @@ describe('createMailer over SMTP', () => {
     smtp = await startSmtpServer({
       faults: { rcptTo: () => (refusals-- > 0 ? { code: 451, message: 'Try again later' } : undefined) },
     });
-    mailer = createMailer({ smtpUrl: `smtp://127.0.0.1:${smtp.port}`, from: FROM, outboxDir: '/nonexistent', log: capturedLog().log });
+    mailer = createMailer({
+      smtpUrl: `smtp://127.0.0.1:${smtp.port}`,
+      from: FROM,
+      outboxDir: '/nonexistent',
+      log: capturedLog().log,
+    });
     const message = runEmail({ to: ['ops@example.com'] });
 
-    await expect(mailer.send(message)).rejects.toMatchObject({ responseCode: 451, message: expect.stringContaining('Try again later') });
+    await expect(mailer.send(message)).rejects.toMatchObject({
+      responseCode: 451,
+      message: expect.stringContaining('Try again later'),
+    });
     expect(smtp.received).toHaveLength(0);
 
     await expect(mailer.send(message)).resolves.toEqual({ via: 'smtp' });
@@ -118,7 +131,12 @@ describe('createMailer over SMTP', () => {
 
   it('rejects when the server refuses the message after DATA', async () => {
     smtp = await startSmtpServer({ faults: { data: () => ({ code: 554, message: 'Message rejected as spam' }) } });
-    mailer = createMailer({ smtpUrl: `smtp://127.0.0.1:${smtp.port}`, from: FROM, outboxDir: '/nonexistent', log: capturedLog().log });
+    mailer = createMailer({
+      smtpUrl: `smtp://127.0.0.1:${smtp.port}`,
+      from: FROM,
+      outboxDir: '/nonexistent',
+      log: capturedLog().log,
+    });
 
     await expect(mailer.send(runEmail())).rejects.toMatchObject({ responseCode: 554 });
     expect(smtp.received).toHaveLength(0);
@@ -126,12 +144,17 @@ describe('createMailer over SMTP', () => {
 
   it('counts a message as sent when only some recipients are refused, and warns', async () => {
     smtp = await startSmtpServer({
-      faults: { rcptTo: (address) => (address.address === 'gone@example.com' ? { code: 550, message: 'No such user' } : undefined) },
+      faults: {
+        rcptTo: (address) =>
+          address.address === 'gone@example.com' ? { code: 550, message: 'No such user' } : undefined,
+      },
     });
     const { log, lines } = capturedLog();
     mailer = createMailer({ smtpUrl: `smtp://127.0.0.1:${smtp.port}`, from: FROM, outboxDir: '/nonexistent', log });
 
-    await expect(mailer.send(runEmail({ to: ['ops@example.com', 'gone@example.com'] }))).resolves.toEqual({ via: 'smtp' });
+    await expect(mailer.send(runEmail({ to: ['ops@example.com', 'gone@example.com'] }))).resolves.toEqual({
+      via: 'smtp',
+    });
 
     expect(smtp.received.map((m) => m.rcptTo)).toEqual([['ops@example.com']]);
     expect(lines).toContainEqual(expect.objectContaining({ level: 40, rejected: 1, accepted: 1 }));
@@ -139,7 +162,12 @@ describe('createMailer over SMTP', () => {
 
   it('refuses a message without recipients before connecting', async () => {
     smtp = await startSmtpServer();
-    mailer = createMailer({ smtpUrl: `smtp://127.0.0.1:${smtp.port}`, from: FROM, outboxDir: '/nonexistent', log: capturedLog().log });
+    mailer = createMailer({
+      smtpUrl: `smtp://127.0.0.1:${smtp.port}`,
+      from: FROM,
+      outboxDir: '/nonexistent',
+      log: capturedLog().log,
+    });
 
     await expect(mailer.send(runEmail({ to: [] }))).rejects.toThrow(/no recipients/);
     expect(smtp.connections).toBe(0);
@@ -236,7 +264,9 @@ describe('createMailer without SMTP: the outbox', () => {
     const raw = await readFile(result.path!);
     expect(raw.includes('\r\n')).toBe(true);
     expectSameMessage(raw, message);
-    expect(lines).toContainEqual(expect.objectContaining({ level: 30, path: result.path, messageId: message.messageId }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 30, path: result.path, messageId: message.messageId }),
+    );
     await mailer.close();
   });
 

@@ -35,12 +35,22 @@ function htmlFacts(html: string): string {
 }
 
 const compose = (run: RunView, extra: { cohortName?: string; timezone?: string; appUrl?: string } = {}) =>
-  composeRunEmail({ run, cohortName: extra.cohortName ?? 'Lusophone buyers', timezone: extra.timezone ?? 'UTC', appUrl: extra.appUrl });
+  composeRunEmail({
+    run,
+    cohortName: extra.cohortName ?? 'Lusophone buyers',
+    timezone: extra.timezone ?? 'UTC',
+    appUrl: extra.appUrl,
+  });
 
 describe('composeRunEmail: outcomes', () => {
   it.each<[string, Partial<RunView>, string, string]>([
     ['succeeded', {}, '[Cohort Import] "Lusophone buyers" succeeded: +1,234 / −56', 'succeeded'],
-    ['succeeded without changes', { added: 0, removed: 0 }, '[Cohort Import] "Lusophone buyers" succeeded: no changes', 'succeeded'],
+    [
+      'succeeded without changes',
+      { added: 0, removed: 0 },
+      '[Cohort Import] "Lusophone buyers" succeeded: no changes',
+      'succeeded',
+    ],
     [
       'partially failed',
       {
@@ -53,11 +63,21 @@ describe('composeRunEmail: outcomes', () => {
     ],
     [
       'failed with a reason',
-      { status: 'failed', added: 0, removed: 0, error: 'Braze rejected the data import key. Update the Braze connection and run again.' },
+      {
+        status: 'failed',
+        added: 0,
+        removed: 0,
+        error: 'Braze rejected the data import key. Update the Braze connection and run again.',
+      },
       '[Cohort Import] "Lusophone buyers" failed: Braze rejected the data import key.',
       'failed',
     ],
-    ['failed without a reason', { status: 'failed', added: 0, removed: 0 }, '[Cohort Import] "Lusophone buyers" failed', 'failed'],
+    [
+      'failed without a reason',
+      { status: 'failed', added: 0, removed: 0 },
+      '[Cohort Import] "Lusophone buyers" failed',
+      'failed',
+    ],
   ])('%s', (_name, overrides, subject, outcome) => {
     const email = compose(finishedRun(overrides));
     expect(email.subject).toBe(subject);
@@ -92,7 +112,14 @@ describe('composeRunEmail: outcomes', () => {
 describe('composeRunEmail: facts', () => {
   it('lists counts with thousands separators, members imported as cohort size minus unmatchable, and the run id', () => {
     const email = compose(
-      finishedRun({ cohort_size: 1_234_567, unmatchable: 4_567, added: 23_456, removed: 7_890, failed: 1_001, status: 'partially_failed' }),
+      finishedRun({
+        cohort_size: 1_234_567,
+        unmatchable: 4_567,
+        added: 23_456,
+        removed: 7_890,
+        failed: 1_001,
+        status: 'partially_failed',
+      }),
     );
     const expected: Array<[string, string]> = [
       ['Members imported to Braze', '1,230,000'],
@@ -110,7 +137,15 @@ describe('composeRunEmail: facts', () => {
 
   it('shows a dash for members imported when the run never froze its members, and "not started" without a start', () => {
     const email = compose(
-      finishedRun({ status: 'failed', cohort_size: null, started_at: null, unmatchable: 0, added: 0, removed: 0, error: 'The job queue was unreachable.' }),
+      finishedRun({
+        status: 'failed',
+        cohort_size: null,
+        started_at: null,
+        unmatchable: 0,
+        added: 0,
+        removed: 0,
+        error: 'The job queue was unreachable.',
+      }),
     );
     expect(email.text).toMatch(/^Members imported to Braze: +—$/m);
     expect(email.text).toMatch(/^Started: +not started$/m);
@@ -146,12 +181,32 @@ describe('composeRunEmail: facts', () => {
 describe('composeRunEmail: times in the schedule zone', () => {
   it.each<[string, string, string, string]>([
     // America/New_York is UTC−4 in July (EDT) and UTC−5 in January (EST).
-    ['New York in July', 'America/New_York', '2026-07-15T13:00:04.000Z', '2026-07-15 09:00:04 (America/New_York, UTC−04:00)'],
-    ['New York in January', 'America/New_York', '2026-01-15T14:00:04.000Z', '2026-01-15 09:00:04 (America/New_York, UTC−05:00)'],
+    [
+      'New York in July',
+      'America/New_York',
+      '2026-07-15T13:00:04.000Z',
+      '2026-07-15 09:00:04 (America/New_York, UTC−04:00)',
+    ],
+    [
+      'New York in January',
+      'America/New_York',
+      '2026-01-15T14:00:04.000Z',
+      '2026-01-15 09:00:04 (America/New_York, UTC−05:00)',
+    ],
     ['Berlin in summer', 'Europe/Berlin', '2026-07-15T07:00:00.000Z', '2026-07-15 09:00:00 (Europe/Berlin, UTC+02:00)'],
-    ['Sydney in January (DST)', 'Australia/Sydney', '2026-01-14T22:00:00.000Z', '2026-01-15 09:00:00 (Australia/Sydney, UTC+11:00)'],
+    [
+      'Sydney in January (DST)',
+      'Australia/Sydney',
+      '2026-01-14T22:00:00.000Z',
+      '2026-01-15 09:00:00 (Australia/Sydney, UTC+11:00)',
+    ],
     ['Kolkata half hour', 'Asia/Kolkata', '2026-01-15T03:30:00.000Z', '2026-01-15 09:00:00 (Asia/Kolkata, UTC+05:30)'],
-    ['London in winter (zero offset)', 'Europe/London', '2026-01-15T09:00:00.000Z', '2026-01-15 09:00:00 (Europe/London, UTC+00:00)'],
+    [
+      'London in winter (zero offset)',
+      'Europe/London',
+      '2026-01-15T09:00:00.000Z',
+      '2026-01-15 09:00:00 (Europe/London, UTC+00:00)',
+    ],
     ['UTC', 'UTC', '2026-01-15T00:00:00.000Z', '2026-01-15 00:00:00 (UTC)'],
     ['an unknown zone falls back to UTC', 'Mars/Olympus_Mons', '2026-01-15T09:00:00.000Z', '2026-01-15 09:00:00 (UTC)'],
   ])('%s', (_name, timezone, instant, shown) => {
@@ -163,9 +218,12 @@ describe('composeRunEmail: times in the schedule zone', () => {
 
   it('shows each time with the offset in force at that instant across a DST change', () => {
     // US fall back on 2026-11-01 at 02:00 EDT: a run spanning it starts in EDT and ends in EST.
-    const email = compose(finishedRun({ started_at: '2026-11-01T05:30:00.000Z', finished_at: '2026-11-01T06:30:00.000Z' }), {
-      timezone: 'America/New_York',
-    });
+    const email = compose(
+      finishedRun({ started_at: '2026-11-01T05:30:00.000Z', finished_at: '2026-11-01T06:30:00.000Z' }),
+      {
+        timezone: 'America/New_York',
+      },
+    );
     expect(email.text).toMatch(/^Started: +2026-11-01 01:30:00 \(America\/New_York, UTC−04:00\)$/m);
     expect(email.text).toMatch(/^Finished: +2026-11-01 01:30:00 \(America\/New_York, UTC−05:00\)$/m);
   });

@@ -26,7 +26,10 @@ export function memberKey(m: SandboxMember): string {
  * Computed independently of the importer's SQL: evaluate the criteria over the generated demo
  * users in TypeScript and apply the contract's mapping and Braze's matching rules.
  */
-export function expectedFromDemo(criteria: Criteria, opts: { users: number; seed: number; now: number; override?: (i: number, u: ReturnType<typeof demoUser>) => void }) {
+export function expectedFromDemo(
+  criteria: Criteria,
+  opts: { users: number; seed: number; now: number; override?: (i: number, u: ReturnType<typeof demoUser>) => void },
+) {
   const inBraze = new Set<string>();
   let members = 0;
   let unmatchable = 0;
@@ -47,10 +50,17 @@ export function expectedFromDemo(criteria: Criteria, opts: { users: number; seed
   return { members, unmatchable, sendable, inBraze };
 }
 
-export async function sandboxMembers(h: Harness, brazeWorkspaceId: string, brazeCohortId: string): Promise<Set<string>> {
+export async function sandboxMembers(
+  h: Harness,
+  brazeWorkspaceId: string,
+  brazeCohortId: string,
+): Promise<Set<string>> {
   const keys = new Set<string>();
   for (let offset = 0; ; offset += 5000) {
-    const page = await h.sandbox('GET', `/sandbox/workspaces/${brazeWorkspaceId}/cohorts/${brazeCohortId}/members?limit=5000&offset=${offset}`);
+    const page = await h.sandbox(
+      'GET',
+      `/sandbox/workspaces/${brazeWorkspaceId}/cohorts/${brazeCohortId}/members?limit=5000&offset=${offset}`,
+    );
     for (const m of page.members as SandboxMember[]) keys.add(memberKey(m));
     if (page.members.length < 5000) return keys;
   }
@@ -60,6 +70,14 @@ export async function sandboxRequests(h: Harness) {
   return h.sandbox('GET', '/sandbox/requests') as Promise<{
     count: number;
     max_identifiers: number;
-    requests: { seq: number; path: string; status: number; cohort_id: string; additions: number; removals: number; identifiers: number }[];
+    requests: {
+      seq: number;
+      path: string;
+      status: number;
+      cohort_id: string;
+      additions: number;
+      removals: number;
+      identifiers: number;
+    }[];
   }>;
 }

@@ -35,7 +35,11 @@ export interface Harness {
   /** Every log line the in-process web and workers wrote. */
   logs: string[];
   workers?: WorkerManager;
-  request<T = any>(method: string, path: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<HttpResult<T>>;
+  request<T = any>(
+    method: string,
+    path: string,
+    opts?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<HttpResult<T>>;
   sandbox<T = any>(method: string, path: string, body?: unknown): Promise<T>;
   close(): Promise<void>;
 }

@@ -8,7 +8,12 @@ export interface RunningProcess {
 }
 
 /** Starts a TypeScript entry point as a real child process and waits for a line that says it is ready. */
-export async function startProcess(script: string, env: Record<string, string>, readyPattern: RegExp, timeoutMs = 30_000): Promise<RunningProcess> {
+export async function startProcess(
+  script: string,
+  env: Record<string, string>,
+  readyPattern: RegExp,
+  timeoutMs = 30_000,
+): Promise<RunningProcess> {
   const proc = spawn('node_modules/.bin/tsx', [script], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -28,7 +28,9 @@ export interface InProcessSmtpServer {
   close(): Promise<void>;
 }
 
-export async function startSmtpServer(options: { secure?: boolean; faults?: SmtpFaults } = {}): Promise<InProcessSmtpServer> {
+export async function startSmtpServer(
+  options: { secure?: boolean; faults?: SmtpFaults } = {},
+): Promise<InProcessSmtpServer> {
   const { faults = {} } = options;
   const received: ReceivedMessage[] = [];
   const state = { connections: 0 };

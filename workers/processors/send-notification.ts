@@ -26,7 +26,11 @@ export async function sendNotification(ctx: AppContext, job: Job) {
       cohortName: cohort?.name ?? run.cohortId,
       timezone: ctx.schedules.find(run.cohortId)?.timezone ?? 'UTC',
     });
-    const sent = await ctx.mailer.send({ to: run.recipients, ...email, messageId: `<run-${runId}.completion@cohort-import>` });
+    const sent = await ctx.mailer.send({
+      to: run.recipients,
+      ...email,
+      messageId: `<run-${runId}.completion@cohort-import>`,
+    });
     ctx.runs.markNotificationSent(runId);
     return { sent: true, via: sent.via, recipients: run.recipients.length };
   } catch (err) {

@@ -19,7 +19,11 @@ export async function uploadPage(ctx: AppContext, job: Job, token: string | unde
   const skipped: UploadPageResult = { added: 0, removed: 0, skipped: true };
   // A run already failed by a permanent error sends nothing more.
   if (!run || run.status !== 'running' || run.error || !run.syncScope) return skipped;
-  const cohort = ctx.db.select({ brazeCohortId: cohorts.brazeCohortId }).from(cohorts).where(eq(cohorts.id, run.cohortId)).get();
+  const cohort = ctx.db
+    .select({ brazeCohortId: cohorts.brazeCohortId })
+    .from(cohorts)
+    .where(eq(cohorts.id, run.cohortId))
+    .get();
   if (!cohort) return skipped;
 
   const rows = await ctx.warehouse.readChanges(page.runId, page.fromSeq, page.toSeq);
@@ -54,5 +58,8 @@ async function reportProgress(ctx: AppContext, runId: string, pagesTotal: number
   const key = `${ctx.config.queuePrefix}:run-progress:${runId}`;
   const done = await ctx.redis.incr(key);
   if (done === 1) await ctx.redis.expire(key, 7 * 24 * 3600);
-  await ctx.queues.finalizeRun.updateJobProgress(finalizeJobId(runId), { pagesDone: Math.min(done, pagesTotal), pagesTotal });
+  await ctx.queues.finalizeRun.updateJobProgress(finalizeJobId(runId), {
+    pagesDone: Math.min(done, pagesTotal),
+    pagesTotal,
+  });
 }

@@ -21,7 +21,11 @@ const importInput = z
   })
   .strict();
 
-const idempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+const idempotencyKey = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
 /** Cohorts (CRUD, preview) and their imports. */
 export function cohortRoutes(ctx: AppContext): Router {
@@ -78,7 +82,9 @@ export function cohortRoutes(ctx: AppContext): Router {
 
   r.get('/cohorts/:id/imports', (req, res) => {
     const limit = parseLimit(req.query.limit, 20, 100);
-    res.json(ctx.imports.list(workspaceOf(req), req.params.id, { limit, cursor: req.query.cursor as string | undefined }));
+    res.json(
+      ctx.imports.list(workspaceOf(req), req.params.id, { limit, cursor: req.query.cursor as string | undefined }),
+    );
   });
 
   r.get('/imports/:id', (req, res) => {

@@ -35,7 +35,9 @@ export function scheduleRoutes(ctx: AppContext): Router {
 
   r.get('/cohorts/:id/schedule/history', (req, res) => {
     const limit = parseLimit(req.query.limit, 20, 100);
-    res.json(ctx.schedules.history(workspaceOf(req), req.params.id, { limit, cursor: req.query.cursor as string | undefined }));
+    res.json(
+      ctx.schedules.history(workspaceOf(req), req.params.id, { limit, cursor: req.query.cursor as string | undefined }),
+    );
   });
   return r;
 }
