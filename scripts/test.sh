@@ -4,6 +4,8 @@ source "$(dirname "$0")/lib.sh"
 ensure_node
 ensure_deps
 ensure_redis
+say "Checking formatting (npm run format fixes it)"
+npx prettier --check . --log-level warn
 say "Type-checking"
 npx tsc --noEmit -p .
 say "Running the test suite"
