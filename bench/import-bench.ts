@@ -165,10 +165,8 @@ async function baseline(brazeKey: string): Promise<{ seconds: number; identifier
     inFlight.add(p);
     if (inFlight.size >= CONCURRENCY * 2) await Promise.race(inFlight);
   };
-  // Iterating holds the read; batches are sent as they fill.
-  const all: [string, string, string | null][] = [];
-  for (const row of rows) all.push(row);
-  for (const row of all) {
+  // Batches are sent as they fill, while the SELECT streams (WAL lets it read alongside).
+  for (const row of rows) {
     batch.push(row);
     if (batch.length === 1000) await flush();
   }

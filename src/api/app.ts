@@ -3,6 +3,7 @@ import type { AppContext } from '../context';
 import { requireAdmin, requireWorkspace } from './auth';
 import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board';
 import { errorHandler, notFoundRoute } from './errors';
+import { requestLog } from './request-log';
 import { brazeConnectionRoutes } from './routes/braze-connection';
 import { cohortRoutes } from './routes/cohorts';
 import { ingestRoutes } from './routes/ingest';
@@ -14,6 +15,8 @@ export function createApp(ctx: AppContext): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+
+  app.use(requestLog(ctx.log));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -134,6 +134,8 @@ export class CohortService {
       tx.delete(schedules).where(eq(schedules.cohortId, existing.id)).run();
     });
     await this.reconciler.reconcileCohort(existing.id);
+    // Its Braze id is retired for good, so what Braze was told about it is no longer needed.
+    await this.warehouse.forgetCohort(existing.id);
   }
 
   async preview(workspaceId: string, id: string, limit: number) {
