@@ -1,9 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Criteria } from '../src/domain/criteria';
-import { registerInSandbox } from '../src/seed/register-in-sandbox';
-import { seedWarehouse } from '../src/seed/seed-warehouse';
 import type { SqliteWarehouse } from '../src/warehouse/sqlite-warehouse';
-import { createConnectedWorkspace, type Harness, PARTNER_KEY, startHarness, waitForRun } from './support/harness';
+import {
+  createConnectedWorkspace,
+  type Harness,
+  PARTNER_KEY,
+  startHarness,
+  waitForRun,
+  seedDemo,
+} from './support/harness';
 import { expectedFromDemo, sandboxMembers, sandboxRequests } from './support/expectations';
 
 /**
@@ -48,20 +53,7 @@ function expectedNow(c: Criteria) {
 beforeAll(async () => {
   h = await startHarness();
   ws = await createConnectedWorkspace(h, 'E2E');
-  now = Date.now();
-  seedWarehouse((h.ctx.warehouse as SqliteWarehouse).db, {
-    workspaceId: ws.workspaceId,
-    users: USERS,
-    seed: SEED,
-    now,
-  });
-  await registerInSandbox({
-    sandboxUrl: h.sandboxUrl,
-    brazeWorkspaceId: ws.brazeWorkspaceId,
-    users: USERS,
-    seed: SEED,
-    now,
-  });
+  now = await seedDemo(h, ws, { users: USERS, seed: SEED });
 });
 afterAll(async () => {
   await h?.close();

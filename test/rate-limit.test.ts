@@ -2,11 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateBudget } from '../src/queue/rate-budget';
-import { registerInSandbox } from '../src/seed/register-in-sandbox';
-import { seedWarehouse } from '../src/seed/seed-warehouse';
-import type { SqliteWarehouse } from '../src/warehouse/sqlite-warehouse';
 import { expectedFromDemo, sandboxMembers, sandboxRequests } from './support/expectations';
-import { createConnectedWorkspace, type Harness, startHarness, TEST_PREFIX_ROOT, waitForRun } from './support/harness';
+import {
+  createConnectedWorkspace,
+  type Harness,
+  startHarness,
+  TEST_PREFIX_ROOT,
+  waitForRun,
+  seedDemo,
+} from './support/harness';
 
 describe('the shared request budget (real Redis)', () => {
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
@@ -46,15 +50,7 @@ describe("Braze's rate limit", () => {
 
   it('waits for the reset time on 429 without spending attempts, and finishes with exact membership', async () => {
     const ws = await createConnectedWorkspace(h, 'Limited');
-    const now = Date.now();
-    seedWarehouse((h.ctx.warehouse as SqliteWarehouse).db, { workspaceId: ws.workspaceId, users: 6000, seed: 3, now });
-    await registerInSandbox({
-      sandboxUrl: h.sandboxUrl,
-      brazeWorkspaceId: ws.brazeWorkspaceId,
-      users: 6000,
-      seed: 3,
-      now,
-    });
+    const now = await seedDemo(h, ws, { users: 6000, seed: 3 });
     await h.sandbox('PUT', '/sandbox/config', { rate_limit: { limit: 2, window_seconds: 1 } });
     const criteria = { all: [{ property: 'age', op: 'gte', value: 0 }] };
     const cohort = await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name: 'Limited', criteria } });

@@ -1,9 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerInSandbox } from '../src/seed/register-in-sandbox';
-import { seedWarehouse } from '../src/seed/seed-warehouse';
-import type { SqliteWarehouse } from '../src/warehouse/sqlite-warehouse';
 import { expectedFromDemo, sandboxMembers, sandboxRequests } from './support/expectations';
-import { createConnectedWorkspace, type Harness, startHarness, waitForRun } from './support/harness';
+import { createConnectedWorkspace, type Harness, startHarness, waitForRun, seedDemo } from './support/harness';
 import { startProcess } from './support/processes';
 
 /** Runs that do not go smoothly: pages that give up, and a worker stopped mid-run. */
@@ -18,20 +15,7 @@ beforeAll(async () => {
   // No in-process workers: each test brings the workers it needs. One attempt per page.
   h = await startHarness({ workers: false, env: { UPLOAD_ATTEMPTS: '1' } });
   ws = await createConnectedWorkspace(h, 'Resilience');
-  now = Date.now();
-  seedWarehouse((h.ctx.warehouse as SqliteWarehouse).db, {
-    workspaceId: ws.workspaceId,
-    users: USERS,
-    seed: SEED,
-    now,
-  });
-  await registerInSandbox({
-    sandboxUrl: h.sandboxUrl,
-    brazeWorkspaceId: ws.brazeWorkspaceId,
-    users: USERS,
-    seed: SEED,
-    now,
-  });
+  now = await seedDemo(h, ws, { users: USERS, seed: SEED });
 });
 afterAll(async () => {
   await h.sandbox('PUT', '/sandbox/config', { faults: null });

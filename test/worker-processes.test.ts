@@ -1,9 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerInSandbox } from '../src/seed/register-in-sandbox';
-import { seedWarehouse } from '../src/seed/seed-warehouse';
-import type { SqliteWarehouse } from '../src/warehouse/sqlite-warehouse';
 import { expectedFromDemo, sandboxMembers } from './support/expectations';
-import { createConnectedWorkspace, type Harness, startHarness, waitForRun } from './support/harness';
+import { createConnectedWorkspace, type Harness, startHarness, waitForRun, seedDemo } from './support/harness';
 import { type RunningProcess, startProcess } from './support/processes';
 
 /** Real worker processes, as `npm start` and the Procfile run them, sharing one run's pages. */
@@ -28,20 +25,7 @@ afterAll(async () => {
 describe('two worker processes', () => {
   it("share one run's pages, and stop cleanly on SIGTERM", async () => {
     const ws = await createConnectedWorkspace(h, 'Scale');
-    const now = Date.now();
-    seedWarehouse((h.ctx.warehouse as SqliteWarehouse).db, {
-      workspaceId: ws.workspaceId,
-      users: USERS,
-      seed: SEED,
-      now,
-    });
-    await registerInSandbox({
-      sandboxUrl: h.sandboxUrl,
-      brazeWorkspaceId: ws.brazeWorkspaceId,
-      users: USERS,
-      seed: SEED,
-      now,
-    });
+    const now = await seedDemo(h, ws, { users: USERS, seed: SEED });
     // Slow Braze down a little so both processes have pages in hand at once.
     await h.sandbox('PUT', '/sandbox/config', { faults: { latency_ms: 40 } });
     const criteria = { all: [{ identity: 'identified' }] };

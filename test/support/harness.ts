@@ -8,6 +8,9 @@ import { Writable } from 'node:stream';
 import { createApp } from '../../src/api/app';
 import { startBrazeSandbox } from '../../src/braze-sandbox/server';
 import { mulberry32 } from '../../src/seed/demo-users';
+import { registerInSandbox } from '../../src/seed/register-in-sandbox';
+import { seedWarehouse } from '../../src/seed/seed-warehouse';
+import type { SqliteWarehouse } from '../../src/warehouse/sqlite-warehouse';
 import { loadConfig, type Config } from '../../src/config';
 import { type AppContext, createContext } from '../../src/context';
 import { createLogger } from '../../src/logger';
@@ -188,4 +191,16 @@ export async function waitForRun(h: Harness, token: string, runId: string, timeo
     if (Date.now() > deadline) throw new Error(`run ${runId} still ${res.body.status} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Seeds demo users into the workspace's warehouse and (minus ~3%) the sandbox; returns the `now` used. */
+export async function seedDemo(
+  h: Harness,
+  ws: { workspaceId: string; brazeWorkspaceId: string },
+  opts: { users: number; seed: number },
+): Promise<number> {
+  const now = Date.now();
+  seedWarehouse((h.ctx.warehouse as SqliteWarehouse).db, { workspaceId: ws.workspaceId, ...opts, now });
+  await registerInSandbox({ sandboxUrl: h.sandboxUrl, brazeWorkspaceId: ws.brazeWorkspaceId, ...opts, now });
+  return now;
 }
