@@ -1,6 +1,6 @@
 import { DelayedError, type Job } from 'bullmq';
 import type { BrazeCallResult } from '../../src/braze/client';
-import { BrazeError } from '../../src/braze/errors';
+import { BrazeError, BrazeRateLimitedError } from '../../src/braze/errors';
 import type { AppContext } from '../../src/context';
 
 export type SendOutcome = { ok: true; result: BrazeCallResult } | { ok: false; error: string };
@@ -29,10 +29,9 @@ export async function sendWithBudget(
     return { ok: true, result };
   } catch (err) {
     if (!(err instanceof BrazeError)) throw err;
-    if (err.kind === 'rate_limited' && 'retryAt' in err) {
-      const retryAt = err.retryAt as number;
-      await ctx.rateBudget.pauseUntil(connectionKey, retryAt);
-      await delay(job, token, retryAt);
+    if (err instanceof BrazeRateLimitedError) {
+      await ctx.rateBudget.pauseUntil(connectionKey, err.retryAt);
+      await delay(job, token, err.retryAt);
     }
     if (err.kind === 'permanent') return { ok: false, error: err.message };
     throw err;
