@@ -10,6 +10,7 @@ import { RateBudget } from './queue/rate-budget';
 import { ScheduleReconciler } from './queue/schedule-reconciler';
 import { BrazeConnectionService } from './services/braze-connections';
 import { CohortService } from './services/cohorts';
+import { HealthService } from './services/health';
 import { ImportService } from './services/imports';
 import { RunRepository } from './services/runs';
 import { ScheduleService } from './services/schedules';
@@ -34,6 +35,7 @@ export interface AppContext {
   schedules: ScheduleService;
   reconciler: ScheduleReconciler;
   mailer: Mailer;
+  health: HealthService;
   close(): Promise<void>;
 }
 
@@ -76,6 +78,7 @@ export async function createContext(config: Config, processName: string, log?: L
     schedules: new ScheduleService(db, cohorts, imports, runs, reconciler),
     reconciler,
     mailer,
+    health: new HealthService(redis, db, warehouse),
     async close() {
       await mailer.close();
       await queues.close();

@@ -22,26 +22,7 @@ export function createApp(ctx: AppContext): Express {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
-    const checks: Record<string, string> = {};
-    await Promise.all([
-      ctx.redis.ping().then(
-        () => (checks.redis = 'ok'),
-        () => (checks.redis = 'unreachable'),
-      ),
-      ctx.warehouse.ping().then(
-        () => (checks.warehouse = 'ok'),
-        () => (checks.warehouse = 'unreachable'),
-      ),
-      Promise.resolve().then(() => {
-        try {
-          ctx.db.$client.prepare('SELECT 1').get();
-          checks.control_db = 'ok';
-        } catch {
-          checks.control_db = 'unreachable';
-        }
-      }),
-    ]);
-    const ready = Object.values(checks).every((v) => v === 'ok');
+    const { ready, checks } = await ctx.health.readiness();
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
   });
 
