@@ -39,18 +39,25 @@ export interface AppContext {
   close(): Promise<void>;
 }
 
-export function createRedis(url: string): Redis {
-  // BullMQ workers block on Redis: they need maxRetriesPerRequest null.
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
+/**
+ * Redis for BullMQ. Workers block on Redis and must wait it out (maxRetriesPerRequest null);
+ * everything else (producers, the rate budget, health) should fail fast instead of hanging a
+ * request when Redis is away, so a client gets a 503 and can try again.
+ */
+export function createRedis(url: string, role: 'worker' | 'client'): Redis {
+  return role === 'worker'
+    ? new Redis(url, { maxRetriesPerRequest: null })
+    : new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 5_000 });
 }
 
 export async function createContext(config: Config, processName: string, log?: Logger): Promise<AppContext> {
   const logger = log ?? createLogger(processName, config.logLevel);
   const db = openControlDb(config.databaseUrl);
   const warehouse = await openSqliteWarehouse(config.warehouseUrl);
-  const redis = createRedis(config.redisUrl);
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  const queues = createQueues(redis, config.queuePrefix);
+  const redis = createRedis(config.redisUrl, 'client');
+  const onRedisError = (err: Error) => logger.warn({ err: err.message }, 'redis connection error');
+  redis.on('error', onRedisError);
+  const queues = createQueues(redis, config.queuePrefix, onRedisError);
   const runs = new RunRepository(db);
   const reconciler = new ScheduleReconciler(db, queues.scheduledImport, logger);
   const cohorts = new CohortService(db, warehouse, runs, reconciler);

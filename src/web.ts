@@ -13,8 +13,16 @@ const server: Server = createApp(ctx).listen(config.port, config.host, () => {
 });
 server.keepAliveTimeout = 65_000;
 
+// A safety net for changes that could not reach Redis when they were made (503 to the client).
+const repair = setInterval(
+  () => void ctx.reconciler.reconcileAll().catch((err: Error) => log.warn({ err: err.message }, 'reconcile failed')),
+  5 * 60_000,
+);
+repair.unref();
+
 // Stop taking requests, let in-flight ones finish, then close queues, Redis and databases.
 onShutdown(log, 'web', async () => {
+  clearInterval(repair);
   await new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeAllConnections();
   await ctx.close();

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { type Job, type Processor, Worker, type WorkerOptions } from 'bullmq';
-import type { AppContext } from '../src/context';
+import type { Redis } from 'ioredis';
+import { type AppContext, createRedis } from '../src/context';
 import type { QueueName } from '../src/queue/names';
 
 export interface ProcessorSpec {
@@ -19,8 +20,13 @@ export interface ProcessorSpec {
  */
 export class WorkerManager {
   private readonly workers: Worker[] = [];
+  /** Workers block on Redis and wait out outages: their own connection, never giving up. */
+  private readonly connection: Redis;
 
-  constructor(private readonly ctx: AppContext) {}
+  constructor(private readonly ctx: AppContext) {
+    this.connection = createRedis(ctx.config.redisUrl, 'worker');
+    this.connection.on('error', (err) => ctx.log.warn({ err: err.message }, 'worker redis connection error'));
+  }
 
   register(spec: ProcessorSpec): Worker {
     const log = this.ctx.log.child({ queue: spec.queue });
@@ -31,7 +37,7 @@ export class WorkerManager {
       return result;
     };
     const worker = new Worker(spec.queue, processor, {
-      connection: this.ctx.redis,
+      connection: this.connection,
       prefix: this.ctx.config.queuePrefix,
       concurrency: spec.concurrency,
       settings: spec.settings,
@@ -60,5 +66,6 @@ export class WorkerManager {
   /** Lets active jobs finish (a page mid-request completes and records its result), then stops. */
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.close()));
+    await this.connection.quit().catch(() => this.connection.disconnect());
   }
 }

@@ -15,7 +15,8 @@ export interface Queues {
 }
 
 /** The producer side of every queue, sharing one Redis connection. */
-export function createQueues(connection: Redis, prefix: string): Queues {
+/** `onError` hears connection errors (an unheard 'error' event would crash the process). */
+export function createQueues(connection: Redis, prefix: string, onError: (err: Error) => void): Queues {
   const make = (name: string) => new Queue(name, { connection, prefix });
   const importRun = make(QueueNames.importRun);
   const uploadPage = make(QueueNames.uploadPage);
@@ -29,6 +30,8 @@ export function createQueues(connection: Redis, prefix: string): Queues {
   const notifications = make(QueueNames.notifications);
   const flows = new FlowProducer({ connection, prefix });
   const all = () => [importRun, uploadPage, finalizeRun, scheduledImport, notifications];
+  for (const q of all()) q.on('error', onError);
+  flows.on('error', onError);
   return {
     importRun,
     uploadPage,

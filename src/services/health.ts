@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { ControlDb } from '../../db/client';
 import type { Warehouse } from '../warehouse/warehouse';
+import { withDeadline } from './deadline';
 
 export type CheckResult = 'ok' | 'unreachable';
 
@@ -25,17 +26,11 @@ export class HealthService {
   }
 
   private async check(probe: () => Promise<unknown>): Promise<CheckResult> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timed out')), this.timeoutMs);
-    });
     try {
-      await Promise.race([probe(), deadline]);
+      await withDeadline(probe(), this.timeoutMs, 'the check');
       return 'ok';
     } catch {
       return 'unreachable';
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

@@ -7,6 +7,7 @@ import { enqueueImportRun } from '../queue/producers';
 import type { Queues } from '../queue/queues';
 import type { CohortService } from './cohorts';
 import { ConflictError, NotFoundError, ServiceError } from './errors';
+import { withDeadline } from './deadline';
 import { decodeCursor, pageOf } from './paging';
 import { type RunRepository, type RunView, runView } from './runs';
 
@@ -21,6 +22,9 @@ export interface EnqueueInput {
    */
   requireConnection?: boolean;
 }
+
+/** How long an API request waits for Redis before answering 503. */
+export const QUEUE_DEADLINE_MS = 5_000;
 
 function isUniqueViolation(err: unknown, index: string): boolean {
   return err instanceof Error && /UNIQUE constraint failed/.test(err.message) && err.message.includes(index);
@@ -99,7 +103,7 @@ export class ImportService {
     }
 
     try {
-      await enqueueImportRun(this.queues, id);
+      await withDeadline(enqueueImportRun(this.queues, id), QUEUE_DEADLINE_MS, 'adding the import job');
     } catch (err) {
       // Without its job the run would sit "queued" forever and block the cohort: close it.
       this.runs.finish(id, {

@@ -5,8 +5,9 @@ import { formatInZone, nextRunAt } from '../domain/cadence';
 import { mergeSchedulePatch, parseScheduleInput, type ScheduleSpec } from '../domain/schedule-input';
 import type { ScheduleReconciler } from '../queue/schedule-reconciler';
 import type { CohortService } from './cohorts';
-import { NotFoundError, ValidationError } from './errors';
-import type { ImportService } from './imports';
+import { withDeadline } from './deadline';
+import { NotFoundError, ServiceError, ValidationError } from './errors';
+import { type ImportService, QUEUE_DEADLINE_MS } from './imports';
 import { decodeCursor, pageOf } from './paging';
 import { type RunRepository, runView } from './runs';
 import { type ScheduleRow, scheduleColumnsOf, scheduleSpecOf } from './schedule-spec';
@@ -81,8 +82,21 @@ export class ScheduleService {
       .values({ cohortId: cohort.id, workspaceId, ...columns, createdAt: now, updatedAt: now })
       .onConflictDoUpdate({ target: schedules.cohortId, set: { ...columns, updatedAt: now } })
       .run();
-    await this.reconciler.reconcileCohort(cohort.id);
+    await this.mirror(cohort.id);
     return scheduleView(this.row(workspaceId, cohort.id));
+  }
+
+  /** Applies the saved schedule to its BullMQ job scheduler, or says why it could not yet. */
+  private async mirror(cohortId: string): Promise<void> {
+    try {
+      await withDeadline(this.reconciler.reconcileCohort(cohortId), QUEUE_DEADLINE_MS, 'updating the job scheduler');
+    } catch {
+      throw new ServiceError(
+        503,
+        'scheduler_unavailable',
+        'The schedule was saved, but the job queue is unreachable; it takes effect automatically once the queue is back.',
+      );
+    }
   }
 
   get(workspaceId: string, cohortId: string): ScheduleView {
@@ -98,14 +112,14 @@ export class ScheduleService {
       .set({ ...scheduleColumnsOf(merged.value), updatedAt: new Date() })
       .where(eq(schedules.cohortId, existing.cohortId))
       .run();
-    await this.reconciler.reconcileCohort(existing.cohortId);
+    await this.mirror(existing.cohortId);
     return scheduleView(this.row(workspaceId, cohortId));
   }
 
   async delete(workspaceId: string, cohortId: string): Promise<void> {
     const existing = this.row(workspaceId, cohortId);
     this.db.delete(schedules).where(eq(schedules.cohortId, existing.cohortId)).run();
-    await this.reconciler.reconcileCohort(existing.cohortId);
+    await this.mirror(existing.cohortId);
   }
 
   /** The workspace's schedules, soonest next run first; paused ones last. */

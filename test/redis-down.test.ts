@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config';
+import { createContext } from '../src/context';
+import { createLogger } from '../src/logger';
+import { ServiceError } from '../src/services/errors';
+
+describe('Redis unreachable', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cohort-import-redis-down-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('an import request fails with 503 instead of hanging, and leaves no run blocking the cohort', async () => {
+    const config = loadConfig({
+      REDIS_URL: 'redis://127.0.0.1:1',
+      DATABASE_URL: join(dir, 'control.db'),
+      WAREHOUSE_URL: join(dir, 'warehouse.db'),
+      DATA_DIR: dir,
+      ADMIN_TOKEN: randomBytes(16).toString('hex'),
+      ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+      BRAZE_PARTNER_API_KEY_US: 'pk',
+      BRAZE_ENDPOINT_ALLOWLIST: 'http://127.0.0.1:4999',
+    });
+    const ctx = await createContext(config, 'test', createLogger('test', 'silent'));
+    try {
+      const ws = ctx.workspaces.create('Offline');
+      ctx.connections.put(ws.id, { rest_endpoint: 'http://127.0.0.1:4999', data_import_key: 'key-12345678' });
+      const cohort = ctx.cohorts.create(ws.id, { name: 'c', criteria: { all: [{ identity: 'identified' }] } });
+
+      const attempt = ctx.imports.enqueue(ws.id, cohort.id, { trigger: 'one_time' });
+      await expect(attempt).rejects.toBeInstanceOf(ServiceError);
+      await expect(attempt).rejects.toMatchObject({ status: 503, code: 'queue_unavailable' });
+      const runs = ctx.imports.list(ws.id, cohort.id, { limit: 10 });
+      expect(runs.data).toHaveLength(1);
+      expect(runs.data[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/queue/) });
+      expect(ctx.runs.activeForCohort(cohort.id)).toBeUndefined();
+
+      // A schedule is saved (the database is the source of truth) and the client told it is not live yet.
+      const put = ctx.schedules.put(ws.id, cohort.id, { cadence: 'daily', time: '08:00' });
+      await expect(put).rejects.toMatchObject({ status: 503, code: 'scheduler_unavailable' });
+      expect(ctx.schedules.get(ws.id, cohort.id)).toMatchObject({ cadence: 'daily', time: '08:00', enabled: true });
+    } finally {
+      ctx.redis.disconnect();
+      await ctx.close().catch(() => undefined);
+    }
+  }, 40_000);
+});
