@@ -172,6 +172,37 @@ describe('import a cohort into Braze', () => {
   });
 });
 
+describe('the Braze connection changes', () => {
+  it('a new key on the same endpoint keeps the delta; a new endpoint makes the next import a full one', async () => {
+    const c = { all: [{ property: 'plan', op: 'eq', value: 'enterprise' }] } as Criteria;
+    const cohort = (
+      await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name: 'Enterprise', criteria: c } })
+    ).body;
+    const expected = expectedNow(c);
+    expect((await importNow(cohort.id)).added).toBe(expected.sendable);
+
+    const newKey = await h.sandbox('POST', `/sandbox/workspaces/${ws.brazeWorkspaceId}/data-import-keys`, {});
+    await h.request('PUT', '/v1/braze-connection', {
+      token: ws.token,
+      body: { rest_endpoint: h.sandboxUrl, data_import_key: newKey.key },
+    });
+    expect(await importNow(cohort.id)).toMatchObject({ status: 'succeeded', added: 0, removed: 0 });
+
+    // Same Braze, reached under another name: to us a new endpoint, so everything is sent again.
+    await h.request('PUT', '/v1/braze-connection', {
+      token: ws.token,
+      body: { rest_endpoint: h.sandboxUrl.replace('127.0.0.1', 'localhost'), data_import_key: newKey.key },
+    });
+    expect(await importNow(cohort.id)).toMatchObject({ status: 'succeeded', added: expected.sendable, removed: 0 });
+    expect(await sandboxMembers(h, ws.brazeWorkspaceId, cohort.braze_cohort_id)).toEqual(expected.inBraze);
+
+    await h.request('PUT', '/v1/braze-connection', {
+      token: ws.token,
+      body: { rest_endpoint: h.sandboxUrl, data_import_key: ws.dataImportKey },
+    });
+  });
+});
+
 describe('identity mapping', () => {
   it('sends external id over device id, an alias for alias-only users, a device id for anonymous ones, and counts the rest unmatchable', async () => {
     const users = [

@@ -78,7 +78,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     ADMIN_TOKEN: adminToken,
     ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     BRAZE_PARTNER_API_KEY_US: PARTNER_KEY,
-    BRAZE_ENDPOINT_ALLOWLIST: sandbox.url,
+    // The sandbox under two names: to Cohort Import, two different Braze endpoints.
+    BRAZE_ENDPOINT_ALLOWLIST: `${sandbox.url},${sandbox.url.replace('127.0.0.1', 'localhost')}`,
     WORKER_CONCURRENCY: '4',
     UPLOAD_BACKOFF_MS: '50',
     LOG_LEVEL: 'debug',
