@@ -320,6 +320,24 @@ describe('the Braze connection', () => {
   });
 });
 
+describe('request log', () => {
+  it('logs each request with its full path and status, and no credentials', async () => {
+    const basic = Buffer.from(`admin:${h.adminToken}`).toString('base64');
+    await h.request('GET', '/admin/queues/api/queues', { headers: { authorization: `Basic ${basic}` } });
+    await h.request('GET', '/v1/cohorts?limit=1', { token: a.token });
+    const lines = h.logs.filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ method: 'GET', path: '/admin/queues/api/queues', status: 200 }),
+        expect.objectContaining({ method: 'GET', path: '/v1/cohorts', status: 200 }),
+      ]),
+    );
+    const all = h.logs.join('');
+    expect(all).not.toContain(a.token);
+    expect(all).not.toContain(basic);
+  });
+});
+
 describe('health', () => {
   it('answers /healthz and /readyz', async () => {
     expect((await h.request('GET', '/healthz')).body).toEqual({ status: 'ok' });
