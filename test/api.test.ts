@@ -60,6 +60,8 @@ describe('workspace isolation', () => {
     const id = created.body.id;
     const run = await h.request('POST', `/v1/cohorts/${id}/imports`, { token: a.token, body: {} });
     expect(run.status).toBe(202);
+    const schedule = { cadence: 'daily', time: '09:00' };
+    expect((await h.request('PUT', `/v1/cohorts/${id}/schedule`, { token: a.token, body: schedule })).status).toBe(200);
     for (const [method, path] of [
       ['GET', `/v1/cohorts/${id}`],
       ['PATCH', `/v1/cohorts/${id}`],
@@ -68,14 +70,23 @@ describe('workspace isolation', () => {
       ['POST', `/v1/cohorts/${id}/imports`],
       ['GET', `/v1/cohorts/${id}/imports`],
       ['GET', `/v1/imports/${run.body.id}`],
+      ['PUT', `/v1/cohorts/${id}/schedule`],
+      ['GET', `/v1/cohorts/${id}/schedule`],
+      ['PATCH', `/v1/cohorts/${id}/schedule`],
+      ['DELETE', `/v1/cohorts/${id}/schedule`],
+      ['POST', `/v1/cohorts/${id}/schedule/run`],
+      ['GET', `/v1/cohorts/${id}/schedule/history`],
     ] as const) {
       const res = await h.request(method, path, {
         token: b.token,
-        body: method === 'PATCH' ? { name: 'x' } : undefined,
+        body:
+          method === 'PATCH' || method === 'PUT' ? (path.endsWith('/schedule') ? schedule : { name: 'x' }) : undefined,
       });
       expect(res.status, `${method} ${path}`).toBe(404);
       expectErrorShape(res.body, 'not_found');
     }
+    expect((await h.request('GET', '/v1/schedules', { token: b.token })).body.data).toEqual([]);
+    expect((await h.request('GET', `/v1/cohorts/${id}/schedule`, { token: a.token })).status).toBe(200);
     const listB = await h.request('GET', '/v1/cohorts', { token: b.token });
     expect(listB.body.data.map((c: { id: string }) => c.id)).not.toContain(id);
     expect((await h.request('GET', `/v1/imports/${run.body.id}`, { token: a.token })).status).toBe(200);

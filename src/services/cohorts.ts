@@ -120,7 +120,7 @@ export class CohortService {
     return view(row);
   }
 
-  /** Soft delete: the history stays readable and the Braze cohort id is never reused. */
+  /** Soft delete: its runs stay readable (GET /v1/imports/:id) and the Braze cohort id is never reused. */
   async delete(workspaceId: string, id: string): Promise<void> {
     const existing = this.row(workspaceId, id);
     const active = this.runs.activeForCohort(existing.id);
