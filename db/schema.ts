@@ -101,6 +101,8 @@ export const importRuns = sqliteTable(
     failed: integer('failed').notNull().default(0),
     /** Identifiers in the run's diff (entries + exits), split into pages of 1,000. */
     changesTotal: integer('changes_total').notNull().default(0),
+    /** Set once the diff is written; from then on the run's pages are cut from it as is. */
+    diffRecordedAt: integer('diff_recorded_at', { mode: 'timestamp_ms' }),
     pagesTotal: integer('pages_total').notNull().default(0),
     error: text('error'),
     /** The completion email: claimed before sending, set sent after; at most one per run. */

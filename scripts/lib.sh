@@ -9,13 +9,12 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 ensure_node() {
   if ! command -v node >/dev/null 2>&1; then
-    echo "Node.js 20 or newer is needed: https://nodejs.org (or: apt-get install nodejs npm)" >&2
+    echo "Node.js 20.19 or newer is needed: https://nodejs.org/en/download (or your package manager's nodejs 20+)" >&2
     exit 1
   fi
-  local major
-  major=$(node -p 'process.versions.node.split(".")[0]')
-  if [ "$major" -lt 20 ]; then
-    echo "Node.js $(node -v) is too old: this project needs Node.js 20 or newer." >&2
+  # 20.19: the oldest Node 20 that Vite (under vitest) and process.loadEnvFile both support.
+  if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+    echo "Node.js $(node -v) is too old: this project needs Node.js 20.19 or newer." >&2
     exit 1
   fi
 }
@@ -29,14 +28,21 @@ ensure_deps() {
 }
 
 redis_host_port() {
-  # redis://[user:pass@]host:port[/db] → "host port"
+  # redis[s]://[user:pass@]host:port[/db] → "host port"; an IPv6 host comes in brackets.
   local url=${REDIS_URL:-redis://127.0.0.1:6379}
   local rest=${url#*://}
   rest=${rest##*@}
   rest=${rest%%/*}
-  local host=${rest%%:*}
-  local port=6379
-  [ "$rest" != "$host" ] && port=${rest##*:}
+  local host port=6379
+  if [[ $rest == \[* ]]; then
+    host=${rest%%]*}
+    host=${host#[}
+    rest=${rest#*]}
+    [[ $rest == :* ]] && port=${rest#:}
+  else
+    host=${rest%%:*}
+    [ "$rest" != "$host" ] && port=${rest##*:}
+  fi
   echo "$host $port"
 }
 
@@ -44,7 +50,10 @@ redis_answers() {
   local host=$1 port=$2 reply
   # bash's /dev/tcp: no redis-cli needed to ask. In a subshell, so its redirections
   # (and a refused connection's message) stay there.
-  reply=$( (exec 3<>"/dev/tcp/$host/$port" && printf 'PING\r\n' >&3 && IFS= read -r -t 2 line <&3 && printf '%s' "$line") 2>/dev/null) || true
+  local limit=()
+  # A host that drops packets would hold the connect for minutes: give up after 3 s.
+  command -v timeout >/dev/null 2>&1 && limit=(timeout 3)
+  reply=$("${limit[@]}" bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "PING\r\n" >&3 && IFS= read -r -t 2 line <&3 && printf "%s" "$line"' _ "$host" "$port" 2>/dev/null) || true
   case "$reply" in
     +PONG* | -NOAUTH* | -ERR*) return 0 ;;
     *) return 1 ;;
@@ -76,7 +85,7 @@ ensure_redis() {
       exit 1
     fi
   fi
-  say "Starting a local redis-server on port $port (data in $DATA_DIR/redis)"
+  say "Starting a local redis-server on port $port (data in $DATA_DIR/redis; it keeps running: redis-cli -p $port shutdown stops it)"
   mkdir -p "$DATA_DIR/redis"
   redis-server --port "$port" --bind 127.0.0.1 --dir "$DATA_DIR/redis" --appendonly yes \
     --maxmemory-policy noeviction --daemonize yes \

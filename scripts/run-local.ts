@@ -16,7 +16,9 @@ const children: { name: string; proc: ChildProcess }[] = [];
 const colors = ['36', '33', '35', '32', '34'];
 
 function start(name: string, script: string): ChildProcess {
-  const proc = spawn(tsx, [script], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+  // A process group of its own: Ctrl-C reaches only this supervisor, which then stops the
+  // children in order (web, workers, sandbox) instead of all at once.
+  const proc = spawn(tsx, [script], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env, detached: true });
   const color = colors[children.length % colors.length];
   const prefix = `\x1b[${color}m${name.padEnd(14)}|\x1b[0m `;
   for (const stream of [proc.stdout, proc.stderr]) {
@@ -64,8 +66,8 @@ async function stopAll(code: number): Promise<void> {
           (c) =>
             new Promise<void>((resolve) => {
               c.proc.once('exit', () => resolve());
-              c.proc.kill('SIGTERM');
-              setTimeout(() => c.proc.kill('SIGKILL'), 15_000).unref();
+              signalGroup(c.proc, 'SIGTERM');
+              setTimeout(() => signalGroup(c.proc, 'SIGKILL'), 15_000).unref();
             }),
         ),
     );
@@ -74,6 +76,20 @@ async function stopAll(code: number): Promise<void> {
 }
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
+process.on('SIGHUP', () => void stopAll(0));
+// Never leave a child behind, whatever ends this process.
+process.on('exit', () => {
+  for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) signalGroup(c.proc, 'SIGKILL');
+});
+
+/** tsx runs the script in a child node process: signal the whole group, both of them. */
+function signalGroup(proc: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (proc.pid) process.kill(-proc.pid, signal);
+  } catch {
+    // already gone
+  }
+}
 
 try {
   start('braze-sandbox', 'src/braze-sandbox/main.ts');

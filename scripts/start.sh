@@ -18,7 +18,11 @@ if [ ! -f "$ENV_FILE" ]; then
   ' > "$ENV_FILE"
   chmod 600 "$ENV_FILE"
 fi
+# Everything under DATA_DIR, unless set otherwise.
 export DATA_DIR
+export DATABASE_URL=${DATABASE_URL:-$DATA_DIR/control.db}
+export WAREHOUSE_URL=${WAREHOUSE_URL:-$DATA_DIR/warehouse.db}
+export BRAZE_SANDBOX_DB=${BRAZE_SANDBOX_DB:-$DATA_DIR/braze-sandbox.db}
 
 ensure_redis
 say "Applying migrations"

@@ -7,6 +7,7 @@ import { createLogger, type Logger } from './logger';
 import { createMailer, type Mailer } from './notifications/mailer';
 import { createQueues, type Queues } from './queue/queues';
 import { RateBudget } from './queue/rate-budget';
+import { RunJanitor } from './queue/run-janitor';
 import { ScheduleReconciler } from './queue/schedule-reconciler';
 import { BrazeConnectionService } from './services/braze-connections';
 import { CohortService } from './services/cohorts';
@@ -36,6 +37,7 @@ export interface AppContext {
   reconciler: ScheduleReconciler;
   mailer: Mailer;
   health: HealthService;
+  janitor: RunJanitor;
   close(): Promise<void>;
 }
 
@@ -61,7 +63,8 @@ export async function createContext(config: Config, processName: string, log?: L
   const runs = new RunRepository(db);
   const reconciler = new ScheduleReconciler(db, queues.scheduledImport, logger);
   const cohorts = new CohortService(db, warehouse, runs, reconciler);
-  const imports = new ImportService(db, cohorts, runs, queues, logger);
+  const janitor = new RunJanitor(queues, runs, warehouse, config.mail, logger);
+  const imports = new ImportService(db, cohorts, runs, queues, janitor, config.mail, logger);
   const box = new SecretBox(config.encryptionKey);
   const mailer = createMailer({
     smtpUrl: config.mail.smtpUrl,
@@ -86,6 +89,7 @@ export async function createContext(config: Config, processName: string, log?: L
     reconciler,
     mailer,
     health: new HealthService(redis, db, warehouse),
+    janitor,
     async close() {
       await mailer.close();
       await queues.close();

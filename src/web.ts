@@ -6,18 +6,21 @@ import { bootProcess, onShutdown } from './process-lifecycle';
 /** The `web` process: the API and Bull Board. One is enough; it is stateless but for the databases. */
 const { log, config } = bootProcess('web');
 const ctx = await createContext(config, 'web', log);
-// Only web writes job schedulers: make Redis match the schedules table before serving.
-await ctx.reconciler.reconcileAll();
+// Only web writes job schedulers: make Redis match the schedules table. In the background, so
+// /healthz and /readyz answer (and say what is missing) even while Redis is away.
+// It also closes runs whose jobs were lost, which would otherwise block their cohorts.
+const reconcile = () =>
+  Promise.all([ctx.reconciler.reconcileAll(), ctx.janitor.sweep()]).catch((err: Error) =>
+    log.warn({ err: err.message }, 'reconcile failed'),
+  );
+void reconcile();
 const server: Server = createApp(ctx).listen(config.port, config.host, () => {
   log.info({ url: `http://${config.host}:${config.port}` }, 'web listening');
 });
 server.keepAliveTimeout = 65_000;
 
 // A safety net for changes that could not reach Redis when they were made (503 to the client).
-const repair = setInterval(
-  () => void ctx.reconciler.reconcileAll().catch((err: Error) => log.warn({ err: err.message }, 'reconcile failed')),
-  5 * 60_000,
-);
+const repair = setInterval(() => void reconcile(), 5 * 60_000);
 repair.unref();
 
 // Stop taking requests, let in-flight ones finish, then close queues, Redis and databases.

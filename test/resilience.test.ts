@@ -97,3 +97,75 @@ describe('a worker stopped mid-run', () => {
     }
   });
 });
+
+describe('cancel and lost runs', () => {
+  const start = async (name: string) => {
+    const cohort = (await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name, criteria } })).body;
+    return { cohort, runId: await importNow(cohort.id) };
+  };
+
+  it('cancels a queued run at once, and the cohort can be imported again', async () => {
+    const { cohort, runId } = await start('Cancel queued');
+    const cancelled = await h.request('POST', `/v1/imports/${runId}/cancel`, { token: ws.token });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toMatchObject({ id: runId, status: 'failed', error: 'Cancelled by request.' });
+    expect(await h.ctx.queues.importRun.getJob(`run-${runId}`)).toBeUndefined();
+    const again = await h.request('POST', `/v1/imports/${runId}/cancel`, { token: ws.token });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('run_not_active');
+    expect((await h.request('POST', `/v1/cohorts/${cohort.id}/imports`, { token: ws.token, body: {} })).status).toBe(
+      202,
+    );
+  });
+
+  it('closes a run whose job was lost instead of answering 409 for ever', async () => {
+    const { cohort, runId } = await start('Lost job');
+    await h.ctx.queues.importRun.remove(`run-${runId}`);
+    // Still young: it might just be getting its job, so the cohort stays busy.
+    const young = await h.request('POST', `/v1/cohorts/${cohort.id}/imports`, { token: ws.token, body: {} });
+    expect(young.status).toBe(409);
+    h.ctx.db.$client.prepare('UPDATE import_runs SET created_at = created_at - 120000 WHERE id = ?').run(runId);
+    const next = await h.request('POST', `/v1/cohorts/${cohort.id}/imports`, { token: ws.token, body: {} });
+    expect(next.status).toBe(202);
+    expect((await h.request('GET', `/v1/imports/${runId}`, { token: ws.token })).body).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/jobs were lost/),
+    });
+    // The sweep web runs finds nothing else to close: the new run's job is there.
+    h.ctx.db.$client.prepare('UPDATE import_runs SET created_at = created_at - 120000 WHERE id = ?').run(next.body.id);
+    const beforeSweep = (await h.request('GET', `/v1/imports/${next.body.id}`, { token: ws.token })).body.status;
+    expect(await h.ctx.janitor.sweep()).toBe(0);
+    expect((await h.request('GET', `/v1/imports/${next.body.id}`, { token: ws.token })).body.status).toBe(beforeSweep);
+  });
+
+  it('stops a running run: pages not yet sent send nothing, and it ends failed', async () => {
+    const { startWorkers } = await import('../workers/start-workers');
+    // One page at a time, so the cancel lands while most pages are still waiting.
+    const worker = { ...h.ctx.config.worker, concurrency: 1 };
+    h.workers = await startWorkers({ ...h.ctx, config: { ...h.ctx.config, worker } });
+    try {
+      await h.sandbox('PUT', '/sandbox/config', { faults: { latency_ms: 300 } });
+      const before = (await sandboxRequests(h)).count;
+      const { runId } = await start('Cancel running');
+      for (;;) {
+        const log = await sandboxRequests(h);
+        if (log.requests.some((r) => r.seq > before && r.path.endsWith('/cohorts/users'))) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const cancelled = await h.request('POST', `/v1/imports/${runId}/cancel`, { token: ws.token });
+      expect(cancelled.status).toBe(200);
+      const run = await waitForRun(h, ws.token, runId);
+      const expected = expectedFromDemo(criteria as never, { users: USERS, seed: SEED, now });
+      expect(run).toMatchObject({ status: 'failed', error: 'Cancelled by request.' });
+      expect(run.added).toBeLessThan(expected.sendable);
+      const uploads = (await sandboxRequests(h)).requests.filter(
+        (r) => r.seq > before && r.path.endsWith('/cohorts/users'),
+      );
+      expect(uploads.length).toBeLessThan(Math.ceil(expected.sendable / 1000));
+    } finally {
+      await h.sandbox('PUT', '/sandbox/config', { faults: null });
+      await h.workers?.close();
+      h.workers = undefined;
+    }
+  });
+});

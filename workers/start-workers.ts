@@ -22,6 +22,9 @@ export async function startWorkers(ctx: AppContext): Promise<WorkerManager> {
     queue: QueueNames.importRun,
     concurrency: Math.max(1, Math.ceil(concurrency / 4)),
     process: (job, token) => importRun(ctx, job, token),
+    // Freezing and diffing a large cohort are synchronous SQLite work that holds the event
+    // loop for seconds: a longer lock keeps another worker from taking the job meanwhile.
+    lockDurationMs: 120_000,
     onFinalFailure: (job, err) => failRunOf(job.data, err),
   });
   manager.register({

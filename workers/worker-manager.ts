@@ -8,6 +8,8 @@ export interface ProcessorSpec {
   queue: QueueName;
   concurrency: number;
   process: (job: Job, token: string | undefined) => Promise<unknown>;
+  /** How long a job's lock lasts without renewal (default 30 s). */
+  lockDurationMs?: number;
   /** Worker settings beyond the defaults (e.g. the repeat strategy of a scheduled queue). */
   settings?: WorkerOptions['settings'];
   /** Called once when a job has failed for the last time (no attempts left or unrecoverable). */
@@ -41,6 +43,8 @@ export class WorkerManager {
       prefix: this.ctx.config.queuePrefix,
       concurrency: spec.concurrency,
       settings: spec.settings,
+      // Only when given: an explicit undefined would replace BullMQ's default.
+      ...(spec.lockDurationMs ? { lockDuration: spec.lockDurationMs } : {}),
       // Shown in Bull Board and on each job (processedBy): which process took it.
       name: `${hostname()}-${process.pid}`,
     });

@@ -74,7 +74,7 @@ export class BrazeClient {
     if (status === 429) {
       return new BrazeRateLimitedError('Braze rate limit reached', retryAtFrom(res, result));
     }
-    if (status === 423 || status >= 500) {
+    if (status === 408 || status === 423 || status >= 500) {
       return new BrazeRetryableError(`Braze answered ${status}; will retry`, status);
     }
     if (status === 401 || status === 403) {

@@ -7,8 +7,14 @@ import type { Logger } from '../logger';
 import { scheduleSpecOf } from '../services/schedule-spec';
 import { type ScheduledImportPayload, scheduledImportPayload } from './payloads';
 
+const SCHEDULER_PREFIX = 'cohort-schedule-';
+
 /** One job scheduler per cohort, with an id derived from it (BullMQ ids may not contain ':'). */
-export const schedulerIdFor = (cohortId: string) => `cohort-schedule-${cohortId}`;
+export const schedulerIdFor = (cohortId: string) => `${SCHEDULER_PREFIX}${cohortId}`;
+const cohortIdOf = (schedulerId: string) =>
+  schedulerId.startsWith(SCHEDULER_PREFIX) ? schedulerId.slice(SCHEDULER_PREFIX.length) : null;
+
+type Action = 'added' | 'updated' | 'removed' | 'unchanged';
 
 interface Desired {
   id: string;
@@ -31,7 +37,7 @@ export interface ReconcileReport {
  * converge on what the database holds last.
  */
 export class ScheduleReconciler {
-  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly inFlight = new Map<string, Promise<Action>>();
 
   constructor(
     private readonly db: ControlDb,
@@ -40,8 +46,8 @@ export class ScheduleReconciler {
   ) {}
 
   /** Brings one cohort's scheduler in line with the database. */
-  reconcileCohort(cohortId: string): Promise<void> {
-    const previous = this.inFlight.get(cohortId) ?? Promise.resolve();
+  reconcileCohort(cohortId: string): Promise<Action> {
+    const previous = this.inFlight.get(cohortId) ?? Promise.resolve('unchanged' as Action);
     const next = previous.catch(() => undefined).then(() => this.applyCohort(cohortId));
     this.inFlight.set(cohortId, next);
     void next
@@ -52,42 +58,40 @@ export class ScheduleReconciler {
     return next;
   }
 
-  /** Adds what is missing, fixes what differs, removes orphans. */
+  /**
+   * Adds what is missing, fixes what differs, removes orphans: every cohort that has a
+   * schedule or a scheduler goes through reconcileCohort, so a change made meanwhile is
+   * never overwritten with what the database held when this started.
+   */
   async reconcileAll(): Promise<ReconcileReport> {
     const report: ReconcileReport = { added: 0, updated: 0, removed: 0, unchanged: 0 };
-    const wanted = new Map(this.desiredAll().map((d) => [d.id, d]));
-    const existing = await this.queue.getJobSchedulers(0, -1);
-    for (const have of existing) {
-      const id = have.key;
-      if (!wanted.has(id)) {
-        await this.queue.removeJobScheduler(id);
+    const cohortIds = new Set(this.rows().map((r) => r.schedule.cohortId));
+    for (const have of await this.queue.getJobSchedulers(0, -1)) {
+      const cohortId = cohortIdOf(have.key);
+      if (cohortId) cohortIds.add(cohortId);
+      else {
+        // Not one of ours by its name: nothing in the database can want it.
+        await this.queue.removeJobScheduler(have.key);
         report.removed++;
       }
     }
-    const byId = new Map(existing.map((e) => [e.key, e]));
-    for (const want of wanted.values()) {
-      const have = byId.get(want.id);
-      if (have && matches(have, want)) {
-        report.unchanged++;
-        continue;
-      }
-      await this.upsert(want);
-      if (have) report.updated++;
-      else report.added++;
-    }
+    for (const cohortId of cohortIds) report[await this.reconcileCohort(cohortId)]++;
     this.log.info(report, 'schedules reconciled');
     return report;
   }
 
-  private async applyCohort(cohortId: string): Promise<void> {
+  private async applyCohort(cohortId: string): Promise<Action> {
     const id = schedulerIdFor(cohortId);
     const want = this.desiredFor(cohortId);
     const have = await this.queue.getJobScheduler(id);
     if (!want) {
-      if (have) await this.queue.removeJobScheduler(id);
-      return;
+      if (!have) return 'unchanged';
+      await this.queue.removeJobScheduler(id);
+      return 'removed';
     }
-    if (!have || !matches(have, want)) await this.upsert(want);
+    if (have && matches(have, want)) return 'unchanged';
+    await this.upsert(want);
+    return have ? 'updated' : 'added';
   }
 
   private async upsert(want: Desired): Promise<void> {
@@ -97,7 +101,13 @@ export class ScheduleReconciler {
       {
         name: 'scheduled-import',
         data: scheduledImportPayload.parse(want.data),
-        opts: { removeOnComplete: { age: 30 * 24 * 3600, count: 1000 }, removeOnFail: { age: 30 * 24 * 3600 } },
+        opts: {
+          removeOnComplete: { age: 30 * 24 * 3600, count: 1000 },
+          removeOnFail: { age: 30 * 24 * 3600 },
+          // A firing that meets a Redis blip is tried again rather than lost.
+          attempts: 5,
+          backoff: { type: 'exponential', delay: 5_000 },
+        },
       },
     );
   }
@@ -115,10 +125,6 @@ export class ScheduleReconciler {
         ),
       )
       .all();
-  }
-
-  private desiredAll(): Desired[] {
-    return this.rows().map((r) => toDesired(r.schedule));
   }
 
   private desiredFor(cohortId: string): Desired | null {

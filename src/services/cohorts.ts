@@ -6,6 +6,7 @@ import { parseCriteria, type Criteria } from '../domain/criteria';
 import { brazeIdentifierOf } from '../domain/identity';
 import type { ScheduleReconciler } from '../queue/schedule-reconciler';
 import type { Warehouse } from '../warehouse/warehouse';
+import { QUEUE_DEADLINE_MS, withDeadline } from './deadline';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import { decodeCursor, olderThan, pageOf } from './paging';
 import type { RunRepository } from './runs';
@@ -133,9 +134,12 @@ export class CohortService {
       tx.update(cohorts).set({ deletedAt: new Date() }).where(eq(cohorts.id, existing.id)).run();
       tx.delete(schedules).where(eq(schedules.cohortId, existing.id)).run();
     });
-    await this.reconciler.reconcileCohort(existing.id);
     // Its Braze id is retired for good, so what Braze was told about it is no longer needed.
     await this.warehouse.forgetCohort(existing.id);
+    // The delete stands even if Redis is away: web's periodic reconcile removes the scheduler.
+    await withDeadline(this.reconciler.reconcileCohort(existing.id), QUEUE_DEADLINE_MS, 'removing the scheduler').catch(
+      () => undefined,
+    );
   }
 
   async preview(workspaceId: string, id: string, limit: number) {

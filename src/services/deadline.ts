@@ -1,3 +1,6 @@
+/** How long an API request waits for Redis before answering 503. */
+export const QUEUE_DEADLINE_MS = 5_000;
+
 /**
  * Rejects when `work` takes longer than `ms`. BullMQ waits for its Redis connection to be
  * ready before sending a command, so while Redis is away a queue call would otherwise hang

@@ -3,13 +3,14 @@ import { and, eq } from 'drizzle-orm';
 import type { ControlDb } from '../../db/client';
 import { brazeConnections, importRuns, type RunTrigger } from '../../db/schema';
 import type { Logger } from '../logger';
-import { enqueueImportRun } from '../queue/producers';
+import { enqueueImportRun, enqueueRunNotification, finalizeJobId, importRunJobId } from '../queue/producers';
+import type { RunJanitor } from '../queue/run-janitor';
 import type { Queues } from '../queue/queues';
 import type { CohortService } from './cohorts';
 import { ConflictError, NotFoundError, ServiceError } from './errors';
-import { withDeadline } from './deadline';
+import { QUEUE_DEADLINE_MS, withDeadline } from './deadline';
 import { decodeCursor, pageOf } from './paging';
-import { type RunRepository, type RunView, runView } from './runs';
+import { type RunRepository, type RunRow, type RunView, runView } from './runs';
 
 export interface EnqueueInput {
   trigger: RunTrigger;
@@ -23,9 +24,6 @@ export interface EnqueueInput {
   requireConnection?: boolean;
 }
 
-/** How long an API request waits for Redis before answering 503. */
-export const QUEUE_DEADLINE_MS = 5_000;
-
 function isUniqueViolation(err: unknown, index: string): boolean {
   return err instanceof Error && /UNIQUE constraint failed/.test(err.message) && err.message.includes(index);
 }
@@ -36,6 +34,8 @@ export class ImportService {
     private readonly cohorts: CohortService,
     private readonly runs: RunRepository,
     private readonly queues: Queues,
+    private readonly janitor: RunJanitor,
+    private readonly mail: { attempts: number; backoffMs: number },
     private readonly log: Logger,
   ) {}
 
@@ -47,6 +47,7 @@ export class ImportService {
     workspaceId: string,
     cohortId: string,
     input: EnqueueInput,
+    retried = false,
   ): Promise<{ run: RunView; created: boolean }> {
     const cohort = this.cohorts.row(workspaceId, cohortId);
     if (input.idempotencyKey) {
@@ -92,12 +93,16 @@ export class ImportService {
     } catch (err) {
       if (isUniqueViolation(err, 'import_runs.cohort_id')) {
         const active = this.runs.activeForCohort(cohort.id);
+        // A run whose jobs are gone would block the cohort for good: close it and go on.
+        if (active && !retried && (await this.closeIfLost(active))) {
+          return this.enqueue(workspaceId, cohortId, input, true);
+        }
         throw new ConflictError('run_in_progress', 'An import of this cohort is already queued or running.', {
           run_id: active?.id,
         });
       }
-      if (isUniqueViolation(err, 'import_runs.idempotency_key')) {
-        return this.enqueue(workspaceId, cohortId, input);
+      if (isUniqueViolation(err, 'import_runs.idempotency_key') && !retried) {
+        return this.enqueue(workspaceId, cohortId, input, true);
       }
       throw err;
     }
@@ -105,7 +110,8 @@ export class ImportService {
     try {
       await withDeadline(enqueueImportRun(this.queues, id), QUEUE_DEADLINE_MS, 'adding the import job');
     } catch (err) {
-      // Without its job the run would sit "queued" forever and block the cohort: close it.
+      // Without its job the run would sit "queued" forever and block the cohort: close it, and
+      // free its Idempotency-Key so the client's retry with the same key can start a run.
       this.runs.finish(id, {
         status: 'failed',
         added: 0,
@@ -113,10 +119,56 @@ export class ImportService {
         failed: 0,
         error: 'The job queue was unreachable.',
       });
+      this.runs.releaseIdempotencyKey(id);
       this.log.error({ err, runId: id }, 'could not enqueue import run');
       throw new ServiceError(503, 'queue_unavailable', 'The job queue is unreachable; try again shortly.');
     }
     return { run: runView(this.runs.get(id)!), created: true };
+  }
+
+  private async closeIfLost(run: RunRow): Promise<boolean> {
+    return withDeadline(this.janitor.closeIfLost(run), QUEUE_DEADLINE_MS, 'checking the active run').catch(() => false);
+  }
+
+  /**
+   * Stops a queued or running run: it ends as failed with "Cancelled by request.". Pages not
+   * yet sent send nothing; a page already on its way to Braze completes and is recorded.
+   */
+  async cancel(workspaceId: string, runId: string): Promise<RunView> {
+    const run = this.runs.get(runId);
+    if (!run || run.workspaceId !== workspaceId) throw new NotFoundError('Import run');
+    if (run.status !== 'queued' && run.status !== 'running') {
+      throw new ConflictError('run_not_active', `The run has already ended (${run.status}).`);
+    }
+    const reason = 'Cancelled by request.';
+    this.runs.abort(runId, reason);
+    const taken = await withDeadline(this.takeBackUnstartedJob(runId), QUEUE_DEADLINE_MS, 'cancelling').catch(() => {
+      throw new ServiceError(
+        503,
+        'queue_unavailable',
+        'The job queue is unreachable; the run will stop once it is back.',
+      );
+    });
+    if (taken) {
+      // No worker has it: nothing else will close the run.
+      const closed = this.runs.finish(runId, { status: 'failed', added: 0, removed: 0, failed: 0, error: reason });
+      if (closed && closed.recipients.length > 0) await enqueueRunNotification(this.queues, runId, this.mail);
+    }
+    // Otherwise the worker holding it, or finalize-run once the pages have stopped, ends it.
+    return runView(this.runs.get(runId)!);
+  }
+
+  /** Removes the run's import-run job if no worker holds it and no pages exist yet. */
+  private async takeBackUnstartedJob(runId: string): Promise<boolean> {
+    if (await this.queues.finalizeRun.getJob(finalizeJobId(runId))) return false;
+    const job = await this.queues.importRun.getJob(importRunJobId(runId));
+    if (!job) return true;
+    try {
+      await job.remove();
+      return true;
+    } catch {
+      return false; // active: a worker holds the lock and will see the abort
+    }
   }
 
   list(workspaceId: string, cohortId: string, opts: { limit: number; cursor?: string }) {

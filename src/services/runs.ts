@@ -61,6 +61,10 @@ export class RunRepository {
       .get();
   }
 
+  allActive(): RunRow[] {
+    return this.db.select().from(importRuns).where(inArray(importRuns.status, activeStatuses)).all();
+  }
+
   /** Newest first, after the cursor, optionally only some triggers. */
   listForCohort(cohortId: string, limit: number, before: Cursor | null, triggers?: RunTrigger[]): RunRow[] {
     return this.db
@@ -90,9 +94,12 @@ export class RunRepository {
     runId: string,
     f: { cohortSize: number; unmatchable: number; changesTotal: number; pagesTotal: number },
   ): void {
-    this.db.update(importRuns).set(f).where(eq(importRuns.id, runId)).run();
+    this.db
+      .update(importRuns)
+      .set({ ...f, diffRecordedAt: new Date() })
+      .where(eq(importRuns.id, runId))
+      .run();
   }
-
   /** Records the first permanent error of a run; later pages see it and stop sending. */
   abort(runId: string, error: string): void {
     this.db
@@ -124,6 +131,10 @@ export class RunRepository {
       .where(and(eq(importRuns.id, runId), inArray(importRuns.status, activeStatuses)))
       .run();
     return this.get(runId);
+  }
+
+  releaseIdempotencyKey(runId: string): void {
+    this.db.update(importRuns).set({ idempotencyKey: null }).where(eq(importRuns.id, runId)).run();
   }
 
   /**

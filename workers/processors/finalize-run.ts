@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import type { AppContext } from '../../src/context';
 import { finalizeRunPayload, uploadPageResult } from '../../src/queue/payloads';
-import { notifyRunEnded } from './run-outcome';
+import { isActive, settleEndedRun } from './run-outcome';
 
 /**
  * Runs once every page of a run is done (sent, skipped or given up): sums the pages' results
@@ -10,7 +10,11 @@ import { notifyRunEnded } from './run-outcome';
 export async function finalizeRun(ctx: AppContext, job: Job) {
   const { runId } = finalizeRunPayload.parse(job.data);
   const run = ctx.runs.get(runId);
-  if (!run || (run.status !== 'queued' && run.status !== 'running')) return { skipped: 'run is not active' };
+  if (!run) return { skipped: 'run not found' };
+  if (!isActive(run)) {
+    await settleEndedRun(ctx, run);
+    return { skipped: 'run already ended' };
+  }
 
   const values = Object.values(await job.getChildrenValues()).map((v) => uploadPageResult.parse(v));
   const failures = Object.values(await job.getIgnoredChildrenFailures());
@@ -29,9 +33,7 @@ export async function finalizeRun(ctx: AppContext, job: Job) {
     error = `${failed} of ${run.changesTotal} changes could not be sent to Braze after every retry (${failures.length} page(s)). Last error: ${failures.at(-1) ?? 'unknown'}. Run the import again to send them.`;
   }
   const finished = ctx.runs.finish(runId, { status, added, removed, failed, error });
-  await ctx.warehouse.discardRun(runId);
-  await ctx.redis.del(`${ctx.config.queuePrefix}:run-progress:${runId}`);
   ctx.log.info({ runId, status, added, removed, failed }, 'run finished');
-  await notifyRunEnded(ctx, finished);
+  await settleEndedRun(ctx, finished);
   return { status, added, removed, failed, unmatchable: finished?.unmatchable ?? 0 };
 }

@@ -6,7 +6,7 @@ import type { AppContext } from '../../src/context';
 import type { Criteria } from '../../src/domain/criteria';
 import { addRunFlow, finalizeJobId } from '../../src/queue/producers';
 import { importRunPayload } from '../../src/queue/payloads';
-import { failRun } from './run-outcome';
+import { failRun, isActive, settleEndedRun } from './run-outcome';
 import { sendWithBudget } from './send-with-budget';
 
 /**
@@ -17,8 +17,19 @@ import { sendWithBudget } from './send-with-budget';
 export async function importRun(ctx: AppContext, job: Job, token: string | undefined) {
   const { runId } = importRunPayload.parse(job.data);
   const run = ctx.runs.get(runId);
-  if (!run || (run.status !== 'queued' && run.status !== 'running')) return { skipped: 'run is not active' };
+  if (!run) return { skipped: 'run not found' };
+  if (!isActive(run)) {
+    await settleEndedRun(ctx, run);
+    return { skipped: 'run already ended' };
+  }
   if (await ctx.queues.finalizeRun.getJob(finalizeJobId(runId))) return { skipped: 'pages already enqueued' };
+  const upload = { attempts: ctx.config.worker.uploadAttempts, backoffMs: ctx.config.worker.uploadBackoffMs };
+  if (run.diffRecordedAt) {
+    // A retry after the diff was recorded: the pages are cut from it as it stands; computing
+    // it again could renumber what another attempt's pages are reading.
+    await addRunFlow(ctx.queues, runId, run.changesTotal, upload);
+    return { pagesTotal: run.pagesTotal, resumed: true };
+  }
 
   const cohort = ctx.db.select().from(cohorts).where(eq(cohorts.id, run.cohortId)).get();
   if (!cohort || cohort.deletedAt) {
@@ -37,10 +48,15 @@ export async function importRun(ctx: AppContext, job: Job, token: string | undef
     throw err;
   }
   ctx.runs.markRunning(runId, connection.syncScope);
+  const cancelled = () => ctx.runs.abortReason(runId);
 
   await job.updateProgress({ stage: 'freezing members' });
   const frozen = await ctx.warehouse.freezeRunMembers(runId, run.workspaceId, cohort.criteria as Criteria, Date.now());
 
+  if (cancelled()) {
+    await failRun(ctx, runId, cancelled()!);
+    return { failed: true };
+  }
   await job.updateProgress({ stage: 'registering cohort in Braze', cohortSize: frozen.cohortSize });
   const sent = await sendWithBudget(ctx, job, token, run.workspaceId, () =>
     connection.client.createCohort({ cohortId: cohort.brazeCohortId, name: cohort.name, createdAt: cohort.createdAt }),
@@ -55,10 +71,7 @@ export async function importRun(ctx: AppContext, job: Job, token: string | undef
   const changesTotal = changes.additions + changes.removals;
   const pagesTotal = Math.ceil(changesTotal / 1000);
   ctx.runs.recordFrozen(runId, { ...frozen, changesTotal, pagesTotal });
-  await addRunFlow(ctx.queues, runId, changesTotal, {
-    attempts: ctx.config.worker.uploadAttempts,
-    backoffMs: ctx.config.worker.uploadBackoffMs,
-  });
+  await addRunFlow(ctx.queues, runId, changesTotal, upload);
   await job.updateProgress({ stage: 'pages enqueued', pagesTotal });
   return { cohortSize: frozen.cohortSize, unmatchable: frozen.unmatchable, ...changes, pagesTotal };
 }

@@ -90,5 +90,9 @@ export function cohortRoutes(ctx: AppContext): Router {
   r.get('/imports/:id', (req, res) => {
     res.json(ctx.imports.get(workspaceOf(req), req.params.id));
   });
+
+  r.post('/imports/:id/cancel', async (req, res) => {
+    res.json(await ctx.imports.cancel(workspaceOf(req), req.params.id));
+  });
   return r;
 }

@@ -1,0 +1,1 @@
+ALTER TABLE `import_runs` ADD `diff_recorded_at` integer;
