@@ -73,6 +73,19 @@ function start(name: string, script: string): ChildProcess {
   return proc;
 }
 
+/** CPU seconds a live process has used (user + system), from the kernel. */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
+}
+
+async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const get = (k: string) => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
+  return get('used_cpu_sys') + get('used_cpu_user');
+}
+
 /** Peak resident set size of a live process, from the kernel (VmHWM). */
 function peakRssMb(pid: number | undefined): number {
   if (!pid) return NaN;
@@ -220,9 +233,20 @@ async function main() {
 
   const cohort = await json('POST', `${api}/v1/cohorts`, { name: 'Nearly everyone', criteria }, ws.api_token);
   const reqBefore = (await json('GET', `${sandboxUrl}/sandbox/requests?limit=1`)).count as number;
+  const redis = new Redis(env.REDIS_URL!);
+  const cpuBefore = Object.fromEntries(children.map((c) => [c.name, cpuSeconds(c.proc.pid)]));
+  const redisCpuBefore = await redisCpuSeconds(redis);
   const first = await importAndWait(ws.api_token, cohort.id);
+  const cpu = Object.fromEntries(children.map((c) => [c.name, cpuSeconds(c.proc.pid) - cpuBefore[c.name]!]));
+  cpu.redis = (await redisCpuSeconds(redis)) - redisCpuBefore;
+  await redis.quit();
   const reqAfter = (await json('GET', `${sandboxUrl}/sandbox/requests?limit=1`)).count as number;
   const firstRequests = reqAfter - reqBefore;
+  const importRuns = new Queue('import-run', { connection: { url: env.REDIS_URL }, prefix });
+  const startJob = await importRuns.getJob(`run-${first.run.id}`);
+  await importRuns.close();
+  const fanOutSeconds =
+    startJob?.finishedOn && startJob.processedOn ? (startJob.finishedOn - startJob.processedOn) / 1000 : NaN;
 
   const base = await baseline(key.key);
 
@@ -251,6 +275,10 @@ async function main() {
 seed                 ${f(seeded.users, 0)} users, ${f(seeded.events, 0)} events in ${f(seedSeconds)} s; ${f(registered.registered, 0)} registered in the sandbox in ${f(registerSeconds)} s
 first import         ${first.run.status}: cohort ${f(first.run.cohort_size, 0)}, added ${f(first.run.added, 0)}, unmatchable ${f(first.run.unmatchable, 0)}
   wall time          ${f(first.seconds, 2)} s (API call → succeeded; started after ${f((Date.parse(first.run.started_at) - Date.parse(first.run.created_at)) / 1000, 2)} s, pages took ${f((Date.parse(first.run.finished_at) - Date.parse(first.run.started_at)) / 1000, 2)} s)
+  of which           ${f(fanOutSeconds, 2)} s freezing members, registering the cohort, diffing and enqueueing pages
+  CPU seconds        ${Object.entries(cpu)
+    .map(([k, v]) => `${k} ${f(v, 1)}`)
+    .join(', ')}
   identifiers/s      ${f(ours, 0)}
   requests/s         ${f(firstRequests / first.seconds, 1)} (${firstRequests} requests)
 baseline             ${f(base.identifiers, 0)} identifiers in ${f(base.seconds, 2)} s = ${f(theirs, 0)} identifiers/s (${base.requests} requests)

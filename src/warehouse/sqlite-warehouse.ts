@@ -59,26 +59,29 @@ export class SqliteWarehouse implements Warehouse {
       ),
       syncSet: db.prepare('SELECT id FROM sync_sets WHERE cohort_id = ? AND sync_scope = ?').pluck(),
       deleteRunMembers: db.prepare('DELETE FROM cohort_run_members WHERE run_key = ?'),
-      deleteRunChanges: db.prepare('DELETE FROM cohort_run_changes WHERE run_key = ?'),
+      runRange: db.prepare('SELECT first_seq AS firstSeq, last_seq AS lastSeq FROM run_keys WHERE id = ?'),
+      setRunRange: db.prepare('UPDATE run_keys SET first_seq = ?, last_seq = ? WHERE id = ?'),
+      deleteChanges: db.prepare('DELETE FROM cohort_run_changes WHERE seq BETWEEN ? AND ?'),
+      countChanges: db.prepare('SELECT count(*) FROM cohort_run_changes WHERE seq BETWEEN ? AND ?').pluck(),
       runCounts: db.prepare(`
         SELECT count(*) AS size, coalesce(sum(id_type IS NULL), 0) AS unmatchable
         FROM cohort_run_members WHERE run_key = ?`),
       changeCounts: db.prepare(`
         SELECT coalesce(sum(op = 'add'), 0) AS additions, coalesce(sum(op = 'remove'), 0) AS removals
-        FROM cohort_run_changes WHERE run_key = ?`),
+        FROM cohort_run_changes WHERE seq BETWEEN ? AND ?`),
       readChanges: db.prepare(`
         SELECT user_id AS userId, op, id_type AS idType, id_value AS idValue, id_label AS idLabel
-        FROM cohort_run_changes WHERE run_key = ? AND seq BETWEEN ? AND ? ORDER BY seq`),
+        FROM cohort_run_changes WHERE seq BETWEEN ? AND ? AND run_key = ? ORDER BY seq`),
       applyAdds: db.prepare(`
         INSERT INTO cohort_synced_members (sync_set, user_id, id_type, id_value, id_label)
         SELECT ?, user_id, id_type, id_value, id_label FROM cohort_run_changes
-        WHERE run_key = ? AND seq BETWEEN ? AND ? AND op = 'add'
+        WHERE seq BETWEEN ? AND ? AND run_key = ? AND op = 'add'
         ON CONFLICT (sync_set, user_id) DO UPDATE SET
           id_type = excluded.id_type, id_value = excluded.id_value, id_label = excluded.id_label`),
       applyRemoves: db.prepare(`
         DELETE FROM cohort_synced_members
         WHERE sync_set = ? AND user_id IN (
-          SELECT user_id FROM cohort_run_changes WHERE run_key = ? AND seq BETWEEN ? AND ? AND op = 'remove')`),
+          SELECT user_id FROM cohort_run_changes WHERE seq BETWEEN ? AND ? AND run_key = ? AND op = 'remove')`),
       forgetCohort: db.prepare(
         'DELETE FROM cohort_synced_members WHERE sync_set IN (SELECT id FROM sync_sets WHERE cohort_id = ?)',
       ),
@@ -86,6 +89,7 @@ export class SqliteWarehouse implements Warehouse {
   }
 
   private readonly runKeys = new Map<string, number>();
+  private readonly runFirstSeqs = new Map<string, number>();
   private readonly syncSets = new Map<string, number>();
 
   /** The run's small integer key, made on first use (one per run, shared by every process). */
@@ -97,6 +101,25 @@ export class SqliteWarehouse implements Warehouse {
       this.runKeys.set(runId, key);
     }
     return key;
+  }
+
+  /** A page's seq range (1-based within the run) as the table's own seqs. */
+  private absoluteRange(runId: string, fromSeq: number, toSeq: number): [number, number, number] {
+    const runKey = this.runKey(runId);
+    let first = this.runFirstSeqs.get(runId);
+    if (first === undefined) {
+      const range = this.stmts.runRange.get(runKey) as { firstSeq: number | null } | undefined;
+      if (range?.firstSeq == null) throw new Error(`Run ${runId} has no changes recorded`);
+      first = range.firstSeq;
+      this.runFirstSeqs.set(runId, first);
+    }
+    return [first - 1 + fromSeq, first - 1 + toSeq, runKey];
+  }
+
+  private deleteRunChanges(runKey: number): void {
+    const range = this.stmts.runRange.get(runKey) as { firstSeq: number | null; lastSeq: number | null } | undefined;
+    if (range?.firstSeq != null && range.lastSeq != null) this.stmts.deleteChanges.run(range.firstSeq, range.lastSeq);
+    this.stmts.setRunRange.run(null, null, runKey);
   }
 
   private syncSet(cohortId: string, syncScope: string): number {
@@ -201,29 +224,36 @@ export class SqliteWarehouse implements Warehouse {
            SELECT 1 FROM cohort_synced_members s
            WHERE s.sync_set = @syncSet AND s.user_id = m.user_id
              AND s.id_type = m.id_type AND s.id_value = m.id_value AND s.id_label IS m.id_label)`;
+    // One statement inside the write transaction: the new rows take consecutive rowids (seq).
     const insert = this.db.prepare(`
-      INSERT INTO cohort_run_changes (run_key, seq, user_id, op, id_type, id_value, id_label)
-      SELECT @runKey, row_number() OVER (ORDER BY op, user_id), user_id, op, id_type, id_value, id_label FROM (
-        SELECT m.user_id, 'add' AS op, m.id_type, m.id_value, m.id_label
-        FROM cohort_run_members m
-        WHERE m.run_key = @runKey AND m.id_type IS NOT NULL ${alreadySynced}
-        UNION ALL
-        SELECT s.user_id, 'remove' AS op, s.id_type, s.id_value, s.id_label
-        FROM cohort_synced_members s
-        WHERE s.sync_set = @syncSet AND NOT EXISTS (
-          SELECT 1 FROM cohort_run_members m
-          WHERE m.run_key = @runKey AND m.user_id = s.user_id AND m.id_type IS NOT NULL)
-      )`);
+      INSERT INTO cohort_run_changes (run_key, user_id, op, id_type, id_value, id_label)
+      SELECT @runKey, m.user_id, 'add', m.id_type, m.id_value, m.id_label
+      FROM cohort_run_members m
+      WHERE m.run_key = @runKey AND m.id_type IS NOT NULL ${alreadySynced}
+      UNION ALL
+      SELECT @runKey, s.user_id, 'remove', s.id_type, s.id_value, s.id_label
+      FROM cohort_synced_members s
+      WHERE s.sync_set = @syncSet AND NOT EXISTS (
+        SELECT 1 FROM cohort_run_members m
+        WHERE m.run_key = @runKey AND m.user_id = s.user_id AND m.id_type IS NOT NULL)`);
     return this.db.transaction(() => {
       const runKey = this.runKey(runId);
-      this.stmts.deleteRunChanges.run(runKey);
-      insert.run({ runKey, syncSet: this.syncSet(cohortId, syncScope) });
-      return this.stmts.changeCounts.get(runKey) as RunChanges;
+      this.deleteRunChanges(runKey);
+      const { changes, lastInsertRowid } = insert.run({ runKey, syncSet: this.syncSet(cohortId, syncScope) });
+      this.runFirstSeqs.delete(runId);
+      if (changes === 0) return { additions: 0, removals: 0 };
+      const last = Number(lastInsertRowid);
+      const first = last - changes + 1;
+      if (this.stmts.countChanges.get(first, last) !== changes) {
+        throw new Error(`The changes of run ${runId} did not get consecutive seqs`);
+      }
+      this.stmts.setRunRange.run(first, last, runKey);
+      return this.stmts.changeCounts.get(first, last) as RunChanges;
     })();
   }
 
   async readChanges(runId: string, fromSeq: number, toSeq: number): Promise<ChangeRow[]> {
-    return this.stmts.readChanges.all(this.runKey(runId), fromSeq, toSeq) as ChangeRow[];
+    return this.stmts.readChanges.all(...this.absoluteRange(runId, fromSeq, toSeq)) as ChangeRow[];
   }
 
   async applyChanges(
@@ -233,11 +263,11 @@ export class SqliteWarehouse implements Warehouse {
     fromSeq: number,
     toSeq: number,
   ): Promise<void> {
-    const runKey = this.runKey(runId);
+    const range = this.absoluteRange(runId, fromSeq, toSeq);
     const syncSet = this.syncSet(cohortId, syncScope);
     this.db.transaction(() => {
-      this.stmts.applyAdds.run(syncSet, runKey, fromSeq, toSeq);
-      this.stmts.applyRemoves.run(syncSet, runKey, fromSeq, toSeq);
+      this.stmts.applyAdds.run(syncSet, ...range);
+      this.stmts.applyRemoves.run(syncSet, ...range);
     })();
   }
 
@@ -245,10 +275,11 @@ export class SqliteWarehouse implements Warehouse {
     const runKey = this.runKey(runId);
     this.db.transaction(() => {
       this.stmts.deleteRunMembers.run(runKey);
-      this.stmts.deleteRunChanges.run(runKey);
+      this.deleteRunChanges(runKey);
       this.stmts.deleteRunKey.run(runKey);
     })();
     this.runKeys.delete(runId);
+    this.runFirstSeqs.delete(runId);
   }
 
   async forgetCohort(cohortId: string): Promise<void> {
