@@ -62,8 +62,9 @@ const env: Record<string, string> = {
 const children: { name: string; proc: ChildProcess }[] = [];
 function start(name: string, script: string): ChildProcess {
   // node --import tsx: one process per role, so its peak RSS is its own.
+  // BENCH_CPU_PROF=dir: a V8 CPU profile per process and thread, named by pid (see process list).
   const profile = process.env.BENCH_CPU_PROF
-    ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${name}.cpuprofile`]
+    ? [`--cpu-prof`, `--cpu-prof-dir=${join(process.env.BENCH_CPU_PROF, name)}`]
     : [];
   const proc = spawn(process.execPath, [...profile, '--import', 'tsx', script], {
     env,

@@ -1,5 +1,4 @@
 import { BrazePermanentError, BrazeRateLimitedError, BrazeRetryableError } from './errors';
-import type { CohortChange } from './cohort-changes';
 
 export interface BrazeClientOptions {
   /** The customer's REST endpoint, e.g. https://rest.iad-01.braze.com (already validated). */
@@ -34,22 +33,26 @@ export class BrazeClient {
     });
   }
 
-  updateCohortUsers(input: { cohortId: string; changes: CohortChange[] }): Promise<BrazeCallResult> {
-    return this.post('cohorts/users', { cohort_id: input.cohortId, cohort_changes: input.changes });
+  /** Adds and removes members; `cohortChangesJson` is the `cohort_changes` array as JSON text. */
+  updateCohortUsers(input: { cohortId: string; cohortChangesJson: string }): Promise<BrazeCallResult> {
+    return this.post('cohorts/users', { cohort_id: input.cohortId }, `"cohort_changes":${input.cohortChangesJson}`);
   }
 
-  private async post(path: string, body: Record<string, unknown>): Promise<BrazeCallResult> {
+  private async post(path: string, fields: Record<string, unknown>, rawField?: string): Promise<BrazeCallResult> {
     const url = `${this.opts.endpoint}/partners/${this.opts.partner}/${path}`;
+    const json = JSON.stringify({
+      partner_api_key: this.opts.partnerApiKey,
+      client_secret: this.opts.dataImportKey,
+      ...fields,
+    });
+    // A pre-serialised member (the page's identifier lists) is spliced in before the last brace.
+    const body = rawField ? `${json.slice(0, -1)},${rawField}}` : json;
     let res: Response;
     try {
       res = await fetch(url, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'User-Agent': this.opts.userAgent },
-        body: JSON.stringify({
-          partner_api_key: this.opts.partnerApiKey,
-          client_secret: this.opts.dataImportKey,
-          ...body,
-        }),
+        body,
         signal: AbortSignal.timeout(this.opts.timeoutMs),
       });
     } catch (err) {

@@ -1,43 +1,31 @@
-import type { ChangeRow } from '../warehouse/warehouse';
+import type { IdentifierLists, PageChanges } from '../warehouse/warehouse';
 
 /** At most this many identifiers per request, across user_ids, device_ids and aliases. */
 export const MAX_IDENTIFIERS_PER_REQUEST = 1000;
 
-export interface CohortChange {
-  user_ids?: string[];
-  device_ids?: string[];
-  aliases?: { alias_name: string; alias_label: string }[];
-  should_remove?: boolean;
+const EMPTY = '[]';
+
+/**
+ * The `cohort_changes` array of one page, as JSON text: one object for entries and one for
+ * exits (`should_remove`), each with the identifier lists that are not empty. The lists come
+ * as JSON already (SQL builds them), so a page is joined, not re-serialised.
+ */
+export function cohortChangesJson(page: PageChanges): string {
+  if (page.added + page.removed > MAX_IDENTIFIERS_PER_REQUEST) {
+    throw new Error(
+      `A page holds at most ${MAX_IDENTIFIERS_PER_REQUEST} identifiers, got ${page.added + page.removed}`,
+    );
+  }
+  const objects = [changeObject(page.add, false), changeObject(page.remove, true)].filter((o) => o !== null);
+  return `[${objects.join(',')}]`;
 }
 
-/** Builds the `cohort_changes` array for one page: one object for entries, one for exits. */
-export function buildCohortChanges(rows: readonly ChangeRow[]): CohortChange[] {
-  if (rows.length > MAX_IDENTIFIERS_PER_REQUEST) {
-    throw new Error(`A page holds at most ${MAX_IDENTIFIERS_PER_REQUEST} identifiers, got ${rows.length}`);
-  }
-  const add: CohortChange = {};
-  const remove: CohortChange = { should_remove: true };
-  for (const row of rows) {
-    const target = row.op === 'add' ? add : remove;
-    switch (row.idType) {
-      case 'external_id':
-        (target.user_ids ??= []).push(row.idValue);
-        break;
-      case 'device_id':
-        (target.device_ids ??= []).push(row.idValue);
-        break;
-      case 'alias':
-        (target.aliases ??= []).push({ alias_name: row.idValue, alias_label: row.idLabel ?? '' });
-        break;
-    }
-  }
-  const hasIds = (c: CohortChange) => Boolean(c.user_ids || c.device_ids || c.aliases);
-  return [add, remove].filter(hasIds);
-}
-
-export function countIdentifiers(changes: readonly CohortChange[]): number {
-  return changes.reduce(
-    (n, c) => n + (c.user_ids?.length ?? 0) + (c.device_ids?.length ?? 0) + (c.aliases?.length ?? 0),
-    0,
-  );
+function changeObject(lists: IdentifierLists, remove: boolean): string | null {
+  const fields: string[] = [];
+  if (lists.userIds !== EMPTY) fields.push(`"user_ids":${lists.userIds}`);
+  if (lists.deviceIds !== EMPTY) fields.push(`"device_ids":${lists.deviceIds}`);
+  if (lists.aliases !== EMPTY) fields.push(`"aliases":${lists.aliases}`);
+  if (fields.length === 0) return null;
+  if (remove) fields.push('"should_remove":true');
+  return `{${fields.join(',')}}`;
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis, Result } from 'ioredis';
 
 /**
  * A request budget per Braze connection, shared by every worker process: a token bucket in
@@ -24,6 +24,12 @@ redis.call('PEXPIRE', bucket, math.ceil(capacity / perMs) + 60000)
 return wait
 `;
 
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    takeBrazeBudget(bucketKey: string, pauseKey: string, perMs: number, capacity: number): Result<number, Context>;
+  }
+}
+
 export class RateBudget {
   private readonly perMs: number;
   private readonly capacity: number;
@@ -33,6 +39,7 @@ export class RateBudget {
     private readonly prefix: string,
     requestsPerHour: number,
   ) {
+    if (!redis.takeBrazeBudget) redis.defineCommand('takeBrazeBudget', { numberOfKeys: 2, lua: TAKE });
     this.perMs = requestsPerHour / 3_600_000;
     // Ten seconds' worth of burst: full speed at once, still inside the hourly limit.
     this.capacity = Math.max(1, Math.floor(requestsPerHour / 360));
@@ -40,9 +47,8 @@ export class RateBudget {
 
   /** Takes one request from the connection's budget: 0 when it may go now, else ms to wait. */
   async take(connectionKey: string): Promise<number> {
-    const wait = await this.redis.eval(
-      TAKE,
-      2,
+    // EVALSHA after the first call: the script is not resent with every request.
+    const wait = await this.redis.takeBrazeBudget(
       this.key('bucket', connectionKey),
       this.key('pause', connectionKey),
       this.perMs,

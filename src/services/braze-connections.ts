@@ -77,6 +77,20 @@ export class BrazeConnectionService {
     if (res.changes === 0) throw new NotFoundError('Braze connection');
   }
 
+  /** Decrypted keys by their sealed form: a new key is a new entry, so a change applies at once. */
+  private readonly openedKeys = new Map<string, string>();
+
+  private openKey(sealed: string, workspaceId: string): string {
+    const cacheKey = `${workspaceId}/${sealed}`;
+    let key = this.openedKeys.get(cacheKey);
+    if (key === undefined) {
+      key = this.box.open(sealed, workspaceId);
+      if (this.openedKeys.size >= 1000) this.openedKeys.clear();
+      this.openedKeys.set(cacheKey, key);
+    }
+    return key;
+  }
+
   /** A client holding the decrypted key, for a worker about to talk to Braze. */
   forRun(workspaceId: string): ConnectionForRun {
     const row = this.db.select().from(brazeConnections).where(eq(brazeConnections.workspaceId, workspaceId)).get();
@@ -94,7 +108,7 @@ export class BrazeConnectionService {
       endpoint: row.restEndpoint,
       partner: this.braze.partner,
       partnerApiKey,
-      dataImportKey: this.box.open(row.dataImportKeySealed, workspaceId),
+      dataImportKey: this.openKey(row.dataImportKeySealed, workspaceId),
       userAgent: this.braze.userAgent,
       timeoutMs: this.braze.requestTimeoutMs,
     });

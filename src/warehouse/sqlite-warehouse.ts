@@ -3,7 +3,7 @@ import { openSqlite } from '../../db/client';
 import { compileCriteria, type Criteria } from '../domain/criteria';
 import { brazeIdentifierSql } from '../domain/identity';
 import { warehouseMigrations } from './sqlite-schema';
-import type { ChangeRow, EventInput, FrozenRun, PreviewMember, RunChanges, UserInput, Warehouse } from './warehouse';
+import type { EventInput, FrozenRun, PageChanges, PreviewMember, RunChanges, UserInput, Warehouse } from './warehouse';
 
 function applyMigrations(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS warehouse_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
@@ -27,6 +27,17 @@ export async function openSqliteWarehouse(path: string): Promise<SqliteWarehouse
 }
 
 const id = brazeIdentifierSql('u');
+
+interface PageRow {
+  added: number;
+  removed: number;
+  addUserIds: string;
+  addDeviceIds: string;
+  addAliases: string;
+  removeUserIds: string;
+  removeDeviceIds: string;
+  removeAliases: string;
+}
 
 export class SqliteWarehouse implements Warehouse {
   private readonly stmts;
@@ -69,9 +80,20 @@ export class SqliteWarehouse implements Warehouse {
       changeCounts: db.prepare(`
         SELECT coalesce(sum(op = 'add'), 0) AS additions, coalesce(sum(op = 'remove'), 0) AS removals
         FROM cohort_run_changes WHERE seq BETWEEN ? AND ?`),
-      readChanges: db.prepare(`
-        SELECT user_id AS userId, op, id_type AS idType, id_value AS idValue, id_label AS idLabel
-        FROM cohort_run_changes WHERE seq BETWEEN ? AND ? AND run_key = ? ORDER BY seq`),
+      // SQLite groups the page and writes the JSON arrays: no per-identifier JS objects.
+      readPage: db.prepare(`
+        SELECT
+          count(*) FILTER (WHERE op = 'add') AS added,
+          count(*) FILTER (WHERE op = 'remove') AS removed,
+          json_group_array(id_value) FILTER (WHERE op = 'add' AND id_type = 'external_id') AS addUserIds,
+          json_group_array(id_value) FILTER (WHERE op = 'add' AND id_type = 'device_id') AS addDeviceIds,
+          json_group_array(json_object('alias_name', id_value, 'alias_label', id_label))
+            FILTER (WHERE op = 'add' AND id_type = 'alias') AS addAliases,
+          json_group_array(id_value) FILTER (WHERE op = 'remove' AND id_type = 'external_id') AS removeUserIds,
+          json_group_array(id_value) FILTER (WHERE op = 'remove' AND id_type = 'device_id') AS removeDeviceIds,
+          json_group_array(json_object('alias_name', id_value, 'alias_label', id_label))
+            FILTER (WHERE op = 'remove' AND id_type = 'alias') AS removeAliases
+        FROM cohort_run_changes WHERE seq BETWEEN ? AND ? AND run_key = ?`),
       applyAdds: db.prepare(`
         INSERT INTO cohort_synced_members (sync_set, user_id, id_type, id_value, id_label)
         SELECT ?, user_id, id_type, id_value, id_label FROM cohort_run_changes
@@ -252,8 +274,14 @@ export class SqliteWarehouse implements Warehouse {
     })();
   }
 
-  async readChanges(runId: string, fromSeq: number, toSeq: number): Promise<ChangeRow[]> {
-    return this.stmts.readChanges.all(...this.absoluteRange(runId, fromSeq, toSeq)) as ChangeRow[];
+  async readPage(runId: string, fromSeq: number, toSeq: number): Promise<PageChanges> {
+    const r = this.stmts.readPage.get(...this.absoluteRange(runId, fromSeq, toSeq)) as PageRow;
+    return {
+      added: r.added,
+      removed: r.removed,
+      add: { userIds: r.addUserIds, deviceIds: r.addDeviceIds, aliases: r.addAliases },
+      remove: { userIds: r.removeUserIds, deviceIds: r.removeDeviceIds, aliases: r.removeAliases },
+    };
   }
 
   async applyChanges(

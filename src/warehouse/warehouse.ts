@@ -24,14 +24,20 @@ export interface EventInput {
   properties?: Record<string, unknown>;
 }
 
-export type BrazeIdType = 'external_id' | 'alias' | 'device_id';
+/** Identifiers of one kind, as JSON array text built by SQL (`[]` when there are none). */
+export interface IdentifierLists {
+  userIds: string;
+  deviceIds: string;
+  /** `[{"alias_name": …, "alias_label": …}, …]` */
+  aliases: string;
+}
 
-export interface ChangeRow {
-  userId: number;
-  op: 'add' | 'remove';
-  idType: BrazeIdType;
-  idValue: string;
-  idLabel: string | null;
+/** One page of a run's diff, grouped the way Braze takes it: entries and exits. */
+export interface PageChanges {
+  added: number;
+  removed: number;
+  add: IdentifierLists;
+  remove: IdentifierLists;
 }
 
 export interface PreviewMember {
@@ -64,7 +70,8 @@ export interface Warehouse {
   freezeRunMembers(runId: string, workspaceId: string, criteria: Criteria, now: number): Promise<FrozenRun>;
   /** Writes the run's diff against what Braze was told, numbered 1..n (replacing any earlier attempt). */
   computeChanges(runId: string, cohortId: string, syncScope: string, fullResync: boolean): Promise<RunChanges>;
-  readChanges(runId: string, fromSeq: number, toSeq: number): Promise<ChangeRow[]>;
+  /** A page of the diff (seqs fromSeq..toSeq of the run, 1-based), grouped by SQL. */
+  readPage(runId: string, fromSeq: number, toSeq: number): Promise<PageChanges>;
   /** Records an acknowledged page as what Braze now knows, in one transaction. */
   applyChanges(runId: string, cohortId: string, syncScope: string, fromSeq: number, toSeq: number): Promise<void>;
   /** Drops a finished run's frozen members and diff. */

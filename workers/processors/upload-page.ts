@@ -1,7 +1,7 @@
 import { type Job, UnrecoverableError } from 'bullmq';
 import { eq } from 'drizzle-orm';
 import { cohorts } from '../../db/schema';
-import { buildCohortChanges } from '../../src/braze/cohort-changes';
+import { cohortChangesJson } from '../../src/braze/cohort-changes';
 import { BrazeError } from '../../src/braze/errors';
 import type { AppContext } from '../../src/context';
 import { finalizeJobId } from '../../src/queue/producers';
@@ -26,7 +26,7 @@ export async function uploadPage(ctx: AppContext, job: Job, token: string | unde
     .get();
   if (!cohort) return skipped;
 
-  const rows = await ctx.warehouse.readChanges(page.runId, page.fromSeq, page.toSeq);
+  const changes = await ctx.warehouse.readPage(page.runId, page.fromSeq, page.toSeq);
   let connection;
   try {
     connection = ctx.connections.forRun(run.workspaceId);
@@ -36,15 +36,16 @@ export async function uploadPage(ctx: AppContext, job: Job, token: string | unde
     throw err;
   }
   const sent = await sendWithBudget(ctx, job, token, run.workspaceId, () =>
-    connection.client.updateCohortUsers({ cohortId: cohort.brazeCohortId, changes: buildCohortChanges(rows) }),
+    connection.client.updateCohortUsers({
+      cohortId: cohort.brazeCohortId,
+      cohortChangesJson: cohortChangesJson(changes),
+    }),
   );
   if (!sent.ok) abortRun(ctx, page.runId, sent.error);
   await ctx.warehouse.applyChanges(page.runId, run.cohortId, run.syncScope, page.fromSeq, page.toSeq);
   await reportProgress(ctx, page.runId, run.pagesTotal);
 
-  let added = 0;
-  for (const r of rows) if (r.op === 'add') added++;
-  return { added, removed: rows.length - added, skipped: false };
+  return { added: changes.added, removed: changes.removed, skipped: false };
 }
 
 /** A permanent error: the run fails with it, and every other page of the run sends nothing. */
@@ -53,11 +54,15 @@ function abortRun(ctx: AppContext, runId: string, error: string): never {
   throw new UnrecoverableError(error);
 }
 
-/** Shows "pages done / total" on the run's finalize job in Bull Board. */
+/** Shows "pages done / total" on the run's finalize job in Bull Board (every tenth page, and the last). */
 async function reportProgress(ctx: AppContext, runId: string, pagesTotal: number): Promise<void> {
   const key = `${ctx.config.queuePrefix}:run-progress:${runId}`;
-  const done = await ctx.redis.incr(key);
-  if (done === 1) await ctx.redis.expire(key, 7 * 24 * 3600);
+  const [[, done]] = (await ctx.redis
+    .multi()
+    .incr(key)
+    .expire(key, 7 * 24 * 3600)
+    .exec()) as [[null, number]];
+  if (done % 10 !== 0 && done < pagesTotal) return;
   await ctx.queues.finalizeRun.updateJobProgress(finalizeJobId(runId), {
     pagesDone: Math.min(done, pagesTotal),
     pagesTotal,
