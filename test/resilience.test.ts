@@ -22,6 +22,13 @@ afterAll(async () => {
   await h?.close();
 });
 
+/** The cohort's membership requests the sandbox logged after request number `since`. */
+async function uploadsOf(cohort: { braze_cohort_id: string }, since: number) {
+  return (await sandboxRequests(h)).requests.filter(
+    (r) => r.seq > since && r.path.endsWith('/cohorts/users') && r.cohort_id === cohort.braze_cohort_id,
+  );
+}
+
 async function importNow(cohortId: string) {
   const res = await h.request('POST', `/v1/cohorts/${cohortId}/imports`, { token: ws.token, body: {} });
   expect(res.status).toBe(202);
@@ -50,9 +57,7 @@ describe('a run that partly fails', () => {
       const before = (await sandboxRequests(h)).count;
       const second = await waitForRun(h, ws.token, await importNow(cohort.id));
       expect(second).toMatchObject({ status: 'succeeded', added: first.failed, removed: 0, failed: 0 });
-      const resent = (await sandboxRequests(h)).requests.filter(
-        (r) => r.seq > before && r.path.endsWith('/cohorts/users'),
-      );
+      const resent = await uploadsOf(cohort, before);
       expect(resent.reduce((n, r) => n + r.identifiers, 0)).toBe(first.failed);
       expect(await sandboxMembers(h, ws.brazeWorkspaceId, cohort.braze_cohort_id)).toEqual(expected.inBraze);
     } finally {
@@ -74,9 +79,7 @@ describe('a worker stopped mid-run', () => {
     const before = (await sandboxRequests(h)).count;
     const runId = await importNow(cohort.id);
     // Stop the worker once it has sent a page or two.
-    for (;;) {
-      const log = await sandboxRequests(h);
-      if (log.requests.some((r) => r.seq > before && r.path.endsWith('/cohorts/users') && r.status === 201)) break;
+    while (!(await uploadsOf(cohort, before)).some((r) => r.status === 201)) {
       await new Promise((r) => setTimeout(r, 20));
     }
     expect(await first.stop()).toBe(0);
@@ -86,9 +89,7 @@ describe('a worker stopped mid-run', () => {
     try {
       const run = await waitForRun(h, ws.token, runId);
       expect(run).toMatchObject({ status: 'succeeded', added: expected.sendable, failed: 0 });
-      const uploads = (await sandboxRequests(h)).requests.filter(
-        (r) => r.seq > before && r.path.endsWith('/cohorts/users'),
-      );
+      const uploads = await uploadsOf(cohort, before);
       expect(uploads.filter((r) => r.status === 201)).toHaveLength(Math.ceil(expected.sendable / 1000));
       expect(await sandboxMembers(h, ws.brazeWorkspaceId, cohort.braze_cohort_id)).toEqual(expected.inBraze);
     } finally {
@@ -146,21 +147,15 @@ describe('cancel and lost runs', () => {
     try {
       await h.sandbox('PUT', '/sandbox/config', { faults: { latency_ms: 300 } });
       const before = (await sandboxRequests(h)).count;
-      const { runId } = await start('Cancel running');
-      for (;;) {
-        const log = await sandboxRequests(h);
-        if (log.requests.some((r) => r.seq > before && r.path.endsWith('/cohorts/users'))) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      const { cohort, runId } = await start('Cancel running');
+      while ((await uploadsOf(cohort, before)).length === 0) await new Promise((r) => setTimeout(r, 20));
       const cancelled = await h.request('POST', `/v1/imports/${runId}/cancel`, { token: ws.token });
       expect(cancelled.status).toBe(200);
       const run = await waitForRun(h, ws.token, runId);
       const expected = expectedFromDemo(criteria as never, { users: USERS, seed: SEED, now });
       expect(run).toMatchObject({ status: 'failed', error: 'Cancelled by request.' });
       expect(run.added).toBeLessThan(expected.sendable);
-      const uploads = (await sandboxRequests(h)).requests.filter(
-        (r) => r.seq > before && r.path.endsWith('/cohorts/users'),
-      );
+      const uploads = await uploadsOf(cohort, before);
       expect(uploads.length).toBeLessThan(Math.ceil(expected.sendable / 1000));
     } finally {
       await h.sandbox('PUT', '/sandbox/config', { faults: null });
