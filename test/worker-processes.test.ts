@@ -27,7 +27,7 @@ describe('two worker processes', () => {
     const ws = await createConnectedWorkspace(h, 'Scale');
     const now = await seedDemo(h, ws, { users: USERS, seed: SEED });
     // Slow Braze down a little so both processes have pages in hand at once.
-    await h.sandbox('PUT', '/sandbox/config', { faults: { latency_ms: 40 } });
+    await h.sandbox('PUT', '/sandbox/config', { faults: { latency_ms: 100 } });
     const criteria = { all: [{ identity: 'identified' }] };
     const cohort = await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name: 'Identified', criteria } });
     const started = await h.request('POST', `/v1/cohorts/${cohort.body.id}/imports`, { token: ws.token, body: {} });
