@@ -13,6 +13,7 @@ import { BrazeConnectionService } from './services/braze-connections';
 import { CohortService } from './services/cohorts';
 import { HealthService } from './services/health';
 import { ImportService } from './services/imports';
+import { RunCloser } from './services/run-closer';
 import { RunRepository } from './services/runs';
 import { ScheduleService } from './services/schedules';
 import { WorkspaceService } from './services/workspaces';
@@ -38,6 +39,7 @@ export interface AppContext {
   mailer: Mailer;
   health: HealthService;
   janitor: RunJanitor;
+  runCloser: RunCloser;
   close(): Promise<void>;
 }
 
@@ -63,8 +65,9 @@ export async function createContext(config: Config, processName: string, log?: L
   const runs = new RunRepository(db);
   const reconciler = new ScheduleReconciler(db, queues.scheduledImport, logger);
   const cohorts = new CohortService(db, warehouse, runs, reconciler);
-  const janitor = new RunJanitor(queues, runs, warehouse, config.mail, logger);
-  const imports = new ImportService(db, cohorts, runs, queues, janitor, config.mail, logger);
+  const runCloser = new RunCloser(runs, warehouse, queues, redis, config.queuePrefix, config.mail, logger);
+  const janitor = new RunJanitor(queues, runs, runCloser, logger);
+  const imports = new ImportService(db, cohorts, runs, queues, janitor, runCloser, logger);
   const box = new SecretBox(config.encryptionKey);
   const mailer = createMailer({
     smtpUrl: config.mail.smtpUrl,
@@ -90,6 +93,7 @@ export async function createContext(config: Config, processName: string, log?: L
     mailer,
     health: new HealthService(redis, db, warehouse),
     janitor,
+    runCloser,
     async close() {
       await mailer.close();
       await queues.close();

@@ -1,8 +1,8 @@
 import type { Job } from 'bullmq';
 import type { Logger } from '../logger';
+import type { RunCloser } from '../services/run-closer';
 import type { RunRepository, RunRow } from '../services/runs';
-import type { Warehouse } from '../warehouse/warehouse';
-import { enqueueRunNotification, finalizeJobId, importRunJobId } from './producers';
+import { finalizeJobId, importRunJobId } from './producers';
 import type { Queues } from './queues';
 
 /** A run younger than this may still be getting its job added: never call it lost. */
@@ -17,8 +17,7 @@ export class RunJanitor {
   constructor(
     private readonly queues: Queues,
     private readonly runs: RunRepository,
-    private readonly warehouse: Warehouse,
-    private readonly mail: { attempts: number; backoffMs: number },
+    private readonly closer: RunCloser,
     private readonly log: Logger,
   ) {}
 
@@ -38,10 +37,7 @@ export class RunJanitor {
     if (!(await this.isLost(run))) return false;
     const error =
       "The import's jobs were lost (removed from the queue); the run was closed so the cohort can be imported again.";
-    this.runs.abort(run.id, error);
-    const closed = this.runs.finish(run.id, { status: 'failed', added: 0, removed: 0, failed: 0, error });
-    await this.warehouse.discardRun(run.id);
-    if (closed && closed.recipients.length > 0) await enqueueRunNotification(this.queues, run.id, this.mail);
+    await this.closer.closeFailed(run.id, error);
     this.log.warn({ runId: run.id }, 'closed a run whose jobs were lost');
     return true;
   }

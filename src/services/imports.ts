@@ -3,14 +3,15 @@ import { and, eq } from 'drizzle-orm';
 import type { ControlDb } from '../../db/client';
 import { brazeConnections, importRuns, type RunTrigger } from '../../db/schema';
 import type { Logger } from '../logger';
-import { enqueueImportRun, enqueueRunNotification, finalizeJobId, importRunJobId } from '../queue/producers';
+import { enqueueImportRun, finalizeJobId, importRunJobId } from '../queue/producers';
 import type { RunJanitor } from '../queue/run-janitor';
 import type { Queues } from '../queue/queues';
 import type { CohortService } from './cohorts';
 import { ConflictError, NotFoundError, ServiceError } from './errors';
 import { QUEUE_DEADLINE_MS, withDeadline } from './deadline';
 import { decodeCursor, pageOf } from './paging';
-import { type RunRepository, type RunRow, type RunView, runView } from './runs';
+import type { RunCloser } from './run-closer';
+import { isActiveRun, type RunRepository, type RunRow, type RunView, runView } from './runs';
 
 export interface EnqueueInput {
   trigger: RunTrigger;
@@ -35,7 +36,7 @@ export class ImportService {
     private readonly runs: RunRepository,
     private readonly queues: Queues,
     private readonly janitor: RunJanitor,
-    private readonly mail: { attempts: number; backoffMs: number },
+    private readonly closer: RunCloser,
     private readonly log: Logger,
   ) {}
 
@@ -137,7 +138,7 @@ export class ImportService {
   async cancel(workspaceId: string, runId: string): Promise<RunView> {
     const run = this.runs.get(runId);
     if (!run || run.workspaceId !== workspaceId) throw new NotFoundError('Import run');
-    if (run.status !== 'queued' && run.status !== 'running') {
+    if (!isActiveRun(run)) {
       throw new ConflictError('run_not_active', `The run has already ended (${run.status}).`);
     }
     const reason = 'Cancelled by request.';
@@ -149,11 +150,8 @@ export class ImportService {
         'The job queue is unreachable; the run will stop once it is back.',
       );
     });
-    if (taken) {
-      // No worker has it: nothing else will close the run.
-      const closed = this.runs.finish(runId, { status: 'failed', added: 0, removed: 0, failed: 0, error: reason });
-      if (closed && closed.recipients.length > 0) await enqueueRunNotification(this.queues, runId, this.mail);
-    }
+    // No worker has it: nothing else will close the run (nor drop what an earlier attempt froze).
+    if (taken) await this.closer.closeFailed(runId, reason);
     // Otherwise the worker holding it, or finalize-run once the pages have stopped, ends it.
     return runView(this.runs.get(runId)!);
   }

@@ -44,6 +44,7 @@ export function runView(r: RunRow): RunView {
 }
 
 export const activeStatuses: RunStatus[] = ['queued', 'running'];
+export const isActiveRun = (run: { status: RunStatus }) => activeStatuses.includes(run.status);
 
 /** The run history in the control database: what workers record as a run moves along. */
 export class RunRepository {

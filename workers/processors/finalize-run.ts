@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import type { AppContext } from '../../src/context';
 import { finalizeRunPayload, uploadPageResult } from '../../src/queue/payloads';
-import { isActive, settleEndedRun } from './run-outcome';
+import { isActiveRun } from '../../src/services/runs';
 
 /**
  * Runs once every page of a run is done (sent, skipped or given up): sums the pages' results
@@ -11,8 +11,8 @@ export async function finalizeRun(ctx: AppContext, job: Job) {
   const { runId } = finalizeRunPayload.parse(job.data);
   const run = ctx.runs.get(runId);
   if (!run) return { skipped: 'run not found' };
-  if (!isActive(run)) {
-    await settleEndedRun(ctx, run);
+  if (!isActiveRun(run)) {
+    await ctx.runCloser.settle(run);
     return { skipped: 'run already ended' };
   }
 
@@ -34,6 +34,6 @@ export async function finalizeRun(ctx: AppContext, job: Job) {
   }
   const finished = ctx.runs.finish(runId, { status, added, removed, failed, error });
   ctx.log.info({ runId, status, added, removed, failed }, 'run finished');
-  await settleEndedRun(ctx, finished);
+  await ctx.runCloser.settle(finished);
   return { status, added, removed, failed, unmatchable: finished?.unmatchable ?? 0 };
 }

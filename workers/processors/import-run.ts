@@ -6,7 +6,8 @@ import type { AppContext } from '../../src/context';
 import type { Criteria } from '../../src/domain/criteria';
 import { addRunFlow, finalizeJobId } from '../../src/queue/producers';
 import { importRunPayload } from '../../src/queue/payloads';
-import { failRun, isActive, settleEndedRun } from './run-outcome';
+import { isActiveRun } from '../../src/services/runs';
+import { failRun } from './run-outcome';
 import { sendWithBudget } from './send-with-budget';
 
 /**
@@ -18,8 +19,8 @@ export async function importRun(ctx: AppContext, job: Job, token: string | undef
   const { runId } = importRunPayload.parse(job.data);
   const run = ctx.runs.get(runId);
   if (!run) return { skipped: 'run not found' };
-  if (!isActive(run)) {
-    await settleEndedRun(ctx, run);
+  if (!isActiveRun(run)) {
+    await ctx.runCloser.settle(run);
     return { skipped: 'run already ended' };
   }
   if (await ctx.queues.finalizeRun.getJob(finalizeJobId(runId))) return { skipped: 'pages already enqueued' };

@@ -4,7 +4,7 @@ import { cohorts } from '../../db/schema';
 import type { AppContext } from '../../src/context';
 import { composeRunEmail } from '../../src/notifications/run-email';
 import { notificationPayload } from '../../src/queue/payloads';
-import { runView } from '../../src/services/runs';
+import { isActiveRun, runView } from '../../src/services/runs';
 
 /**
  * Sends a finished run's email to its recipients, at most once per run: the run row is
@@ -15,7 +15,7 @@ import { runView } from '../../src/services/runs';
 export async function sendNotification(ctx: AppContext, job: Job) {
   const { runId } = notificationPayload.parse(job.data);
   const run = ctx.runs.get(runId);
-  if (!run || run.status === 'queued' || run.status === 'running') return { skipped: 'the run has not ended' };
+  if (!run || isActiveRun(run)) return { skipped: 'the run has not ended' };
   if (run.recipients.length === 0) return { skipped: 'no recipients' };
   if (!ctx.runs.claimNotification(runId)) return { skipped: 'already sent' };
 

@@ -6,6 +6,7 @@ import { BrazeError } from '../../src/braze/errors';
 import type { AppContext } from '../../src/context';
 import { finalizeJobId } from '../../src/queue/producers';
 import { type UploadPageResult, uploadPagePayload } from '../../src/queue/payloads';
+import { runProgressKey } from '../../src/services/run-closer';
 import { sendWithBudget } from './send-with-budget';
 
 /**
@@ -56,7 +57,7 @@ function abortRun(ctx: AppContext, runId: string, error: string): never {
 
 /** Shows "pages done / total" on the run's finalize job in Bull Board (every tenth page, and the last). */
 async function reportProgress(ctx: AppContext, runId: string, pagesTotal: number): Promise<void> {
-  const key = `${ctx.config.queuePrefix}:run-progress:${runId}`;
+  const key = runProgressKey(ctx.config.queuePrefix, runId);
   const [[, done]] = (await ctx.redis
     .multi()
     .incr(key)
