@@ -4,13 +4,13 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FixedWindowRateLimiter } from '../src/braze-sandbox/rate-limiter';
 import { startBrazeSandbox, type BrazeSandbox, type BrazeSandboxOptions } from '../src/braze-sandbox/server';
+import { scratchDir } from './support/scratch';
 
 const US_KEY = 'pk-test-us';
 const EU_KEY = 'pk-test-eu';
@@ -632,12 +632,25 @@ describe('FixedWindowRateLimiter', () => {
 describe('process entry', () => {
   const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
+  // Every child is killed after its test, pass or fail; each gets a DATA_DIR of its own so it
+  // never reads the developer's data/local.env (which `npm start` writes).
+  const children = new Set<ReturnType<typeof spawn>>();
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    children.clear();
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
   function startProcess(env: Record<string, string>) {
+    const dataDir = scratchDir('sandbox-process');
+    dirs.push(dataDir);
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/braze-sandbox/main.ts'], {
       cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: dataDir, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    children.add(child);
     const output = { stdout: '', stderr: '' };
     child.stdout.on('data', (chunk: Buffer) => (output.stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()));
@@ -646,7 +659,8 @@ describe('process entry', () => {
   }
 
   it('logs its URL (and no key) on start, serves, and exits 0 on SIGTERM', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'braze-sandbox-'));
+    const dir = scratchDir('sandbox-db');
+    dirs.push(dir);
     const { child, output, exited } = startProcess({
       BRAZE_SANDBOX_PORT: '0',
       BRAZE_SANDBOX_DB: join(dir, 'nested', 'sandbox.db'),
@@ -667,7 +681,6 @@ describe('process entry', () => {
       expect(`${output.stdout}${output.stderr}`).not.toContain('pk-process-secret');
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,14 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { scratchDir } from './support/scratch';
 import { openControlDb } from '../db/client';
 import { HealthService } from '../src/services/health';
 import { openSqliteWarehouse } from '../src/warehouse/sqlite-warehouse';
 
 describe('readiness', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cohort-import-health-'));
+  const dir = scratchDir('health');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('reports each store, and answers "unreachable" instead of hanging when Redis is down', async () => {

@@ -1,20 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateBudget } from '../src/queue/rate-budget';
 import { expectedFromDemo, sandboxMembers, sandboxRequests } from './support/expectations';
-import {
-  createConnectedWorkspace,
-  type Harness,
-  startHarness,
-  TEST_PREFIX_ROOT,
-  waitForRun,
-  seedDemo,
-} from './support/harness';
+import { createConnectedWorkspace, type Harness, startHarness, waitForRun, seedDemo } from './support/harness';
+import { scratchPrefix } from './support/scratch';
 
 describe('the shared request budget (real Redis)', () => {
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  const prefix = `${TEST_PREFIX_ROOT}-${randomUUID()}`;
+  const prefix = scratchPrefix();
   afterAll(async () => {
     const keys = await redis.keys(`${prefix}:*`);
     if (keys.length) await redis.del(...keys);

@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { scratchDir } from './support/scratch';
 import { loadConfig } from '../src/config';
 import { createContext } from '../src/context';
 import { createLogger } from '../src/logger';
 import { ServiceError } from '../src/services/errors';
 
 describe('Redis unreachable', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cohort-import-redis-down-'));
+  const dir = scratchDir('redis-down');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('an import request fails with 503 instead of hanging, and leaves no run blocking the cohort', async () => {

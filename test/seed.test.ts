@@ -1,9 +1,7 @@
 import Database from 'better-sqlite3';
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { COUNTRY_WEIGHTS, demoUser, EVENT_NAME_WEIGHTS, type DemoUser } from '../src/seed/demo-users';
@@ -11,6 +9,7 @@ import { createProgressBar } from '../src/seed/progress-bar';
 import { registerInSandbox, type SandboxUserRecord } from '../src/seed/register-in-sandbox';
 import { seedWarehouse } from '../src/seed/seed-warehouse';
 import { warehouseMigrations } from '../src/warehouse/sqlite-schema';
+import { scratchDir } from './support/scratch';
 
 const SEED = 7;
 const NOW = Date.UTC(2025, 5, 1, 12, 0, 0);
@@ -49,8 +48,7 @@ describe('seedWarehouse', () => {
   let db: Database.Database;
 
   beforeEach(() => {
-    dir = join(tmpdir(), `seed-test-${randomUUID()}`);
-    mkdirSync(dir, { recursive: true });
+    dir = scratchDir('seed');
     db = new Database(join(dir, 'warehouse.db'));
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');

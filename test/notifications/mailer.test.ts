@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger';
@@ -10,6 +9,7 @@ import { composeRunEmail } from '../../src/notifications/run-email';
 import type { RunView } from '../../src/services/runs';
 import { startSmtpServer, type InProcessSmtpServer } from '../support/smtp-server';
 import { parseMimeMessage } from '../support/mime-message';
+import { scratchDir } from '../support/scratch';
 
 const FROM = 'Cohort Import <cohort-import@example.com>';
 
@@ -243,7 +243,7 @@ describe('createMailer without SMTP: the outbox', () => {
   let root: string;
 
   beforeEach(() => {
-    root = join(tmpdir(), `cohort-import-outbox-${randomUUID()}`);
+    root = scratchDir('outbox');
   });
 
   afterEach(async () => {

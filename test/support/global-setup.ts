@@ -1,20 +1,22 @@
-import { readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { TEST_PREFIX_ROOT } from './harness';
+import { isOrphan, removeOrphanDirs, TEST_PREFIX_ROOT } from './scratch';
 
-/** Removes queues and temp folders left behind by an earlier test run that was killed before cleaning up. */
+/**
+ * Removes the queues and temp folders of earlier test runs that were killed before cleaning up,
+ * and only those: a suite running beside this one (its owner process alive) keeps its state.
+ * The forks inherit COHORT_TEST_OWNER_PID, so every scratch name carries this run's pid.
+ */
 export default async function globalSetup(): Promise<void> {
-  for (const name of readdirSync(tmpdir())) {
-    if (name.startsWith('cohort-import-test-')) rmSync(join(tmpdir(), name), { recursive: true, force: true });
-  }
+  process.env.COHORT_TEST_OWNER_PID = String(process.pid);
+  removeOrphanDirs();
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const root = `${TEST_PREFIX_ROOT}-`;
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${TEST_PREFIX_ROOT}-*`, 'COUNT', 1000);
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${root}*`, 'COUNT', 1000);
     cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
+    const orphans = keys.filter((key) => isOrphan(key, root));
+    if (orphans.length > 0) await redis.del(...orphans);
   } while (cursor !== '0');
   await redis.quit();
 }

@@ -1,8 +1,7 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createApp } from '../../src/api/app';
@@ -16,8 +15,9 @@ import { type AppContext, createContext } from '../../src/context';
 import { createLogger } from '../../src/logger';
 import type { WorkerManager } from '../../workers/worker-manager';
 import { startWorkers } from '../../workers/start-workers';
+import { scratchDir, scratchPrefix } from './scratch';
 
-export const TEST_PREFIX_ROOT = 'citest';
+export { TEST_PREFIX_ROOT } from './scratch';
 export const PARTNER_KEY = 'pk-test-us';
 
 export interface HttpResult<T = any> {
@@ -58,7 +58,7 @@ export interface HarnessOptions {
  * Braze sandbox over HTTP. `close()` removes all of it.
  */
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'cohort-import-test-'));
+  const dir = scratchDir('harness');
   const sandbox = await startBrazeSandbox({
     port: 0,
     host: '127.0.0.1',
@@ -71,7 +71,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const adminToken = `admin-${randomBytes(16).toString('hex')}`;
   const env: Record<string, string> = {
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    QUEUE_PREFIX: `${TEST_PREFIX_ROOT}-${randomUUID()}`,
+    QUEUE_PREFIX: scratchPrefix(),
     DATABASE_URL: join(dir, 'control.db'),
     WAREHOUSE_URL: join(dir, 'warehouse.db'),
     DATA_DIR: dir,
