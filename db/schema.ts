@@ -149,3 +149,13 @@ export const schedules = sqliteTable(
   },
   (t) => [index('schedules_workspace').on(t.workspaceId)],
 );
+
+/**
+ * One row: this deployment's id, made with the database. A deployment claims its Redis queue
+ * prefix with it, so a second deployment pointed at the same Redis and prefix refuses to start
+ * instead of taking the first one's jobs and deleting its job schedulers (src/deployment.ts).
+ */
+export const deployment = sqliteTable('deployment', {
+  id: text('id').primaryKey(),
+  createdAt: createdAt(),
+});

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { loadConfig, loadLocalEnv } from '../src/config';
 import { ensureDemo } from '../src/seed/demo-setup';
 
@@ -8,14 +9,35 @@ import { ensureDemo } from '../src/seed/demo-setup';
  * the sandbox.
  */
 loadLocalEnv();
-const config = loadConfig();
-const sandboxUrl = process.env.BRAZE_SANDBOX_URL ?? 'http://127.0.0.1:4010';
+// One setting per port: the sandbox's URL, and its place on the endpoint allow-list, follow
+// BRAZE_SANDBOX_PORT, so a second checkout on other ports never talks to this one's sandbox.
+const sandboxPort = Number(process.env.BRAZE_SANDBOX_PORT ?? 4010);
+const sandboxHost = process.env.BRAZE_SANDBOX_HOST ?? '127.0.0.1';
+const sandboxUrl = `http://${sandboxHost.includes(':') ? `[${sandboxHost}]` : sandboxHost}:${sandboxPort}`;
+process.env.BRAZE_SANDBOX_PORT = String(sandboxPort);
+process.env.BRAZE_ENDPOINT_ALLOWLIST = [
+  ...new Set([...(process.env.BRAZE_ENDPOINT_ALLOWLIST ?? '').split(',').filter(Boolean), sandboxUrl]),
+].join(',');
+// Pretty log lines for a person at a terminal (production keeps JSON).
+process.env.LOG_FORMAT ??= 'pretty';
+const config = (() => {
+  try {
+    return loadConfig();
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(1);
+  }
+})();
 const demoUsers = Number(process.env.DEMO_USERS ?? 10_000);
+const web = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
 const tsx = 'node_modules/.bin/tsx';
 const children: { name: string; proc: ChildProcess }[] = [];
 const colors = ['36', '33', '35', '32', '34'];
 
-function start(name: string, script: string): ChildProcess {
+/** Resolves when `name` has printed a line matching `ready`; rejects if it exits first. */
+const readyLines = new Map<string, { pattern: RegExp; resolve: () => void }>();
+
+function start(name: string, script: string, ready?: RegExp): Promise<void> {
   // A process group of its own: Ctrl-C reaches only this supervisor, which then stops the
   // children in order (web, workers, sandbox) instead of all at once.
   const proc = spawn(tsx, [script], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env, detached: true });
@@ -27,7 +49,14 @@ function start(name: string, script: string): ChildProcess {
       buffered += chunk.toString();
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
-      for (const line of lines) process.stdout.write(prefix + line + '\n');
+      for (const line of lines) {
+        process.stdout.write(prefix + line + '\n');
+        const waiting = readyLines.get(name);
+        if (waiting?.pattern.test(line)) {
+          readyLines.delete(name);
+          waiting.resolve();
+        }
+      }
     });
   }
   proc.on('exit', (code, signal) => {
@@ -37,7 +66,30 @@ function start(name: string, script: string): ChildProcess {
     }
   });
   children.push({ name, proc });
-  return proc;
+  if (!ready) return Promise.resolve();
+  const isReady = new Promise<void>((resolve, reject) => {
+    readyLines.set(name, { pattern: ready, resolve });
+    proc.once('exit', () => reject(new Error(`${name} stopped before it was ready (see its lines above)`)));
+  });
+  isReady.catch(() => undefined); // awaited by the caller; never an unhandled rejection meanwhile
+  return isReady;
+}
+
+/** Fails with the variable to set when a port is taken, before anything starts. */
+async function ensurePortFree(port: number, host: string, variable: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          err.code === 'EADDRINUSE'
+            ? `port ${port} is in use (another Cohort Import running?) — set ${variable} to another port`
+            : `cannot use ${host}:${port}: ${err.message}`,
+        ),
+      ),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
 }
 
 async function waitFor(url: string, what: string, timeoutMs = 30_000): Promise<void> {
@@ -92,20 +144,26 @@ function signalGroup(proc: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 try {
-  start('braze-sandbox', 'src/braze-sandbox/main.ts');
+  await ensurePortFree(sandboxPort, sandboxHost, 'BRAZE_SANDBOX_PORT');
+  await ensurePortFree(config.port, config.host, 'PORT');
+  // Each step waits for its own process's ready line, then for its URL: an answer from some
+  // other instance on the same port can never pass for this one.
+  await start('braze-sandbox', 'src/braze-sandbox/main.ts', /listening on /);
   await waitFor(`${sandboxUrl}/sandbox/requests`, 'the Braze sandbox');
   const demo = await ensureDemo(config, { sandboxUrl, users: demoUsers });
-  start('web', 'src/web.ts');
-  start('worker-1', 'workers/main.ts');
-  start('worker-2', 'workers/main.ts');
-  const web = `http://${config.host}:${config.port}`;
+  const workersReady = [
+    start('worker-1', 'workers/main.ts', /worker ready/),
+    start('worker-2', 'workers/main.ts', /worker ready/),
+  ];
+  await start('web', 'src/web.ts', /web listening/);
   await waitFor(`${web}/healthz`, 'web');
+  await Promise.all(workersReady);
   const t = demo.api_token;
   console.log(`
 \x1b[1mCohort Import is running.\x1b[0m  Ctrl-C stops everything.
 
   API            ${web}/v1          (demo workspace token below)
-  Bull Board     ${web}/admin/queues   user: admin  password: the ADMIN_TOKEN in ${config.dataDir}/local.env
+  Bull Board     ${web}/admin/queues   user admin, password: ADMIN_TOKEN in ${config.dataDir}/local.env
   Braze sandbox  ${sandboxUrl}      (Braze workspace ${demo.braze_workspace_id})
   Demo data      ${demo.users.toLocaleString('en-US')} users with events
 
@@ -113,7 +171,7 @@ try {
 
 Try next (the README's walkthrough has more):
   curl -s -X POST ${web}/v1/cohorts -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
-    -d '{"name":"Brazil pro buyers","criteria":{"all":[{"property":"country","op":"in","value":["BR","PT"]},{"event":"purchase","op":"gte","count":1,"within_days":30}]}}'
+    -d '{"name":"Brazil pro buyers","criteria":{"all":[{"property":"country","op":"eq","value":"BR"},{"property":"plan","op":"eq","value":"pro"},{"event":"purchase","op":"gte","count":1,"within_days":30}]}}'
   curl -s -X POST ${web}/v1/cohorts/<cohort id>/imports -H "Authorization: Bearer $TOKEN"
   curl -s ${web}/v1/cohorts/<cohort id>/imports -H "Authorization: Bearer $TOKEN"
   curl -s "${sandboxUrl}/sandbox/workspaces/${demo.braze_workspace_id}/segment?cohort_name=Brazil%20pro%20buyers&limit=5"

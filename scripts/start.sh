@@ -4,8 +4,9 @@ source "$(dirname "$0")/lib.sh"
 ensure_node
 ensure_deps
 
-# Local secrets and settings, generated once and kept in the data folder (git-ignored). Every
-# process reads them at start (src/config.ts loadLocalEnv); variables you set win over them.
+# Local secrets, generated once and kept in the data folder (git-ignored). Every process reads
+# them at start (src/config.ts loadLocalEnv); variables you set win over them. The sandbox's
+# place on the endpoint allow-list is not kept here: run-local derives it from BRAZE_SANDBOX_PORT.
 ENV_FILE="$DATA_DIR/local.env"
 if [ ! -f "$ENV_FILE" ]; then
   say "Generating local secrets in $ENV_FILE"
@@ -14,7 +15,6 @@ if [ ! -f "$ENV_FILE" ]; then
     console.log("ADMIN_TOKEN=" + c.randomBytes(18).toString("base64url"));
     console.log("ENCRYPTION_KEY=" + c.randomBytes(32).toString("hex"));
     console.log("BRAZE_PARTNER_API_KEY_US=sandbox-partner-" + c.randomBytes(8).toString("hex"));
-    console.log("BRAZE_ENDPOINT_ALLOWLIST=http://127.0.0.1:4010");
   ' > "$ENV_FILE"
   chmod 600 "$ENV_FILE"
 fi

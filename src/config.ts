@@ -17,9 +17,20 @@ const csv = z
       .filter(Boolean),
   );
 
+/** A whole number from the environment, with words a person understands ("abc" is not "NaN"). */
+function wholeNumber(min: number, max: number = Number.MAX_SAFE_INTEGER) {
+  const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `from ${min} to ${max}`;
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `must be a whole number ${range}`)
+    .transform(Number)
+    .pipe(z.number().min(min, `must be a whole number ${range}`).max(max, `must be a whole number ${range}`));
+}
+
 const envSchema = z.object({
   NODE_ENV: z.string().default('development'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: wholeNumber(0, 65535).default(3000),
   HOST: z.string().default('127.0.0.1'),
   REDIS_URL: z
     .string()
@@ -46,17 +57,19 @@ const envSchema = z.object({
     'must be a comma-separated list of bare http(s) origins, e.g. http://127.0.0.1:4010',
   ),
   BRAZE_USER_AGENT: z.string().default('partner-Kubit-CohortImport/0.1.0'),
-  BRAZE_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  BRAZE_REQUEST_TIMEOUT_MS: wholeNumber(1).default(30_000),
   /** Requests per hour per Braze connection, shared by all workers (Braze allows 250,000). */
-  BRAZE_RATE_LIMIT_PER_HOUR: z.coerce.number().int().positive().default(250_000),
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
-  UPLOAD_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(10),
-  UPLOAD_BACKOFF_MS: z.coerce.number().int().min(1).default(1_000),
+  BRAZE_RATE_LIMIT_PER_HOUR: wholeNumber(1).default(250_000),
+  WORKER_CONCURRENCY: wholeNumber(1, 256).default(8),
+  UPLOAD_ATTEMPTS: wholeNumber(1, 50).default(10),
+  UPLOAD_BACKOFF_MS: wholeNumber(1).default(1_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** json in production (one object a line); pretty for a person at a terminal (npm start sets it). */
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   SMTP_URL: z.string().default(''),
   MAIL_FROM: z.string().default('Cohort Import <cohort-import@localhost>'),
-  MAIL_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
-  MAIL_BACKOFF_MS: z.coerce.number().int().min(1).default(5_000),
+  MAIL_ATTEMPTS: wholeNumber(1, 50).default(8),
+  MAIL_BACKOFF_MS: wholeNumber(1).default(5_000),
 });
 
 export type Config = ReturnType<typeof toConfig>;
@@ -104,17 +117,21 @@ function toConfig(env: z.infer<typeof envSchema>) {
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  /** One line per variable: `NAME: what is wrong`. */
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => {
+    const byVariable = new Map<string, string>();
+    for (const i of parsed.error.issues) {
       const name = String(i.path[0] ?? '?');
-      const problem = env[name] === undefined ? 'is required but not set' : i.message;
-      return `  ${name}: ${problem}`;
-    });
-    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+      if (!byVariable.has(name)) byVariable.set(name, env[name] === undefined ? 'is required but not set' : i.message);
+    }
+    throw new ConfigError([...byVariable].map(([name, problem]) => `${name}: ${problem}`));
   }
   return toConfig(parsed.data);
 }

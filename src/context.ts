@@ -1,12 +1,14 @@
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { type ControlDb, openControlDb } from '../db/client';
 import type { Config } from './config';
 import { SecretBox } from './crypto/secret-box';
+import { DeploymentClaim } from './deployment';
 import { createLogger, type Logger } from './logger';
 import { createMailer, type Mailer } from './notifications/mailer';
 import { createQueues, type Queues } from './queue/queues';
 import { RateBudget } from './queue/rate-budget';
+import { createRedis, RedisOutageLog } from './redis';
 import { RunJanitor } from './queue/run-janitor';
 import { ScheduleReconciler } from './queue/schedule-reconciler';
 import { BrazeConnectionService } from './services/braze-connections';
@@ -27,7 +29,10 @@ export interface AppContext {
   db: ControlDb;
   warehouse: Warehouse;
   redis: Redis;
+  /** Every Redis connection of this process reports outages here: one log line per outage. */
+  redisOutages: RedisOutageLog;
   queues: Queues;
+  deployment: DeploymentClaim;
   rateBudget: RateBudget;
   workspaces: WorkspaceService;
   connections: BrazeConnectionService;
@@ -43,25 +48,13 @@ export interface AppContext {
   close(): Promise<void>;
 }
 
-/**
- * Redis for BullMQ. Workers block on Redis and must wait it out (maxRetriesPerRequest null);
- * everything else (producers, the rate budget, health) should fail fast instead of hanging a
- * request when Redis is away, so a client gets a 503 and can try again.
- */
-export function createRedis(url: string, role: 'worker' | 'client'): Redis {
-  return role === 'worker'
-    ? new Redis(url, { maxRetriesPerRequest: null })
-    : new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 5_000 });
-}
-
 export async function createContext(config: Config, processName: string, log?: Logger): Promise<AppContext> {
   const logger = log ?? createLogger(processName, config.logLevel);
   const db = openControlDb(config.databaseUrl);
   const warehouse = await openSqliteWarehouse(config.warehouseUrl);
-  const redis = createRedis(config.redisUrl, 'client');
-  const onRedisError = (err: Error) => logger.warn({ err: err.message }, 'redis connection error');
-  redis.on('error', onRedisError);
-  const queues = createQueues(redis, config.queuePrefix, onRedisError);
+  const redisOutages = new RedisOutageLog(logger, config.redisUrl);
+  const redis = redisOutages.watch(createRedis(config.redisUrl, 'client'));
+  const queues = createQueues(redis, config.queuePrefix, redisOutages.onError);
   const runs = new RunRepository(db);
   const reconciler = new ScheduleReconciler(db, queues.scheduledImport, logger);
   const cohorts = new CohortService(db, warehouse, runs, reconciler);
@@ -81,7 +74,9 @@ export async function createContext(config: Config, processName: string, log?: L
     db,
     warehouse,
     redis,
+    redisOutages,
     queues,
+    deployment: new DeploymentClaim(db, redis, config.queuePrefix, config.redisUrl),
     rateBudget: new RateBudget(redis, config.queuePrefix, config.braze.rateLimitPerHour),
     workspaces: new WorkspaceService(db),
     connections: new BrazeConnectionService(db, box, config.braze),

@@ -1,23 +1,35 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { createApp } from './api/app';
 import { createContext } from './context';
-import { bootProcess, onShutdown } from './process-lifecycle';
+import { bootProcess, claimQueuePrefix, listenOrExit, onShutdown } from './process-lifecycle';
 
 /** The `web` process: the API and Bull Board. One is enough; it is stateless but for the databases. */
 const { log, config } = bootProcess('web');
 const ctx = await createContext(config, 'web', log);
+// A deployment owns its queue prefix: web exits beside another deployment's (its reconcile would
+// delete that one's schedulers). With Redis away, the claim is made before the first reconcile.
+let claimed = false;
 // Only web writes job schedulers: make Redis match the schedules table. In the background, so
 // /healthz and /readyz answer (and say what is missing) even while Redis is away.
 // It also closes runs whose jobs were lost, which would otherwise block their cohorts.
-const reconcile = () =>
-  Promise.all([ctx.reconciler.reconcileAll(), ctx.janitor.sweep()]).catch((err: Error) =>
+const reconcile = async () => {
+  claimed ||= await claimQueuePrefix('web', ctx.deployment, { wait: false });
+  if (!claimed) return;
+  await Promise.all([ctx.reconciler.reconcileAll(), ctx.janitor.sweep()]).catch((err: Error) =>
     log.warn({ err: err.message }, 'reconcile failed'),
   );
+};
 void reconcile();
-const server: Server = createApp(ctx).listen(config.port, config.host, () => {
-  log.info({ url: `http://${config.host}:${config.port}` }, 'web listening');
+// Redis back after an outage (perhaps with its data lost): claim and reconcile at once rather
+// than at the next sweep, so no scheduler stays missing and no lost run stays open for minutes.
+ctx.redisOutages.onRecovered(() => {
+  claimed = false;
+  void reconcile();
 });
+const server: Server = createServer(createApp(ctx));
 server.keepAliveTimeout = 65_000;
+await listenOrExit(server, { name: 'web', port: config.port, host: config.host, portVariable: 'PORT' });
+log.info({ url: `http://${config.host}:${config.port}` }, 'web listening');
 
 // A safety net for changes that could not reach Redis when they were made (503 to the client).
 const repair = setInterval(() => void reconcile(), 5 * 60_000);

@@ -20,6 +20,9 @@ describe('configuration', () => {
     [{ ...valid, BRAZE_PARTNER: 'Kubit Inc' }, /BRAZE_PARTNER/],
     [{ ...valid, BRAZE_ENDPOINT_ALLOWLIST: 'http://127.0.0.1:4010/path' }, /BRAZE_ENDPOINT_ALLOWLIST/],
     [{ ...valid, WORKER_CONCURRENCY: '0' }, /WORKER_CONCURRENCY/],
+    [{ ...valid, WORKER_CONCURRENCY: 'abc' }, /WORKER_CONCURRENCY: must be a whole number from 1 to 256/],
+    [{ ...valid, PORT: '3000.5' }, /PORT: must be a whole number from 0 to 65535/],
+    [{ ...valid, LOG_FORMAT: 'xml' }, /LOG_FORMAT/],
   ])('names the bad variable: %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

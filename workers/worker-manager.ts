@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import { type Job, type Processor, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type AppContext, createRedis } from '../src/context';
+import type { AppContext } from '../src/context';
+import { createRedis, isRedisConnectionError } from '../src/redis';
 import type { QueueName } from '../src/queue/names';
 
 export interface ProcessorSpec {
@@ -26,8 +27,7 @@ export class WorkerManager {
   private readonly connection: Redis;
 
   constructor(private readonly ctx: AppContext) {
-    this.connection = createRedis(ctx.config.redisUrl, 'worker');
-    this.connection.on('error', (err) => ctx.log.warn({ err: err.message }, 'worker redis connection error'));
+    this.connection = ctx.redisOutages.watch(createRedis(ctx.config.redisUrl, 'worker'));
   }
 
   register(spec: ProcessorSpec): Worker {
@@ -38,6 +38,7 @@ export class WorkerManager {
       log.debug({ jobId: job.id, ms: Math.round(performance.now() - started) }, 'job done');
       return result;
     };
+    const { ctx } = this;
     const worker = new Worker(spec.queue, processor, {
       connection: this.connection,
       prefix: this.ctx.config.queuePrefix,
@@ -58,7 +59,10 @@ export class WorkerManager {
         );
       }
     });
-    worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
+    // A worker's blocking connection reports the same outage as every other connection.
+    worker.on('error', (err) =>
+      isRedisConnectionError(err) ? ctx.redisOutages.onError(err) : log.error({ err: err.message }, 'worker error'),
+    );
     this.workers.push(worker);
     return worker;
   }

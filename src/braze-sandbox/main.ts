@@ -47,7 +47,11 @@ const sandbox = await startBrazeSandbox({
     (key): key is string => key !== undefined,
   ),
 }).catch((error: unknown) => {
-  console.error(`braze-sandbox: cannot start: ${error instanceof Error ? error.message : String(error)}`);
+  const problem =
+    (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
+      ? `port ${env.BRAZE_SANDBOX_PORT} is in use — set BRAZE_SANDBOX_PORT to another port`
+      : `cannot start: ${error instanceof Error ? error.message : String(error)}`;
+  console.error(`braze-sandbox: ${problem}`);
   process.exit(1);
 });
 console.log(

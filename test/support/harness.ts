@@ -95,6 +95,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   });
   const log = createLogger('test', 'debug', sink);
   const ctx = await createContext(config, 'test', log);
+  await ctx.deployment.claim();
   await ctx.reconciler.reconcileAll();
   const server: Server = createApp(ctx).listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));

@@ -14,7 +14,9 @@ export async function startProcess(
   readyPattern: RegExp,
   timeoutMs = 30_000,
 ): Promise<RunningProcess> {
-  const proc = spawn('node_modules/.bin/tsx', [script], {
+  // node --import tsx: one process (the tsx CLI would run the script in a child that a SIGKILL of
+  // the CLI leaves behind).
+  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -22,7 +24,11 @@ export async function startProcess(
   proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} not ready after ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      // Never leave a process behind that a failed test can no longer stop.
+      proc.kill('SIGKILL');
+      reject(new Error(`${script} not ready after ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
     const check = () => {
       if (readyPattern.test(out)) {
         clearTimeout(timer);
@@ -51,4 +57,26 @@ export async function startProcess(
       });
     },
   };
+}
+
+/** Runs a TypeScript entry point that is expected to exit; kills it after the timeout. */
+export async function runToExit(
+  script: string,
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  // node --import tsx: one process (the tsx CLI would run the script in a child that a SIGKILL of
+  // the CLI leaves behind).
+  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+  proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  const killer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
+  clearTimeout(killer);
+  return { code, stdout, stderr };
 }

@@ -10,7 +10,11 @@ import { isActiveRun } from '../../src/services/runs';
 export async function finalizeRun(ctx: AppContext, job: Job) {
   const { runId } = finalizeRunPayload.parse(job.data);
   const run = ctx.runs.get(runId);
-  if (!run) return { skipped: 'run not found' };
+  if (!run) {
+    // Another deployment's job (a shared queue prefix) or a run deleted with its workspace.
+    ctx.log.warn({ jobId: job.id, runId }, 'job for an unknown run skipped');
+    return { skipped: 'run not found' };
+  }
   if (!isActiveRun(run)) {
     await ctx.runCloser.settle(run);
     return { skipped: 'run already ended' };

@@ -18,7 +18,11 @@ import { sendWithBudget } from './send-with-budget';
 export async function importRun(ctx: AppContext, job: Job, token: string | undefined) {
   const { runId } = importRunPayload.parse(job.data);
   const run = ctx.runs.get(runId);
-  if (!run) return { skipped: 'run not found' };
+  if (!run) {
+    // Another deployment's job (a shared queue prefix) or a run deleted with its workspace.
+    ctx.log.warn({ jobId: job.id, runId }, 'job for an unknown run skipped');
+    return { skipped: 'run not found' };
+  }
   if (!isActiveRun(run)) {
     await ctx.runCloser.settle(run);
     return { skipped: 'run already ended' };

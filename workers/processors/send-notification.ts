@@ -15,7 +15,11 @@ import { isActiveRun, runView } from '../../src/services/runs';
 export async function sendNotification(ctx: AppContext, job: Job) {
   const { runId } = notificationPayload.parse(job.data);
   const run = ctx.runs.get(runId);
-  if (!run || isActiveRun(run)) return { skipped: 'the run has not ended' };
+  if (!run) {
+    ctx.log.warn({ jobId: job.id, runId }, 'job for an unknown run skipped');
+    return { skipped: 'run not found' };
+  }
+  if (isActiveRun(run)) return { skipped: 'the run has not ended' };
   if (run.recipients.length === 0) return { skipped: 'no recipients' };
   if (!ctx.runs.claimNotification(runId)) return { skipped: 'already sent' };
 

@@ -18,8 +18,12 @@ export async function uploadPage(ctx: AppContext, job: Job, token: string | unde
   const page = uploadPagePayload.parse(job.data);
   const run = ctx.runs.get(page.runId);
   const skipped: UploadPageResult = { added: 0, removed: 0, skipped: true };
+  if (!run) {
+    ctx.log.warn({ jobId: job.id, runId: page.runId }, 'job for an unknown run skipped');
+    return skipped;
+  }
   // A run already failed by a permanent error sends nothing more.
-  if (!run || run.status !== 'running' || run.error || !run.syncScope) return skipped;
+  if (run.status !== 'running' || run.error || !run.syncScope) return skipped;
   const cohort = ctx.db
     .select({ brazeCohortId: cohorts.brazeCohortId })
     .from(cohorts)
