@@ -2,13 +2,42 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import * as schema from './schema';
+import { drizzle as drizzleSqlite } from 'drizzle-orm/better-sqlite3';
+import { migrate as migrateSqlite } from 'drizzle-orm/better-sqlite3/migrator';
+import { drizzle as drizzlePg, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
+import pg from 'pg';
+import * as pgSchema from './pg-schema';
+import * as sqliteSchema from './schema';
 
-export type ControlDb = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
+/**
+ * The control database on either engine, behind one async door.
+ *
+ * Services see drizzle's awaitable query builders and the tables of the engine in use
+ * (`db.tables`), typed as PostgreSQL's: no synchronous `.get()`/`.run()`/`.all()` exists in
+ * that type, so no service can lean on SQLite's synchronous API. Both schemas give rows the same
+ * TypeScript shape (Dates, booleans, parsed JSON). Statements that must be atomic are single
+ * statements (conditional UPDATE … RETURNING, INSERT … ON CONFLICT against unique indexes), so
+ * they hold on both engines without multi-statement transactions.
+ */
+export type ControlTables = typeof pgSchema;
+export type ControlEngine = 'sqlite' | 'postgres';
 
-const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), 'migrations');
+export type ControlDb = NodePgDatabase<ControlTables> & {
+  engine: ControlEngine;
+  tables: ControlTables;
+  /** A trivial query, for readiness checks. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+};
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const sqliteMigrations = resolve(here, 'migrations');
+const pgMigrations = resolve(here, 'pg-migrations');
 
 /** Opens a SQLite file with the settings every process uses: WAL, a busy wait, foreign keys. */
 export function openSqlite(path: string): Database.Database {
@@ -22,17 +51,62 @@ export function openSqlite(path: string): Database.Database {
 }
 
 /**
- * Opens the control database and applies pending migrations. Several processes may start at
- * once: a loser of the migration race finds the tables made and retries, seeing them applied.
+ * Opens the control database named by `url` (a `postgres://` URL or a SQLite path) and applies
+ * pending migrations. Several processes may start at once; each engine applies them once.
  */
-export function openControlDb(path: string): ControlDb {
-  const db = drizzle(openSqlite(path), { schema });
+export async function openControlDb(url: string): Promise<ControlDb> {
+  return isPostgresUrl(url) ? openPostgres(url) : openSqliteControl(url);
+}
+
+function openSqliteControl(path: string): ControlDb {
+  const client = openSqlite(path);
+  const db = drizzleSqlite(client, { schema: sqliteSchema });
+  // A loser of the migration race finds the tables made and retries, seeing them applied.
   for (let attempt = 1; ; attempt++) {
     try {
-      migrate(db, { migrationsFolder });
-      return db;
+      migrateSqlite(db, { migrationsFolder: sqliteMigrations });
+      break;
     } catch (err) {
       if (attempt >= 5) throw err;
     }
   }
+  // The SQLite tables stand where the PostgreSQL ones are typed: same columns, same row shapes.
+  return Object.assign(db as unknown as NodePgDatabase<ControlTables>, {
+    engine: 'sqlite' as const,
+    tables: sqliteSchema as unknown as ControlTables,
+    async ping() {
+      client.prepare('SELECT 1').get();
+    },
+    async close() {
+      client.close();
+    },
+  });
+}
+
+/** Any fixed number: the key of the advisory lock that serialises migrations across processes. */
+const MIGRATION_LOCK = 7_201_301;
+
+async function openPostgres(url: string): Promise<ControlDb> {
+  const pool = new pg.Pool({ connectionString: url, max: 10, idleTimeoutMillis: 30_000 });
+  // An idle client's error (the server restarted) must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  const lockClient = await pool.connect();
+  try {
+    await lockClient.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await migratePg(drizzlePg(lockClient), { migrationsFolder: pgMigrations });
+  } finally {
+    await lockClient.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    lockClient.release();
+  }
+  const db = drizzlePg(pool, { schema: pgSchema });
+  return Object.assign(db, {
+    engine: 'postgres' as const,
+    tables: pgSchema,
+    async ping() {
+      await pool.query('SELECT 1');
+    },
+    async close() {
+      await pool.end();
+    },
+  });
 }

@@ -5,6 +5,6 @@ import { openControlDb } from './client';
 /** `npm run migrate`: applies the control database's and the warehouse's migrations. */
 loadLocalEnv();
 const config = loadConfig();
-openControlDb(config.databaseUrl).$client.close();
+await (await openControlDb(config.databaseUrl)).close();
 (await openSqliteWarehouse(config.warehouseUrl)).close();
 console.log(`migrated ${config.databaseUrl} and ${config.warehouseUrl}`);

@@ -50,7 +50,7 @@ export interface AppContext {
 
 export async function createContext(config: Config, processName: string, log?: Logger): Promise<AppContext> {
   const logger = log ?? createLogger(processName, config.logLevel);
-  const db = openControlDb(config.databaseUrl);
+  const db = await openControlDb(config.databaseUrl);
   const warehouse = await openSqliteWarehouse(config.warehouseUrl);
   const redisOutages = new RedisOutageLog(logger, config.redisUrl);
   const redis = redisOutages.watch(createRedis(config.redisUrl, 'client'));
@@ -60,8 +60,9 @@ export async function createContext(config: Config, processName: string, log?: L
   const cohorts = new CohortService(db, warehouse, runs, reconciler);
   const runCloser = new RunCloser(runs, warehouse, queues, redis, config.queuePrefix, config.mail, logger);
   const janitor = new RunJanitor(queues, runs, runCloser, logger);
-  const imports = new ImportService(db, cohorts, runs, queues, janitor, runCloser, logger);
   const box = new SecretBox(config.encryptionKey);
+  const connections = new BrazeConnectionService(db, box, config.braze);
+  const imports = new ImportService(cohorts, connections, runs, queues, janitor, runCloser, logger);
   const mailer = createMailer({
     smtpUrl: config.mail.smtpUrl,
     from: config.mail.from,
@@ -79,7 +80,7 @@ export async function createContext(config: Config, processName: string, log?: L
     deployment: new DeploymentClaim(db, redis, config.queuePrefix, config.redisUrl),
     rateBudget: new RateBudget(redis, config.queuePrefix, config.braze.rateLimitPerHour),
     workspaces: new WorkspaceService(db),
-    connections: new BrazeConnectionService(db, box, config.braze),
+    connections,
     cohorts,
     runs,
     imports,
@@ -94,7 +95,7 @@ export async function createContext(config: Config, processName: string, log?: L
       await queues.close();
       await redis.quit().catch(() => redis.disconnect());
       warehouse.close();
-      db.$client.close();
+      await db.close();
     },
   };
 }

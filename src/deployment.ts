@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import type { ControlDb } from '../db/client';
-import { deployment } from '../db/schema';
 import { redactRedisUrl } from './redis';
 
 /** Another deployment (another control database) owns this Redis queue prefix. */
@@ -23,8 +22,9 @@ export class DeploymentClaim {
   ) {}
 
   /** The id made by the migration that created the control database. */
-  id(): string {
-    const row = this.db.select().from(deployment).get();
+  async id(): Promise<string> {
+    const { deployment } = this.db.tables;
+    const [row] = await this.db.select().from(deployment).limit(1);
     if (!row) throw new Error('The control database has no deployment id: run the migrations (npm run migrate).');
     return row.id;
   }
@@ -38,7 +38,7 @@ export class DeploymentClaim {
    * data. Throws PrefixOwnedElsewhereError when another deployment holds it.
    */
   async claim(): Promise<void> {
-    const id = this.id();
+    const id = await this.id();
     await this.redis.set(this.key, id, 'NX');
     const owner = await this.redis.get(this.key);
     if (owner !== null && owner !== id) {

@@ -1,3 +1,4 @@
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConnectedWorkspace, type Harness, startHarness } from './support/harness';
 
@@ -299,27 +300,25 @@ describe('the Braze connection', () => {
     expect(got.status).toBe(200);
     expect(got.body.data_import_key).toBe(`…${a.dataImportKey.slice(-4)}`);
     expect(JSON.stringify(got.body)).not.toContain(a.dataImportKey);
-    const scope = () =>
-      h.ctx.db.$client
-        .prepare('SELECT sync_scope FROM braze_connections WHERE workspace_id = ?')
-        .pluck()
-        .get(a.workspaceId);
-    const before = scope();
+    const connectionRow = async () => {
+      const t = h.ctx.db.tables.brazeConnections;
+      const [row] = await h.ctx.db.select().from(t).where(eq(t.workspaceId, a.workspaceId));
+      return row!;
+    };
+    const scope = async () => (await connectionRow()).syncScope;
+    const before = await scope();
     const sameEndpoint = await h.request('PUT', '/v1/braze-connection', {
       token: a.token,
       body: { rest_endpoint: h.sandboxUrl, data_import_key: 'another-key-1234' },
     });
     expect(sameEndpoint.body.data_import_key).toBe('…1234');
-    expect(scope()).toBe(before);
+    expect(await scope()).toBe(before);
     await h.request('PUT', '/v1/braze-connection', {
       token: a.token,
       body: { rest_endpoint: 'https://rest.iad-03.braze.com', data_import_key: 'another-key-1234' },
     });
-    expect(scope()).not.toBe(before);
-    const sealed = h.ctx.db.$client
-      .prepare('SELECT data_import_key_sealed FROM braze_connections WHERE workspace_id = ?')
-      .pluck()
-      .get(a.workspaceId) as string;
+    expect(await scope()).not.toBe(before);
+    const sealed = (await connectionRow()).dataImportKeySealed;
     expect(sealed).not.toContain('another-key-1234');
     expect((await h.request('DELETE', '/v1/braze-connection', { token: a.token })).status).toBe(204);
     expect((await h.request('GET', '/v1/braze-connection', { token: a.token })).status).toBe(404);

@@ -12,7 +12,7 @@ describe('readiness', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('reports each store, and answers "unreachable" instead of hanging when Redis is down', async () => {
-    const db = openControlDb(join(dir, 'control.db'));
+    const db = await openControlDb(join(dir, 'control.db'));
     const warehouse = await openSqliteWarehouse(join(dir, 'warehouse.db'));
     const up = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
     // Nothing listens on port 1; with maxRetriesPerRequest null, ioredis would queue the ping forever.
@@ -32,7 +32,7 @@ describe('readiness', () => {
     } finally {
       up.disconnect();
       down.disconnect();
-      db.$client.close();
+      await db.close();
     }
   });
 });

@@ -25,22 +25,26 @@ describe('Redis unreachable', () => {
     });
     const ctx = await createContext(config, 'test', createLogger('test', 'silent'));
     try {
-      const ws = ctx.workspaces.create('Offline');
-      ctx.connections.put(ws.id, { rest_endpoint: 'http://127.0.0.1:4999', data_import_key: 'key-12345678' });
-      const cohort = ctx.cohorts.create(ws.id, { name: 'c', criteria: { all: [{ identity: 'identified' }] } });
+      const ws = await ctx.workspaces.create('Offline');
+      await ctx.connections.put(ws.id, { rest_endpoint: 'http://127.0.0.1:4999', data_import_key: 'key-12345678' });
+      const cohort = await ctx.cohorts.create(ws.id, { name: 'c', criteria: { all: [{ identity: 'identified' }] } });
 
       const attempt = ctx.imports.enqueue(ws.id, cohort.id, { trigger: 'one_time' });
       await expect(attempt).rejects.toBeInstanceOf(ServiceError);
       await expect(attempt).rejects.toMatchObject({ status: 503, code: 'queue_unavailable' });
-      const runs = ctx.imports.list(ws.id, cohort.id, { limit: 10 });
+      const runs = await ctx.imports.list(ws.id, cohort.id, { limit: 10 });
       expect(runs.data).toHaveLength(1);
       expect(runs.data[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/queue/) });
-      expect(ctx.runs.activeForCohort(cohort.id)).toBeUndefined();
+      expect(await ctx.runs.activeForCohort(cohort.id)).toBeUndefined();
 
       // A schedule is saved (the database is the source of truth) and the client told it is not live yet.
       const put = ctx.schedules.put(ws.id, cohort.id, { cadence: 'daily', time: '08:00' });
       await expect(put).rejects.toMatchObject({ status: 503, code: 'scheduler_unavailable' });
-      expect(ctx.schedules.get(ws.id, cohort.id)).toMatchObject({ cadence: 'daily', time: '08:00', enabled: true });
+      expect(await ctx.schedules.get(ws.id, cohort.id)).toMatchObject({
+        cadence: 'daily',
+        time: '08:00',
+        enabled: true,
+      });
     } finally {
       ctx.redis.disconnect();
       await ctx.close().catch(() => undefined);

@@ -1,3 +1,4 @@
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqliteWarehouse } from '../src/warehouse/sqlite-warehouse';
 import { expectedFromDemo, sandboxMembers, sandboxRequests } from './support/expectations';
@@ -9,6 +10,16 @@ const USERS = 8000;
 const SEED = 5;
 const criteria = { all: [{ identity: 'identified' }] };
 let h: Harness;
+
+/** Ages a run by two minutes, past the age below which it may still be getting its job. */
+async function makeOlder(runId: string): Promise<void> {
+  const t = h.ctx.db.tables.importRuns;
+  const [run] = await h.ctx.db.select().from(t).where(eq(t.id, runId));
+  await h.ctx.db
+    .update(t)
+    .set({ createdAt: new Date(run!.createdAt.getTime() - 120_000) })
+    .where(eq(t.id, runId));
+}
 let ws: Awaited<ReturnType<typeof createConnectedWorkspace>>;
 let now: number;
 
@@ -136,7 +147,7 @@ describe('cancel and lost runs', () => {
     // Still young: it might just be getting its job, so the cohort stays busy.
     const young = await h.request('POST', `/v1/cohorts/${cohort.id}/imports`, { token: ws.token, body: {} });
     expect(young.status).toBe(409);
-    h.ctx.db.$client.prepare('UPDATE import_runs SET created_at = created_at - 120000 WHERE id = ?').run(runId);
+    await makeOlder(runId);
     const next = await h.request('POST', `/v1/cohorts/${cohort.id}/imports`, { token: ws.token, body: {} });
     expect(next.status).toBe(202);
     expect((await h.request('GET', `/v1/imports/${runId}`, { token: ws.token })).body).toMatchObject({
@@ -144,7 +155,7 @@ describe('cancel and lost runs', () => {
       error: expect.stringMatching(/jobs were lost/),
     });
     // The sweep web runs finds nothing else to close: the new run's job is there.
-    h.ctx.db.$client.prepare('UPDATE import_runs SET created_at = created_at - 120000 WHERE id = ?').run(next.body.id);
+    await makeOlder(next.body.id);
     const beforeSweep = (await h.request('GET', `/v1/imports/${next.body.id}`, { token: ws.token })).body.status;
     expect(await h.ctx.janitor.sweep()).toBe(0);
     expect((await h.request('GET', `/v1/imports/${next.body.id}`, { token: ws.token })).body.status).toBe(beforeSweep);

@@ -23,9 +23,9 @@ function sameSecret(a: string, b: string): boolean {
 
 /** Every /v1 route but the admin ones: the token decides the workspace. */
 export function requireWorkspace(workspaces: WorkspaceService): RequestHandler {
-  return (req, res, next) => {
+  return async (req, res, next) => {
     const token = bearer(req);
-    const found = token ? workspaces.authenticate(token) : null;
+    const found = token ? await workspaces.authenticate(token) : null;
     if (!found) {
       res
         .status(401)

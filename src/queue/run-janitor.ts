@@ -45,7 +45,7 @@ export class RunJanitor {
   /** Sweeps every active run (web does this at start and every few minutes). */
   async sweep(): Promise<number> {
     let closed = 0;
-    for (const run of this.runs.allActive()) if (await this.closeIfLost(run)) closed++;
+    for (const run of await this.runs.allActive()) if (await this.closeIfLost(run)) closed++;
     return closed;
   }
 }

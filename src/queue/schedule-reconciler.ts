@@ -1,10 +1,9 @@
 import type { Queue } from 'bullmq';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { ControlDb } from '../../db/client';
-import { cohorts, schedules } from '../../db/schema';
 import { cadenceToCron } from '../domain/cadence';
 import type { Logger } from '../logger';
-import { scheduleSpecOf } from '../services/schedule-spec';
+import { type ScheduleRow, scheduleSpecOf } from '../services/schedule-spec';
 import { type ScheduledImportPayload, scheduledImportPayload } from './payloads';
 
 const SCHEDULER_PREFIX = 'cohort-schedule-';
@@ -65,7 +64,7 @@ export class ScheduleReconciler {
    */
   async reconcileAll(): Promise<ReconcileReport> {
     const report: ReconcileReport = { added: 0, updated: 0, removed: 0, unchanged: 0 };
-    const cohortIds = new Set(this.rows().map((r) => r.schedule.cohortId));
+    const cohortIds = new Set((await this.rows()).map((r) => r.schedule.cohortId));
     for (const have of await this.queue.getJobSchedulers(0, -1)) {
       const cohortId = cohortIdOf(have.key);
       if (cohortId) cohortIds.add(cohortId);
@@ -82,7 +81,7 @@ export class ScheduleReconciler {
 
   private async applyCohort(cohortId: string): Promise<Action> {
     const id = schedulerIdFor(cohortId);
-    const want = this.desiredFor(cohortId);
+    const want = await this.desiredFor(cohortId);
     const have = await this.queue.getJobScheduler(id);
     if (!want) {
       if (!have) return 'unchanged';
@@ -113,6 +112,7 @@ export class ScheduleReconciler {
   }
 
   private rows(cohortId?: string) {
+    const { schedules, cohorts } = this.db.tables;
     return this.db
       .select({ schedule: schedules })
       .from(schedules)
@@ -123,17 +123,16 @@ export class ScheduleReconciler {
           isNull(cohorts.deletedAt),
           cohortId ? eq(schedules.cohortId, cohortId) : undefined,
         ),
-      )
-      .all();
+      );
   }
 
-  private desiredFor(cohortId: string): Desired | null {
-    const row = this.rows(cohortId)[0];
+  private async desiredFor(cohortId: string): Promise<Desired | null> {
+    const [row] = await this.rows(cohortId);
     return row ? toDesired(row.schedule) : null;
   }
 }
 
-function toDesired(row: typeof schedules.$inferSelect): Desired {
+function toDesired(row: ScheduleRow): Desired {
   const cron = cadenceToCron(scheduleSpecOf(row));
   return {
     id: schedulerIdFor(row.cohortId),

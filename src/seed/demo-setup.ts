@@ -53,24 +53,24 @@ export async function ensureDemo(
   config: Config,
   opts: { sandboxUrl: string; users: number; seed?: number; force?: boolean },
 ): Promise<DemoState> {
-  const db = openControlDb(config.databaseUrl);
+  const db = await openControlDb(config.databaseUrl);
   const warehouse = await openSqliteWarehouse(config.warehouseUrl);
   try {
     let state = readDemoState(config);
     const workspaces = new WorkspaceService(db);
     if (
       !state ||
-      !workspaces.exists(state.workspace_id) ||
+      !(await workspaces.exists(state.workspace_id)) ||
       state.sandbox_url !== opts.sandboxUrl ||
       !(await sandboxKnows(opts.sandboxUrl, state.braze_workspace_id))
     ) {
-      const ws = workspaces.create('Demo');
+      const ws = await workspaces.create('Demo');
       const brazeWs = await sandboxCall<{ id: string }>(`${opts.sandboxUrl}/sandbox/workspaces`, { name: 'Demo' });
       const key = await sandboxCall<{ key: string }>(
         `${opts.sandboxUrl}/sandbox/workspaces/${brazeWs.id}/data-import-keys`,
         {},
       );
-      new BrazeConnectionService(db, new SecretBox(config.encryptionKey), config.braze).put(ws.id, {
+      await new BrazeConnectionService(db, new SecretBox(config.encryptionKey), config.braze).put(ws.id, {
         rest_endpoint: opts.sandboxUrl,
         data_import_key: key.key,
       });
@@ -116,6 +116,6 @@ export async function ensureDemo(
     return state;
   } finally {
     warehouse.close();
-    db.$client.close();
+    await db.close();
   }
 }

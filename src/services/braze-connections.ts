@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import type { ControlDb } from '../../db/client';
-import { brazeConnections } from '../../db/schema';
 import { BrazeClient } from '../braze/client';
 import { BrazePermanentError } from '../braze/errors';
 import type { Config } from '../config';
@@ -31,7 +30,21 @@ export class BrazeConnectionService {
     private readonly braze: Config['braze'],
   ) {}
 
-  put(workspaceId: string, input: { rest_endpoint: string; data_import_key: string }): BrazeConnectionView {
+  private async row(workspaceId: string) {
+    const { brazeConnections } = this.db.tables;
+    const [row] = await this.db
+      .select()
+      .from(brazeConnections)
+      .where(eq(brazeConnections.workspaceId, workspaceId))
+      .limit(1);
+    return row;
+  }
+
+  async put(
+    workspaceId: string,
+    input: { rest_endpoint: string; data_import_key: string },
+  ): Promise<BrazeConnectionView> {
+    const { brazeConnections } = this.db.tables;
     const endpoint = validateBrazeEndpoint(input.rest_endpoint, this.braze.endpointAllowlist);
     if (!endpoint.ok) throw new ValidationError([{ path: 'rest_endpoint', message: endpoint.message }]);
     if (!KEY_PATTERN.test(input.data_import_key)) {
@@ -40,7 +53,7 @@ export class BrazeConnectionService {
       ]);
     }
     const now = new Date();
-    const existing = this.db.select().from(brazeConnections).where(eq(brazeConnections.workspaceId, workspaceId)).get();
+    const existing = await this.row(workspaceId);
     // Same endpoint: Braze still knows what we told it. New endpoint: start over (full import).
     const syncScope = existing && existing.restEndpoint === endpoint.endpoint ? existing.syncScope : randomUUID();
     const values = {
@@ -52,16 +65,19 @@ export class BrazeConnectionService {
       syncScope,
       updatedAt: now,
     };
-    this.db
+    await this.db
       .insert(brazeConnections)
       .values({ ...values, createdAt: now })
-      .onConflictDoUpdate({ target: brazeConnections.workspaceId, set: values })
-      .run();
+      .onConflictDoUpdate({ target: brazeConnections.workspaceId, set: values });
     return this.get(workspaceId);
   }
 
-  get(workspaceId: string): BrazeConnectionView {
-    const row = this.db.select().from(brazeConnections).where(eq(brazeConnections.workspaceId, workspaceId)).get();
+  async exists(workspaceId: string): Promise<boolean> {
+    return (await this.row(workspaceId)) !== undefined;
+  }
+
+  async get(workspaceId: string): Promise<BrazeConnectionView> {
+    const row = await this.row(workspaceId);
     if (!row) throw new NotFoundError('Braze connection');
     return {
       rest_endpoint: row.restEndpoint,
@@ -72,9 +88,13 @@ export class BrazeConnectionService {
     };
   }
 
-  delete(workspaceId: string): void {
-    const res = this.db.delete(brazeConnections).where(eq(brazeConnections.workspaceId, workspaceId)).run();
-    if (res.changes === 0) throw new NotFoundError('Braze connection');
+  async delete(workspaceId: string): Promise<void> {
+    const { brazeConnections } = this.db.tables;
+    const deleted = await this.db
+      .delete(brazeConnections)
+      .where(eq(brazeConnections.workspaceId, workspaceId))
+      .returning({ workspaceId: brazeConnections.workspaceId });
+    if (deleted.length === 0) throw new NotFoundError('Braze connection');
   }
 
   /** Decrypted keys by their sealed form: a new key is a new entry, so a change applies at once. */
@@ -92,8 +112,8 @@ export class BrazeConnectionService {
   }
 
   /** A client holding the decrypted key, for a worker about to talk to Braze. */
-  forRun(workspaceId: string): ConnectionForRun {
-    const row = this.db.select().from(brazeConnections).where(eq(brazeConnections.workspaceId, workspaceId)).get();
+  async forRun(workspaceId: string): Promise<ConnectionForRun> {
+    const row = await this.row(workspaceId);
     if (!row) {
       throw new BrazePermanentError(
         'This workspace has no Braze connection: save one with PUT /v1/braze-connection.',

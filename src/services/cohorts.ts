@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { and, desc, eq, isNull } from 'drizzle-orm';
-import type { ControlDb } from '../../db/client';
-import { cohorts, schedules } from '../../db/schema';
+import type { ControlDb, ControlTables } from '../../db/client';
 import { parseCriteria, type Criteria } from '../domain/criteria';
 import { brazeIdentifierOf } from '../domain/identity';
 import type { ScheduleReconciler } from '../queue/schedule-reconciler';
@@ -11,7 +10,7 @@ import { ConflictError, NotFoundError, ValidationError } from './errors';
 import { decodeCursor, olderThan, pageOf } from './paging';
 import type { RunRepository } from './runs';
 
-export type CohortRow = typeof cohorts.$inferSelect;
+export type CohortRow = ControlTables['cohorts']['$inferSelect'];
 
 export interface CohortView {
   id: string;
@@ -55,12 +54,13 @@ export class CohortService {
     private readonly reconciler: ScheduleReconciler,
   ) {}
 
-  create(workspaceId: string, input: { name?: unknown; criteria?: unknown }): CohortView {
+  async create(workspaceId: string, input: { name?: unknown; criteria?: unknown }): Promise<CohortView> {
+    const { cohorts } = this.db.tables;
     const name = checkName(input.name);
     const criteria = checkCriteria(input.criteria);
     const now = new Date();
     const id = randomUUID();
-    const row = this.db
+    const [row] = await this.db
       .insert(cohorts)
       .values({
         id,
@@ -71,32 +71,40 @@ export class CohortService {
         createdAt: now,
         updatedAt: now,
       })
-      .returning()
-      .get();
-    return view(row);
+      .returning();
+    return view(row!);
   }
 
   /** The cohort if it belongs to the workspace and is not deleted; else 404. */
-  row(workspaceId: string, id: string): CohortRow {
-    const row = this.db
+  async row(workspaceId: string, id: string): Promise<CohortRow> {
+    const { cohorts } = this.db.tables;
+    const [row] = await this.db
       .select()
       .from(cohorts)
       .where(and(eq(cohorts.id, id), eq(cohorts.workspaceId, workspaceId), isNull(cohorts.deletedAt)))
-      .get();
+      .limit(1);
     if (!row) throw new NotFoundError('Cohort');
     return row;
   }
 
-  get(workspaceId: string, id: string): CohortView {
-    return view(this.row(workspaceId, id));
+  /** A live cohort by id alone (workers, holding a run of it), or undefined. */
+  async byId(id: string): Promise<CohortRow | undefined> {
+    const { cohorts } = this.db.tables;
+    const [row] = await this.db.select().from(cohorts).where(eq(cohorts.id, id)).limit(1);
+    return row;
   }
 
-  list(
+  async get(workspaceId: string, id: string): Promise<CohortView> {
+    return view(await this.row(workspaceId, id));
+  }
+
+  async list(
     workspaceId: string,
     opts: { limit: number; cursor?: string },
-  ): { data: CohortView[]; next_cursor: string | null } {
+  ): Promise<{ data: CohortView[]; next_cursor: string | null }> {
+    const { cohorts } = this.db.tables;
     const before = decodeCursor(opts.cursor);
-    const rows = this.db
+    const rows = await this.db
       .select()
       .from(cohorts)
       .where(
@@ -107,33 +115,34 @@ export class CohortService {
         ),
       )
       .orderBy(desc(cohorts.createdAt), desc(cohorts.id))
-      .limit(opts.limit + 1)
-      .all();
+      .limit(opts.limit + 1);
     return pageOf(rows, opts.limit, view);
   }
 
-  update(workspaceId: string, id: string, input: { name?: unknown; criteria?: unknown }): CohortView {
-    const existing = this.row(workspaceId, id);
+  async update(workspaceId: string, id: string, input: { name?: unknown; criteria?: unknown }): Promise<CohortView> {
+    const { cohorts } = this.db.tables;
+    const existing = await this.row(workspaceId, id);
     const set: Partial<CohortRow> = { updatedAt: new Date() };
     if (input.name !== undefined) set.name = checkName(input.name);
     if (input.criteria !== undefined) set.criteria = checkCriteria(input.criteria);
-    const row = this.db.update(cohorts).set(set).where(eq(cohorts.id, existing.id)).returning().get();
-    return view(row);
+    const [row] = await this.db.update(cohorts).set(set).where(eq(cohorts.id, existing.id)).returning();
+    return view(row!);
   }
 
   /** Soft delete: its runs stay readable (GET /v1/imports/:id) and the Braze cohort id is never reused. */
   async delete(workspaceId: string, id: string): Promise<void> {
-    const existing = this.row(workspaceId, id);
-    const active = this.runs.activeForCohort(existing.id);
+    const { cohorts, schedules } = this.db.tables;
+    const existing = await this.row(workspaceId, id);
+    const active = await this.runs.activeForCohort(existing.id);
     if (active) {
       throw new ConflictError('run_in_progress', 'The cohort has an import in progress; wait for it to finish.', {
         run_id: active.id,
       });
     }
-    this.db.transaction((tx) => {
-      tx.update(cohorts).set({ deletedAt: new Date() }).where(eq(cohorts.id, existing.id)).run();
-      tx.delete(schedules).where(eq(schedules.cohortId, existing.id)).run();
-    });
+    // Deleted first: a schedule of a deleted cohort is never read or fired (every read joins on
+    // a live cohort), so a crash between the two statements leaves nothing that acts.
+    await this.db.update(cohorts).set({ deletedAt: new Date() }).where(eq(cohorts.id, existing.id));
+    await this.db.delete(schedules).where(eq(schedules.cohortId, existing.id));
     // Its Braze id is retired for good, so what Braze was told about it is no longer needed.
     await this.warehouse.forgetCohort(existing.id);
     // The delete stands even if Redis is away: web's periodic reconcile removes the scheduler.
@@ -143,7 +152,7 @@ export class CohortService {
   }
 
   async preview(workspaceId: string, id: string, limit: number) {
-    const cohort = this.row(workspaceId, id);
+    const cohort = await this.row(workspaceId, id);
     const result = await this.warehouse.preview(workspaceId, cohort.criteria as Criteria, { now: Date.now(), limit });
     return {
       count: result.count,

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
-import type { ControlDb } from '../../db/client';
-import { brazeConnections, importRuns, type RunTrigger } from '../../db/schema';
+import type { RunTrigger } from '../../db/schema';
 import type { Logger } from '../logger';
 import { enqueueImportRun, finalizeJobId, importRunJobId } from '../queue/producers';
 import type { RunJanitor } from '../queue/run-janitor';
 import type { Queues } from '../queue/queues';
+import type { BrazeConnectionService } from './braze-connections';
 import type { CohortService } from './cohorts';
 import { ConflictError, NotFoundError, ServiceError } from './errors';
 import { QUEUE_DEADLINE_MS, withDeadline } from './deadline';
@@ -25,14 +24,10 @@ export interface EnqueueInput {
   requireConnection?: boolean;
 }
 
-function isUniqueViolation(err: unknown, index: string): boolean {
-  return err instanceof Error && /UNIQUE constraint failed/.test(err.message) && err.message.includes(index);
-}
-
 export class ImportService {
   constructor(
-    private readonly db: ControlDb,
     private readonly cohorts: CohortService,
+    private readonly connections: BrazeConnectionService,
     private readonly runs: RunRepository,
     private readonly queues: Queues,
     private readonly janitor: RunJanitor,
@@ -50,62 +45,43 @@ export class ImportService {
     input: EnqueueInput,
     retried = false,
   ): Promise<{ run: RunView; created: boolean }> {
-    const cohort = this.cohorts.row(workspaceId, cohortId);
-    if (input.idempotencyKey) {
-      const earlier = this.db
-        .select()
-        .from(importRuns)
-        .where(and(eq(importRuns.workspaceId, workspaceId), eq(importRuns.idempotencyKey, input.idempotencyKey)))
-        .get();
-      if (earlier) {
-        if (earlier.cohortId !== cohort.id) {
-          throw new ConflictError(
-            'idempotency_key_reused',
-            'This Idempotency-Key was already used for another cohort.',
-          );
-        }
-        return { run: runView(earlier), created: false };
+    const cohort = await this.cohorts.row(workspaceId, cohortId);
+    const earlier = input.idempotencyKey
+      ? await this.runs.byIdempotencyKey(workspaceId, input.idempotencyKey)
+      : undefined;
+    if (earlier) {
+      if (earlier.cohortId !== cohort.id) {
+        throw new ConflictError('idempotency_key_reused', 'This Idempotency-Key was already used for another cohort.');
       }
+      return { run: runView(earlier), created: false };
     }
-    const connection = this.db
-      .select({ id: brazeConnections.workspaceId })
-      .from(brazeConnections)
-      .where(eq(brazeConnections.workspaceId, workspaceId))
-      .get();
-    if (!connection && input.requireConnection !== false) {
+    if (input.requireConnection !== false && !(await this.connections.exists(workspaceId))) {
       throw new ConflictError('braze_connection_missing', 'Save a Braze connection first: PUT /v1/braze-connection.');
     }
 
     const id = randomUUID();
-    try {
-      this.db
-        .insert(importRuns)
-        .values({
-          id,
-          workspaceId,
-          cohortId: cohort.id,
-          trigger: input.trigger,
-          status: 'queued',
-          idempotencyKey: input.idempotencyKey ?? null,
-          recipients: input.recipients ?? [],
-          fullResync: input.fullResync ?? false,
-        })
-        .run();
-    } catch (err) {
-      if (isUniqueViolation(err, 'import_runs.cohort_id')) {
-        const active = this.runs.activeForCohort(cohort.id);
-        // A run whose jobs are gone would block the cohort for good: close it and go on.
-        if (active && !retried && (await this.closeIfLost(active))) {
-          return this.enqueue(workspaceId, cohortId, input, true);
-        }
-        throw new ConflictError('run_in_progress', 'An import of this cohort is already queued or running.', {
-          run_id: active?.id,
-        });
-      }
-      if (isUniqueViolation(err, 'import_runs.idempotency_key') && !retried) {
+    const inserted = await this.runs.insertQueued({
+      id,
+      workspaceId,
+      cohortId: cohort.id,
+      trigger: input.trigger,
+      status: 'queued',
+      idempotencyKey: input.idempotencyKey ?? null,
+      recipients: input.recipients ?? [],
+      fullResync: input.fullResync ?? false,
+    });
+    if (!inserted) {
+      // A unique index said no: the cohort has an active run, or a concurrent request just
+      // used the same Idempotency-Key (the retry then answers with its run).
+      const active = await this.runs.activeForCohort(cohort.id);
+      if (active && !retried && (await this.closeIfLost(active))) {
+        // A run whose jobs are gone would block the cohort for good: it was closed; go on.
         return this.enqueue(workspaceId, cohortId, input, true);
       }
-      throw err;
+      if (!active && !retried) return this.enqueue(workspaceId, cohortId, input, true);
+      throw new ConflictError('run_in_progress', 'An import of this cohort is already queued or running.', {
+        run_id: active?.id,
+      });
     }
 
     try {
@@ -113,18 +89,18 @@ export class ImportService {
     } catch (err) {
       // Without its job the run would sit "queued" forever and block the cohort: close it, and
       // free its Idempotency-Key so the client's retry with the same key can start a run.
-      this.runs.finish(id, {
+      await this.runs.finish(id, {
         status: 'failed',
         added: 0,
         removed: 0,
         failed: 0,
         error: 'The job queue was unreachable.',
       });
-      this.runs.releaseIdempotencyKey(id);
+      await this.runs.releaseIdempotencyKey(id);
       this.log.error({ err, runId: id }, 'could not enqueue import run');
       throw new ServiceError(503, 'queue_unavailable', 'The job queue is unreachable; try again shortly.');
     }
-    return { run: runView(this.runs.get(id)!), created: true };
+    return { run: runView((await this.runs.get(id))!), created: true };
   }
 
   private async closeIfLost(run: RunRow): Promise<boolean> {
@@ -136,13 +112,13 @@ export class ImportService {
    * yet sent send nothing; a page already on its way to Braze completes and is recorded.
    */
   async cancel(workspaceId: string, runId: string): Promise<RunView> {
-    const run = this.runs.get(runId);
+    const run = await this.runs.get(runId);
     if (!run || run.workspaceId !== workspaceId) throw new NotFoundError('Import run');
     if (!isActiveRun(run)) {
       throw new ConflictError('run_not_active', `The run has already ended (${run.status}).`);
     }
     const reason = 'Cancelled by request.';
-    this.runs.abort(runId, reason);
+    await this.runs.abort(runId, reason);
     const taken = await withDeadline(this.takeBackUnstartedJob(runId), QUEUE_DEADLINE_MS, 'cancelling').catch(() => {
       throw new ServiceError(
         503,
@@ -153,7 +129,7 @@ export class ImportService {
     // No worker has it: nothing else will close the run (nor drop what an earlier attempt froze).
     if (taken) await this.closer.closeFailed(runId, reason);
     // Otherwise the worker holding it, or finalize-run once the pages have stopped, ends it.
-    return runView(this.runs.get(runId)!);
+    return runView((await this.runs.get(runId))!);
   }
 
   /** Removes the run's import-run job if no worker holds it and no pages exist yet. */
@@ -169,13 +145,14 @@ export class ImportService {
     }
   }
 
-  list(workspaceId: string, cohortId: string, opts: { limit: number; cursor?: string }) {
-    const cohort = this.cohorts.row(workspaceId, cohortId);
-    return pageOf(this.runs.listForCohort(cohort.id, opts.limit + 1, decodeCursor(opts.cursor)), opts.limit, runView);
+  async list(workspaceId: string, cohortId: string, opts: { limit: number; cursor?: string }) {
+    const cohort = await this.cohorts.row(workspaceId, cohortId);
+    const rows = await this.runs.listForCohort(cohort.id, opts.limit + 1, decodeCursor(opts.cursor));
+    return pageOf(rows, opts.limit, runView);
   }
 
-  get(workspaceId: string, runId: string): RunView {
-    const row = this.runs.get(runId);
+  async get(workspaceId: string, runId: string): Promise<RunView> {
+    const row = await this.runs.get(runId);
     if (!row || row.workspaceId !== workspaceId) throw new NotFoundError('Import run');
     return runView(row);
   }

@@ -1,5 +1,5 @@
 import { and, eq, lt, or, type SQL } from 'drizzle-orm';
-import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
+import type { Column } from 'drizzle-orm';
 import { ValidationError } from './errors';
 
 /** Opaque keyset cursors for newest-first lists ordered by (created_at, id). */
@@ -48,7 +48,7 @@ export function pageOf<T extends { createdAt: Date; id: string }, V>(
 }
 
 /** The keyset condition "after the cursor" for newest-first lists ordered by (created_at, id). */
-export function olderThan(createdAt: SQLiteColumn, id: SQLiteColumn, before: Cursor | null): SQL | undefined {
+export function olderThan(createdAt: Column, id: Column, before: Cursor | null): SQL | undefined {
   if (!before) return undefined;
   const at = new Date(before.createdAt);
   return or(lt(createdAt, at), and(eq(createdAt, at), lt(id, before.id)));

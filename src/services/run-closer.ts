@@ -25,8 +25,8 @@ export class RunCloser {
 
   /** Ends an active run as failed with a message for the customer, then settles it. */
   async closeFailed(runId: string, error: string): Promise<RunRow | undefined> {
-    this.runs.abort(runId, error);
-    const run = this.runs.finish(runId, { status: 'failed', added: 0, removed: 0, failed: 0, error });
+    await this.runs.abort(runId, error);
+    const run = await this.runs.finish(runId, { status: 'failed', added: 0, removed: 0, failed: 0, error });
     this.log.info({ runId, status: 'failed' }, 'run finished');
     await this.settle(run);
     return run;

@@ -1,9 +1,9 @@
-import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
-import type { ControlDb } from '../../db/client';
-import { importRuns, type RunStatus, type RunTrigger } from '../../db/schema';
+import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
+import type { ControlDb, ControlTables } from '../../db/client';
+import type { RunStatus, RunTrigger } from '../../db/schema';
 import { type Cursor, olderThan } from './paging';
 
-export type RunRow = typeof importRuns.$inferSelect;
+export type RunRow = ControlTables['importRuns']['$inferSelect'];
 
 export interface RunView {
   id: string;
@@ -50,73 +50,102 @@ export const isActiveRun = (run: { status: RunStatus }) => activeStatuses.includ
 export class RunRepository {
   constructor(private readonly db: ControlDb) {}
 
-  get(runId: string): RunRow | undefined {
-    return this.db.select().from(importRuns).where(eq(importRuns.id, runId)).get();
+  private get t() {
+    return this.db.tables.importRuns;
   }
 
-  activeForCohort(cohortId: string): RunRow | undefined {
-    return this.db
+  async get(runId: string): Promise<RunRow | undefined> {
+    const [row] = await this.db.select().from(this.t).where(eq(this.t.id, runId)).limit(1);
+    return row;
+  }
+
+  async activeForCohort(cohortId: string): Promise<RunRow | undefined> {
+    const [row] = await this.db
       .select()
-      .from(importRuns)
-      .where(and(eq(importRuns.cohortId, cohortId), inArray(importRuns.status, activeStatuses)))
-      .get();
+      .from(this.t)
+      .where(and(eq(this.t.cohortId, cohortId), inArray(this.t.status, activeStatuses)))
+      .limit(1);
+    return row;
   }
 
-  allActive(): RunRow[] {
-    return this.db.select().from(importRuns).where(inArray(importRuns.status, activeStatuses)).all();
+  async allActive(): Promise<RunRow[]> {
+    return this.db.select().from(this.t).where(inArray(this.t.status, activeStatuses));
+  }
+
+  /** The run a workspace used an Idempotency-Key for, if any. */
+  async byIdempotencyKey(workspaceId: string, key: string): Promise<RunRow | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(this.t)
+      .where(and(eq(this.t.workspaceId, workspaceId), eq(this.t.idempotencyKey, key)))
+      .limit(1);
+    return row;
+  }
+
+  /**
+   * Inserts a queued run unless the cohort has an active run or the Idempotency-Key was used:
+   * one statement against the unique indexes, atomic on both engines. True when inserted.
+   */
+  async insertQueued(values: ControlTables['importRuns']['$inferInsert']): Promise<boolean> {
+    const inserted = await this.db.insert(this.t).values(values).onConflictDoNothing().returning({ id: this.t.id });
+    return inserted.length === 1;
   }
 
   /** Newest first, after the cursor, optionally only some triggers. */
-  listForCohort(cohortId: string, limit: number, before: Cursor | null, triggers?: RunTrigger[]): RunRow[] {
+  async listForCohort(
+    cohortId: string,
+    limit: number,
+    before: Cursor | null,
+    triggers?: RunTrigger[],
+  ): Promise<RunRow[]> {
     return this.db
       .select()
-      .from(importRuns)
+      .from(this.t)
       .where(
         and(
-          eq(importRuns.cohortId, cohortId),
-          triggers ? inArray(importRuns.trigger, triggers) : undefined,
-          olderThan(importRuns.createdAt, importRuns.id, before),
+          eq(this.t.cohortId, cohortId),
+          triggers ? inArray(this.t.trigger, triggers) : undefined,
+          olderThan(this.t.createdAt, this.t.id, before),
         ),
       )
-      .orderBy(desc(importRuns.createdAt), desc(importRuns.id))
-      .limit(limit)
-      .all();
+      .orderBy(desc(this.t.createdAt), desc(this.t.id))
+      .limit(limit);
   }
 
-  markRunning(runId: string, syncScope: string): void {
-    this.db
-      .update(importRuns)
-      .set({ status: 'running', syncScope, startedAt: sql`coalesce(${importRuns.startedAt}, ${Date.now()})` })
-      .where(and(eq(importRuns.id, runId), inArray(importRuns.status, activeStatuses)))
-      .run();
+  async markRunning(runId: string, syncScope: string): Promise<void> {
+    const active = and(eq(this.t.id, runId), inArray(this.t.status, activeStatuses));
+    // A retried attempt keeps the first start time.
+    await this.db
+      .update(this.t)
+      .set({ startedAt: new Date() })
+      .where(and(active, isNull(this.t.startedAt)));
+    await this.db.update(this.t).set({ status: 'running', syncScope }).where(active);
   }
 
-  recordFrozen(
+  async recordFrozen(
     runId: string,
     f: { cohortSize: number; unmatchable: number; changesTotal: number; pagesTotal: number },
-  ): void {
-    this.db
-      .update(importRuns)
+  ): Promise<void> {
+    await this.db
+      .update(this.t)
       .set({ ...f, diffRecordedAt: new Date() })
-      .where(eq(importRuns.id, runId))
-      .run();
+      .where(eq(this.t.id, runId));
   }
+
   /** Records the first permanent error of a run; later pages see it and stop sending. */
-  abort(runId: string, error: string): void {
-    this.db
-      .update(importRuns)
+  async abort(runId: string, error: string): Promise<void> {
+    await this.db
+      .update(this.t)
       .set({ error })
-      .where(and(eq(importRuns.id, runId), isNull(importRuns.error)))
-      .run();
+      .where(and(eq(this.t.id, runId), isNull(this.t.error)));
   }
 
-  abortReason(runId: string): string | null {
-    return (
-      this.db.select({ error: importRuns.error }).from(importRuns).where(eq(importRuns.id, runId)).get()?.error ?? null
-    );
+  async abortReason(runId: string): Promise<string | null> {
+    const [row] = await this.db.select({ error: this.t.error }).from(this.t).where(eq(this.t.id, runId)).limit(1);
+    return row?.error ?? null;
   }
 
-  finish(
+  async finish(
     runId: string,
     r: {
       status: Exclude<RunStatus, 'queued' | 'running'>;
@@ -125,17 +154,16 @@ export class RunRepository {
       failed: number;
       error: string | null;
     },
-  ): RunRow | undefined {
-    this.db
-      .update(importRuns)
+  ): Promise<RunRow | undefined> {
+    await this.db
+      .update(this.t)
       .set({ ...r, finishedAt: new Date() })
-      .where(and(eq(importRuns.id, runId), inArray(importRuns.status, activeStatuses)))
-      .run();
+      .where(and(eq(this.t.id, runId), inArray(this.t.status, activeStatuses)));
     return this.get(runId);
   }
 
-  releaseIdempotencyKey(runId: string): void {
-    this.db.update(importRuns).set({ idempotencyKey: null }).where(eq(importRuns.id, runId)).run();
+  async releaseIdempotencyKey(runId: string): Promise<void> {
+    await this.db.update(this.t).set({ idempotencyKey: null }).where(eq(this.t.id, runId));
   }
 
   /**
@@ -143,26 +171,23 @@ export class RunRepository {
    * A claim is released only when sending failed, so a worker that dies after sending never
    * causes a second email (at most once per run).
    */
-  claimNotification(runId: string): boolean {
-    const res = this.db
-      .update(importRuns)
+  async claimNotification(runId: string): Promise<boolean> {
+    const claimed = await this.db
+      .update(this.t)
       .set({ notificationClaimedAt: new Date() })
-      .where(
-        and(eq(importRuns.id, runId), isNull(importRuns.notificationClaimedAt), isNull(importRuns.notificationSentAt)),
-      )
-      .run();
-    return res.changes === 1;
+      .where(and(eq(this.t.id, runId), isNull(this.t.notificationClaimedAt), isNull(this.t.notificationSentAt)))
+      .returning({ id: this.t.id });
+    return claimed.length === 1;
   }
 
-  releaseNotification(runId: string): void {
-    this.db
-      .update(importRuns)
+  async releaseNotification(runId: string): Promise<void> {
+    await this.db
+      .update(this.t)
       .set({ notificationClaimedAt: null })
-      .where(and(eq(importRuns.id, runId), isNull(importRuns.notificationSentAt)))
-      .run();
+      .where(and(eq(this.t.id, runId), isNull(this.t.notificationSentAt)));
   }
 
-  markNotificationSent(runId: string): void {
-    this.db.update(importRuns).set({ notificationSentAt: new Date() }).where(eq(importRuns.id, runId)).run();
+  async markNotificationSent(runId: string): Promise<void> {
+    await this.db.update(this.t).set({ notificationSentAt: new Date() }).where(eq(this.t.id, runId));
   }
 }

@@ -1,8 +1,8 @@
-import type { schedules } from '../../db/schema';
+import type { ControlTables } from '../../db/client';
 import type { Weekday } from '../domain/cadence';
 import type { ScheduleSpec } from '../domain/schedule-input';
 
-export type ScheduleRow = typeof schedules.$inferSelect;
+export type ScheduleRow = ControlTables['schedules']['$inferSelect'];
 
 /** A stored schedule row as the domain's spec. */
 export function scheduleSpecOf(row: ScheduleRow): ScheduleSpec {

@@ -1,6 +1,5 @@
 import { and, asc, eq, isNull } from 'drizzle-orm';
 import type { ControlDb } from '../../db/client';
-import { cohorts, schedules } from '../../db/schema';
 import { formatInZone, nextRunAt } from '../domain/cadence';
 import { mergeSchedulePatch, parseScheduleInput, type ScheduleSpec } from '../domain/schedule-input';
 import type { ScheduleReconciler } from '../queue/schedule-reconciler';
@@ -55,35 +54,37 @@ export class ScheduleService {
   ) {}
 
   /** The schedule row of a live cohort, or undefined (workers use it when a schedule fires). */
-  find(cohortId: string): ScheduleRow | undefined {
-    return this.db
+  async find(cohortId: string): Promise<ScheduleRow | undefined> {
+    const { schedules, cohorts } = this.db.tables;
+    const [row] = await this.db
       .select({ schedule: schedules })
       .from(schedules)
       .innerJoin(cohorts, eq(cohorts.id, schedules.cohortId))
       .where(and(eq(schedules.cohortId, cohortId), isNull(cohorts.deletedAt)))
-      .get()?.schedule;
+      .limit(1);
+    return row?.schedule;
   }
 
-  private row(workspaceId: string, cohortId: string): ScheduleRow {
-    const cohort = this.cohorts.row(workspaceId, cohortId);
-    const row = this.find(cohort.id);
+  private async row(workspaceId: string, cohortId: string): Promise<ScheduleRow> {
+    const cohort = await this.cohorts.row(workspaceId, cohortId);
+    const row = await this.find(cohort.id);
     if (!row) throw new NotFoundError('Schedule');
     return row;
   }
 
   async put(workspaceId: string, cohortId: string, body: unknown): Promise<ScheduleView> {
-    const cohort = this.cohorts.row(workspaceId, cohortId);
+    const { schedules } = this.db.tables;
+    const cohort = await this.cohorts.row(workspaceId, cohortId);
     const parsed = parseScheduleInput(body);
     if (!parsed.ok) throw new ValidationError(parsed.issues);
     const now = new Date();
     const columns = scheduleColumnsOf(parsed.value);
-    this.db
+    await this.db
       .insert(schedules)
       .values({ cohortId: cohort.id, workspaceId, ...columns, createdAt: now, updatedAt: now })
-      .onConflictDoUpdate({ target: schedules.cohortId, set: { ...columns, updatedAt: now } })
-      .run();
+      .onConflictDoUpdate({ target: schedules.cohortId, set: { ...columns, updatedAt: now } });
     await this.mirror(cohort.id);
-    return scheduleView(this.row(workspaceId, cohort.id));
+    return scheduleView(await this.row(workspaceId, cohort.id));
   }
 
   /** Applies the saved schedule to its BullMQ job scheduler, or says why it could not yet. */
@@ -99,53 +100,54 @@ export class ScheduleService {
     }
   }
 
-  get(workspaceId: string, cohortId: string): ScheduleView {
-    return scheduleView(this.row(workspaceId, cohortId));
+  async get(workspaceId: string, cohortId: string): Promise<ScheduleView> {
+    return scheduleView(await this.row(workspaceId, cohortId));
   }
 
   async patch(workspaceId: string, cohortId: string, body: unknown): Promise<ScheduleView> {
-    const existing = this.row(workspaceId, cohortId);
+    const { schedules } = this.db.tables;
+    const existing = await this.row(workspaceId, cohortId);
     const merged = mergeSchedulePatch(scheduleSpecOf(existing), body);
     if (!merged.ok) throw new ValidationError(merged.issues);
-    this.db
+    await this.db
       .update(schedules)
       .set({ ...scheduleColumnsOf(merged.value), updatedAt: new Date() })
-      .where(eq(schedules.cohortId, existing.cohortId))
-      .run();
+      .where(eq(schedules.cohortId, existing.cohortId));
     await this.mirror(existing.cohortId);
-    return scheduleView(this.row(workspaceId, cohortId));
+    return scheduleView(await this.row(workspaceId, cohortId));
   }
 
   async delete(workspaceId: string, cohortId: string): Promise<void> {
-    const existing = this.row(workspaceId, cohortId);
-    this.db.delete(schedules).where(eq(schedules.cohortId, existing.cohortId)).run();
+    const { schedules } = this.db.tables;
+    const existing = await this.row(workspaceId, cohortId);
+    await this.db.delete(schedules).where(eq(schedules.cohortId, existing.cohortId));
     await this.mirror(existing.cohortId);
   }
 
   /** The workspace's schedules, soonest next run first; paused ones last. */
-  list(workspaceId: string): ScheduleView[] {
+  async list(workspaceId: string): Promise<ScheduleView[]> {
+    const { schedules, cohorts } = this.db.tables;
     const now = new Date();
-    const rows = this.db
+    const rows = await this.db
       .select({ schedule: schedules })
       .from(schedules)
       .innerJoin(cohorts, eq(cohorts.id, schedules.cohortId))
       .where(and(eq(schedules.workspaceId, workspaceId), isNull(cohorts.deletedAt)))
-      .orderBy(asc(schedules.createdAt))
-      .all();
+      .orderBy(asc(schedules.createdAt));
     const key = (v: ScheduleView) => (v.next_run_at ? Date.parse(v.next_run_at) : Number.POSITIVE_INFINITY);
     return rows.map((r) => scheduleView(r.schedule, now)).sort((a, b) => key(a) - key(b));
   }
 
   /** Runs the schedule now (trigger "manual"), to its recipients; 409 while a run is active. */
   async runNow(workspaceId: string, cohortId: string) {
-    const row = this.row(workspaceId, cohortId);
+    const row = await this.row(workspaceId, cohortId);
     return this.imports.enqueue(workspaceId, row.cohortId, { trigger: 'manual', recipients: row.recipients });
   }
 
   /** The schedule's runs (scheduled and manual), newest first. */
-  history(workspaceId: string, cohortId: string, opts: { limit: number; cursor?: string }) {
-    const row = this.row(workspaceId, cohortId);
-    const rows = this.runs.listForCohort(row.cohortId, opts.limit + 1, decodeCursor(opts.cursor), [
+  async history(workspaceId: string, cohortId: string, opts: { limit: number; cursor?: string }) {
+    const row = await this.row(workspaceId, cohortId);
+    const rows = await this.runs.listForCohort(row.cohortId, opts.limit + 1, decodeCursor(opts.cursor), [
       'scheduled',
       'manual',
     ]);

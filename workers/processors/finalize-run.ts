@@ -9,7 +9,7 @@ import { isActiveRun } from '../../src/services/runs';
  */
 export async function finalizeRun(ctx: AppContext, job: Job) {
   const { runId } = finalizeRunPayload.parse(job.data);
-  const run = ctx.runs.get(runId);
+  const run = await ctx.runs.get(runId);
   if (!run) {
     // Another deployment's job (a shared queue prefix) or a run deleted with its workspace.
     ctx.log.warn({ jobId: job.id, runId }, 'job for an unknown run skipped');
@@ -36,7 +36,7 @@ export async function finalizeRun(ctx: AppContext, job: Job) {
     status = added + removed > 0 ? 'partially_failed' : 'failed';
     error = `${failed} of ${run.changesTotal} changes could not be sent to Braze after every retry (${failures.length} page(s)). Last error: ${failures.at(-1) ?? 'unknown'}. Run the import again to send them.`;
   }
-  const finished = ctx.runs.finish(runId, { status, added, removed, failed, error });
+  const finished = await ctx.runs.finish(runId, { status, added, removed, failed, error });
   ctx.log.info({ runId, status, added, removed, failed }, 'run finished');
   await ctx.runCloser.settle(finished);
   return { status, added, removed, failed, unmatchable: finished?.unmatchable ?? 0 };

@@ -1,6 +1,4 @@
 import type { Job } from 'bullmq';
-import { eq } from 'drizzle-orm';
-import { cohorts } from '../../db/schema';
 import { BrazeError } from '../../src/braze/errors';
 import type { AppContext } from '../../src/context';
 import type { Criteria } from '../../src/domain/criteria';
@@ -17,7 +15,7 @@ import { sendWithBudget } from './send-with-budget';
  */
 export async function importRun(ctx: AppContext, job: Job, token: string | undefined) {
   const { runId } = importRunPayload.parse(job.data);
-  const run = ctx.runs.get(runId);
+  const run = await ctx.runs.get(runId);
   if (!run) {
     // Another deployment's job (a shared queue prefix) or a run deleted with its workspace.
     ctx.log.warn({ jobId: job.id, runId }, 'job for an unknown run skipped');
@@ -36,7 +34,7 @@ export async function importRun(ctx: AppContext, job: Job, token: string | undef
     return { pagesTotal: run.pagesTotal, resumed: true };
   }
 
-  const cohort = ctx.db.select().from(cohorts).where(eq(cohorts.id, run.cohortId)).get();
+  const cohort = await ctx.cohorts.byId(run.cohortId);
   if (!cohort || cohort.deletedAt) {
     await failRun(ctx, runId, 'The cohort was deleted before the import started.');
     return { failed: true };
@@ -44,7 +42,7 @@ export async function importRun(ctx: AppContext, job: Job, token: string | undef
 
   let connection;
   try {
-    connection = ctx.connections.forRun(run.workspaceId);
+    connection = await ctx.connections.forRun(run.workspaceId);
   } catch (err) {
     if (err instanceof BrazeError) {
       await failRun(ctx, runId, err.message);
@@ -52,14 +50,15 @@ export async function importRun(ctx: AppContext, job: Job, token: string | undef
     }
     throw err;
   }
-  ctx.runs.markRunning(runId, connection.syncScope);
+  await ctx.runs.markRunning(runId, connection.syncScope);
   const cancelled = () => ctx.runs.abortReason(runId);
 
   await job.updateProgress({ stage: 'freezing members' });
   const frozen = await ctx.warehouse.freezeRunMembers(runId, run.workspaceId, cohort.criteria as Criteria, Date.now());
 
-  if (cancelled()) {
-    await failRun(ctx, runId, cancelled()!);
+  const cancelledBy = await cancelled();
+  if (cancelledBy) {
+    await failRun(ctx, runId, cancelledBy);
     return { failed: true };
   }
   await job.updateProgress({ stage: 'registering cohort in Braze', cohortSize: frozen.cohortSize });
@@ -75,7 +74,7 @@ export async function importRun(ctx: AppContext, job: Job, token: string | undef
   const changes = await ctx.warehouse.computeChanges(runId, run.cohortId, connection.syncScope, run.fullResync);
   const changesTotal = changes.additions + changes.removals;
   const pagesTotal = Math.ceil(changesTotal / 1000);
-  ctx.runs.recordFrozen(runId, { ...frozen, changesTotal, pagesTotal });
+  await ctx.runs.recordFrozen(runId, { ...frozen, changesTotal, pagesTotal });
   await addRunFlow(ctx.queues, runId, changesTotal, upload);
   await job.updateProgress({ stage: 'pages enqueued', pagesTotal });
   return { cohortSize: frozen.cohortSize, unmatchable: frozen.unmatchable, ...changes, pagesTotal };

@@ -10,7 +10,7 @@ import { ConflictError, NotFoundError } from '../../src/services/errors';
  */
 export async function scheduledImport(ctx: AppContext, job: Job) {
   const { cohortId, workspaceId } = scheduledImportPayload.parse(job.data);
-  const schedule = ctx.schedules.find(cohortId);
+  const schedule = await ctx.schedules.find(cohortId);
   if (!schedule || !schedule.enabled || schedule.workspaceId !== workspaceId) {
     return { skipped: 'the schedule was removed or paused' };
   }

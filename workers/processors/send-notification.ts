@@ -1,6 +1,4 @@
 import type { Job } from 'bullmq';
-import { eq } from 'drizzle-orm';
-import { cohorts } from '../../db/schema';
 import type { AppContext } from '../../src/context';
 import { composeRunEmail } from '../../src/notifications/run-email';
 import { notificationPayload } from '../../src/queue/payloads';
@@ -14,31 +12,31 @@ import { isActiveRun, runView } from '../../src/services/runs';
  */
 export async function sendNotification(ctx: AppContext, job: Job) {
   const { runId } = notificationPayload.parse(job.data);
-  const run = ctx.runs.get(runId);
+  const run = await ctx.runs.get(runId);
   if (!run) {
     ctx.log.warn({ jobId: job.id, runId }, 'job for an unknown run skipped');
     return { skipped: 'run not found' };
   }
   if (isActiveRun(run)) return { skipped: 'the run has not ended' };
   if (run.recipients.length === 0) return { skipped: 'no recipients' };
-  if (!ctx.runs.claimNotification(runId)) return { skipped: 'already sent' };
+  if (!(await ctx.runs.claimNotification(runId))) return { skipped: 'already sent' };
 
   try {
-    const cohort = ctx.db.select({ name: cohorts.name }).from(cohorts).where(eq(cohorts.id, run.cohortId)).get();
+    const cohort = await ctx.cohorts.byId(run.cohortId);
     const email = composeRunEmail({
       run: runView(run),
       cohortName: cohort?.name ?? run.cohortId,
-      timezone: ctx.schedules.find(run.cohortId)?.timezone ?? 'UTC',
+      timezone: (await ctx.schedules.find(run.cohortId))?.timezone ?? 'UTC',
     });
     const sent = await ctx.mailer.send({
       to: run.recipients,
       ...email,
       messageId: `<run-${runId}.completion@cohort-import>`,
     });
-    ctx.runs.markNotificationSent(runId);
+    await ctx.runs.markNotificationSent(runId);
     return { sent: true, via: sent.via, recipients: run.recipients.length };
   } catch (err) {
-    ctx.runs.releaseNotification(runId);
+    await ctx.runs.releaseNotification(runId);
     throw err;
   }
 }

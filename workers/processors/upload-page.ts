@@ -1,6 +1,4 @@
 import { type Job, UnrecoverableError } from 'bullmq';
-import { eq } from 'drizzle-orm';
-import { cohorts } from '../../db/schema';
 import { cohortChangesJson } from '../../src/braze/cohort-changes';
 import { BrazeError } from '../../src/braze/errors';
 import type { AppContext } from '../../src/context';
@@ -16,7 +14,7 @@ import { sendWithBudget } from './send-with-budget';
  */
 export async function uploadPage(ctx: AppContext, job: Job, token: string | undefined): Promise<UploadPageResult> {
   const page = uploadPagePayload.parse(job.data);
-  const run = ctx.runs.get(page.runId);
+  const run = await ctx.runs.get(page.runId);
   const skipped: UploadPageResult = { added: 0, removed: 0, skipped: true };
   if (!run) {
     ctx.log.warn({ jobId: job.id, runId: page.runId }, 'job for an unknown run skipped');
@@ -24,20 +22,16 @@ export async function uploadPage(ctx: AppContext, job: Job, token: string | unde
   }
   // A run already failed by a permanent error sends nothing more.
   if (run.status !== 'running' || run.error || !run.syncScope) return skipped;
-  const cohort = ctx.db
-    .select({ brazeCohortId: cohorts.brazeCohortId })
-    .from(cohorts)
-    .where(eq(cohorts.id, run.cohortId))
-    .get();
+  const cohort = await ctx.cohorts.byId(run.cohortId);
   if (!cohort) return skipped;
 
   const changes = await ctx.warehouse.readPage(page.runId, page.fromSeq, page.toSeq);
   let connection;
   try {
-    connection = ctx.connections.forRun(run.workspaceId);
+    connection = await ctx.connections.forRun(run.workspaceId);
   } catch (err) {
     // The connection was deleted (or its region lost its partner key) mid-run.
-    if (err instanceof BrazeError) abortRun(ctx, page.runId, err.message);
+    if (err instanceof BrazeError) await abortRun(ctx, page.runId, err.message);
     throw err;
   }
   const sent = await sendWithBudget(ctx, job, token, run.workspaceId, () =>
@@ -46,7 +40,7 @@ export async function uploadPage(ctx: AppContext, job: Job, token: string | unde
       cohortChangesJson: cohortChangesJson(changes),
     }),
   );
-  if (!sent.ok) abortRun(ctx, page.runId, sent.error);
+  if (!sent.ok) await abortRun(ctx, page.runId, sent.error);
   await ctx.warehouse.applyChanges(page.runId, run.cohortId, run.syncScope, page.fromSeq, page.toSeq);
   await reportProgress(ctx, page.runId, run.pagesTotal);
 
@@ -54,8 +48,8 @@ export async function uploadPage(ctx: AppContext, job: Job, token: string | unde
 }
 
 /** A permanent error: the run fails with it, and every other page of the run sends nothing. */
-function abortRun(ctx: AppContext, runId: string, error: string): never {
-  ctx.runs.abort(runId, error);
+async function abortRun(ctx: AppContext, runId: string, error: string): Promise<never> {
+  await ctx.runs.abort(runId, error);
   throw new UnrecoverableError(error);
 }
 

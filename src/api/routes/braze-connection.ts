@@ -14,16 +14,16 @@ const putSchema = z
 /** The workspace's Braze connection; the data import key is never echoed back. */
 export function brazeConnectionRoutes(ctx: AppContext): Router {
   const r = Router();
-  r.put('/braze-connection', (req, res) => {
+  r.put('/braze-connection', async (req, res) => {
     const parsed = putSchema.safeParse(req.body ?? {});
     if (!parsed.success) throw validationFromZod(parsed.error);
-    res.json(ctx.connections.put(workspaceOf(req), parsed.data));
+    res.json(await ctx.connections.put(workspaceOf(req), parsed.data));
   });
-  r.get('/braze-connection', (req, res) => {
-    res.json(ctx.connections.get(workspaceOf(req)));
+  r.get('/braze-connection', async (req, res) => {
+    res.json(await ctx.connections.get(workspaceOf(req)));
   });
-  r.delete('/braze-connection', (req, res) => {
-    ctx.connections.delete(workspaceOf(req));
+  r.delete('/braze-connection', async (req, res) => {
+    await ctx.connections.delete(workspaceOf(req));
     res.status(204).end();
   });
   return r;

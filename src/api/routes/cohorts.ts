@@ -31,27 +31,27 @@ const idempotencyKey = z
 export function cohortRoutes(ctx: AppContext): Router {
   const r = Router();
 
-  r.post('/cohorts', (req, res) => {
+  r.post('/cohorts', async (req, res) => {
     const { name, criteria } = body(req);
-    res.status(201).json(ctx.cohorts.create(workspaceOf(req), { name, criteria }));
+    res.status(201).json(await ctx.cohorts.create(workspaceOf(req), { name, criteria }));
   });
 
-  r.get('/cohorts', (req, res) => {
+  r.get('/cohorts', async (req, res) => {
     const limit = parseLimit(req.query.limit, 50, 200);
-    res.json(ctx.cohorts.list(workspaceOf(req), { limit, cursor: req.query.cursor as string | undefined }));
+    res.json(await ctx.cohorts.list(workspaceOf(req), { limit, cursor: req.query.cursor as string | undefined }));
   });
 
-  r.get('/cohorts/:id', (req, res) => {
-    res.json(ctx.cohorts.get(workspaceOf(req), req.params.id));
+  r.get('/cohorts/:id', async (req, res) => {
+    res.json(await ctx.cohorts.get(workspaceOf(req), req.params.id));
   });
 
-  r.patch('/cohorts/:id', (req, res) => {
+  r.patch('/cohorts/:id', async (req, res) => {
     const input = body(req);
     const unknown = Object.keys(input).filter((k) => k !== 'name' && k !== 'criteria');
     if (unknown.length > 0) {
       throw new ValidationError([{ path: unknown[0]!, message: 'is not a field of a cohort (name, criteria)' }]);
     }
-    res.json(ctx.cohorts.update(workspaceOf(req), req.params.id, input));
+    res.json(await ctx.cohorts.update(workspaceOf(req), req.params.id, input));
   });
 
   r.delete('/cohorts/:id', async (req, res) => {
@@ -80,15 +80,18 @@ export function cohortRoutes(ctx: AppContext): Router {
     res.status(created ? 202 : 200).json(run);
   });
 
-  r.get('/cohorts/:id/imports', (req, res) => {
+  r.get('/cohorts/:id/imports', async (req, res) => {
     const limit = parseLimit(req.query.limit, 20, 100);
     res.json(
-      ctx.imports.list(workspaceOf(req), req.params.id, { limit, cursor: req.query.cursor as string | undefined }),
+      await ctx.imports.list(workspaceOf(req), req.params.id, {
+        limit,
+        cursor: req.query.cursor as string | undefined,
+      }),
     );
   });
 
-  r.get('/imports/:id', (req, res) => {
-    res.json(ctx.imports.get(workspaceOf(req), req.params.id));
+  r.get('/imports/:id', async (req, res) => {
+    res.json(await ctx.imports.get(workspaceOf(req), req.params.id));
   });
 
   r.post('/imports/:id/cancel', async (req, res) => {

@@ -7,16 +7,16 @@ import { workspaceOf } from '../auth';
 export function scheduleRoutes(ctx: AppContext): Router {
   const r = Router();
 
-  r.get('/schedules', (req, res) => {
-    res.json({ data: ctx.schedules.list(workspaceOf(req)) });
+  r.get('/schedules', async (req, res) => {
+    res.json({ data: await ctx.schedules.list(workspaceOf(req)) });
   });
 
   r.put('/cohorts/:id/schedule', async (req, res) => {
     res.json(await ctx.schedules.put(workspaceOf(req), req.params.id, req.body ?? {}));
   });
 
-  r.get('/cohorts/:id/schedule', (req, res) => {
-    res.json(ctx.schedules.get(workspaceOf(req), req.params.id));
+  r.get('/cohorts/:id/schedule', async (req, res) => {
+    res.json(await ctx.schedules.get(workspaceOf(req), req.params.id));
   });
 
   r.patch('/cohorts/:id/schedule', async (req, res) => {
@@ -33,10 +33,13 @@ export function scheduleRoutes(ctx: AppContext): Router {
     res.status(created ? 202 : 200).json(run);
   });
 
-  r.get('/cohorts/:id/schedule/history', (req, res) => {
+  r.get('/cohorts/:id/schedule/history', async (req, res) => {
     const limit = parseLimit(req.query.limit, 20, 100);
     res.json(
-      ctx.schedules.history(workspaceOf(req), req.params.id, { limit, cursor: req.query.cursor as string | undefined }),
+      await ctx.schedules.history(workspaceOf(req), req.params.id, {
+        limit,
+        cursor: req.query.cursor as string | undefined,
+      }),
     );
   });
   return r;

@@ -10,10 +10,10 @@ const createSchema = z
 /** Admin only: creates a workspace and shows its API token once. */
 export function workspaceRoutes(ctx: AppContext): Router {
   const r = Router();
-  r.post('/workspaces', (req, res) => {
+  r.post('/workspaces', async (req, res) => {
     const parsed = createSchema.safeParse(req.body ?? {});
     if (!parsed.success) throw validationFromZod(parsed.error);
-    res.status(201).json(ctx.workspaces.create(parsed.data.name));
+    res.status(201).json(await ctx.workspaces.create(parsed.data.name));
   });
   return r;
 }
