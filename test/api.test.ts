@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testEngines } from './support/engines';
 import { createConnectedWorkspace, type Harness, startHarness } from './support/harness';
 
 /** HTTP behaviour without workers: auth, isolation, validation, the error shape, secrets. */
@@ -21,6 +22,12 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await h?.close();
+});
+
+describe('the engine under test', () => {
+  it('is the one this file chose (test/postgres/ runs the same suite on PostgreSQL)', () => {
+    expect(h.ctx.db.engine).toBe(testEngines().control);
+  });
 });
 
 describe('authentication', () => {

@@ -15,6 +15,8 @@ import { type AppContext, createContext } from '../../src/context';
 import { createLogger } from '../../src/logger';
 import type { WorkerManager } from '../../workers/worker-manager';
 import { startWorkers } from '../../workers/start-workers';
+import { type Engine, testEngines } from './engines';
+import { createTestDatabase } from './postgres';
 import { scratchDir, scratchPrefix } from './scratch';
 
 export { TEST_PREFIX_ROOT } from './scratch';
@@ -49,6 +51,8 @@ export interface Harness {
 
 export interface HarnessOptions {
   workers?: boolean;
+  /** The control database's engine; by default the file's choice (support/engines.ts). */
+  controlDb?: Engine;
   env?: Record<string, string>;
 }
 
@@ -69,10 +73,12 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     random: mulberry32(1234),
   });
   const adminToken = `admin-${randomBytes(16).toString('hex')}`;
+  const controlEngine = opts.controlDb ?? testEngines().control;
+  const controlPg = controlEngine === 'postgres' ? await createTestDatabase('control') : undefined;
   const env: Record<string, string> = {
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     QUEUE_PREFIX: scratchPrefix(),
-    DATABASE_URL: join(dir, 'control.db'),
+    DATABASE_URL: controlPg?.url ?? join(dir, 'control.db'),
     WAREHOUSE_URL: join(dir, 'warehouse.db'),
     DATA_DIR: dir,
     ADMIN_TOKEN: adminToken,
@@ -148,6 +154,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await deleteKeys(ctx, `${config.queuePrefix}:*`);
       await ctx.close();
       await sandbox.close();
+      await controlPg?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
