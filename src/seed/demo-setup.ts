@@ -70,7 +70,7 @@ export async function ensureDemo(
         `${opts.sandboxUrl}/sandbox/workspaces/${brazeWs.id}/data-import-keys`,
         {},
       );
-      new BrazeConnectionService(db, new SecretBox(config.encryptionKey), config.braze).put(ws.id, {
+      await new BrazeConnectionService(db, new SecretBox(config.encryptionKey), config.braze).put(ws.id, {
         rest_endpoint: opts.sandboxUrl,
         data_import_key: key.key,
       });
