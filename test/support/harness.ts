@@ -64,7 +64,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     host: '127.0.0.1',
     dbPath: ':memory:',
     partner: 'kubit',
-    partnerApiKeys: [PARTNER_KEY],
+    partnerApiKeys: { US: PARTNER_KEY },
     // Faults drawn from a fixed sequence: a fault test sees the same share of failures every run.
     random: mulberry32(1234),
   });
