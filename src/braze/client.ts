@@ -103,23 +103,16 @@ export class BrazeClient {
         'partner_api_key',
       );
     }
-    if (status === 401 && /not enabled/i.test(words)) {
-      return new BrazePermanentError(
-        `Braze says the ${this.opts.partner} integration is not enabled for the Braze workspace of this data import key (401): enable it on ${partnerPage}, then save the key again with PUT /v1/braze-connection.`,
-        status,
-        'data_import_key',
-      );
-    }
     if (status === 401) {
       return new BrazePermanentError(
-        `Braze rejected the data import key (401): it is mistyped, was invalidated, or belongs to another partner. Generate a new one on ${partnerPage} and save it with PUT /v1/braze-connection.`,
+        `Braze rejected the data import key (401): it is mistyped, was invalidated, belongs to another partner, or the ${this.opts.partner} integration is not enabled for its Braze workspace. Generate a new one on ${partnerPage} and save it with PUT /v1/braze-connection.`,
         status,
         'data_import_key',
       );
     }
     if (status === 403) {
       return new BrazePermanentError(
-        `Braze refused the account (403): the Braze account or its plan does not allow cohort import from ${this.opts.partner}. The customer's Braze administrator should check the contract and ${partnerPage}${detail}.`,
+        `Braze refused the account (403): the Braze account or its plan does not allow cohort import from ${this.opts.partner}. The customer's Braze administrator should check the contract and ${partnerPage}.${words ? ` Braze said: ${words}` : ''}`,
         status,
         'account',
       );

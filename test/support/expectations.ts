@@ -70,6 +70,7 @@ export async function sandboxRequests(h: Harness) {
   return h.sandbox('GET', '/sandbox/requests') as Promise<{
     count: number;
     max_identifiers: number;
+    max_in_flight_per_cohort: number;
     requests: {
       seq: number;
       path: string;

@@ -50,6 +50,8 @@ export interface Harness {
 export interface HarnessOptions {
   workers?: boolean;
   env?: Record<string, string>;
+  /** More BRAZE_ENDPOINT_ALLOWLIST entries besides the harness' own sandbox (e.g. `EU=http://…`). */
+  allowlist?: string[];
 }
 
 /**
@@ -79,7 +81,11 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     BRAZE_PARTNER_API_KEY_US: PARTNER_KEY,
     // The sandbox under two names: to Cohort Import, two different Braze endpoints.
-    BRAZE_ENDPOINT_ALLOWLIST: `${sandbox.url},${sandbox.url.replace('127.0.0.1', 'localhost')}`,
+    BRAZE_ENDPOINT_ALLOWLIST: [
+      sandbox.url,
+      sandbox.url.replace('127.0.0.1', 'localhost'),
+      ...(opts.allowlist ?? []),
+    ].join(','),
     WORKER_CONCURRENCY: '4',
     UPLOAD_BACKOFF_MS: '50',
     LOG_LEVEL: 'debug',
