@@ -6,6 +6,7 @@ import { SecretBox } from './crypto/secret-box';
 import { createLogger, type Logger } from './logger';
 import { createMailer, type Mailer } from './notifications/mailer';
 import { createQueues, type Queues } from './queue/queues';
+import { CohortSlots } from './queue/cohort-slots';
 import { RateBudget } from './queue/rate-budget';
 import { RunJanitor } from './queue/run-janitor';
 import { ScheduleReconciler } from './queue/schedule-reconciler';
@@ -29,6 +30,7 @@ export interface AppContext {
   redis: Redis;
   queues: Queues;
   rateBudget: RateBudget;
+  cohortSlots: CohortSlots;
   workspaces: WorkspaceService;
   connections: BrazeConnectionService;
   cohorts: CohortService;
@@ -83,6 +85,10 @@ export async function createContext(config: Config, processName: string, log?: L
     redis,
     queues,
     rateBudget: new RateBudget(redis, config.queuePrefix, config.braze.rateLimitPerHour),
+    cohortSlots: new CohortSlots(redis, config.queuePrefix, {
+      limit: config.braze.maxPagesInFlightPerCohort,
+      leaseMs: config.braze.requestTimeoutMs + 5_000,
+    }),
     workspaces: new WorkspaceService(db),
     connections: new BrazeConnectionService(db, box, config.braze),
     cohorts,
