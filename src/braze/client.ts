@@ -19,12 +19,13 @@ export interface BrazeCallResult {
   rateLimitReset: number | null;
 }
 
-/**
- * The partner cohort-import contract (shared/braze-cohort-api.md). Both secrets travel in the
- * JSON body; they never appear in a thrown error. Node's fetch keeps connections alive.
- */
+/** The cohort id of the key check: no cohort has it, and the check sends no changes for it. */
 export const KEY_CHECK_COHORT_ID = 'cohort-import-connection-check';
 
+/**
+ * The partner cohort-import contract (docs/braze-cohort-api.md). Both secrets travel in the
+ * JSON body; they never appear in a thrown error. Node's fetch keeps connections alive.
+ */
 export class BrazeClient {
   constructor(private readonly opts: BrazeClientOptions) {}
 
