@@ -58,3 +58,29 @@ describe("Braze's rate limit", () => {
     expect(statuses.filter((s) => s === 201).length).toBe(1 + Math.ceil(expected.sendable / 1000));
   });
 });
+
+describe("Braze's X-RateLimit headers", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // One page at a time, one attempt each: any 429 would show, and would fail the run.
+    h = await startHarness({ env: { UPLOAD_ATTEMPTS: '1', BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT: '1' } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('pauses when X-RateLimit-Remaining reaches 0 until X-RateLimit-Reset, so Braze never has to say 429', async () => {
+    const ws = await createConnectedWorkspace(h, 'Polite');
+    const now = await seedDemo(h, ws, { users: 5000, seed: 4 });
+    await h.sandbox('PUT', '/sandbox/config', { rate_limit: { limit: 2, window_seconds: 1 } });
+    const criteria = { all: [{ property: 'age', op: 'gte', value: 0 }] };
+    const cohort = await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name: 'Polite', criteria } });
+    const before = (await sandboxRequests(h)).count;
+    const started = await h.request('POST', `/v1/cohorts/${cohort.body.id}/imports`, { token: ws.token, body: {} });
+    const run = await waitForRun(h, ws.token, started.body.id);
+    const expected = expectedFromDemo(criteria as never, { users: 5000, seed: 4, now });
+    expect(run).toMatchObject({ status: 'succeeded', added: expected.sendable, failed: 0 });
+    const statuses = (await sandboxRequests(h)).requests.filter((r) => r.seq > before).map((r) => r.status);
+    expect(statuses).toEqual(Array(1 + Math.ceil(expected.sendable / 1000)).fill(201));
+  });
+});

@@ -10,8 +10,6 @@ export type BrazeRegion = 'US' | 'EU' | 'AU';
 
 export type BrazeEndpointResult = { ok: true; endpoint: string; region: BrazeRegion } | { ok: false; message: string };
 
-export const BRAZE_REGIONS: readonly BrazeRegion[] = ['US', 'EU', 'AU'];
-
 /**
  * The hosts Braze documents cohort import for: US-01..08, EU-01/02 and AU-01. (US-10 is in
  * Braze's general host list, but not among the cohort-import clusters.)
