@@ -3,21 +3,15 @@
  * against a sandbox that holds each call (latency) and, optionally, locks a cohort while
  * a call for it is in flight (423), as Braze may.
  */
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CohortSlots } from '../src/queue/cohort-slots';
-import { expectedFromDemo, sandboxMembers, sandboxRequests } from './support/expectations';
-import { createConnectedWorkspace, type Harness, seedDemo, startHarness, waitForRun } from './support/harness';
-import { scratchPrefix } from './support/scratch';
+import { importEveryone, sandboxRequests } from './support/expectations';
+import { type Harness, startHarness } from './support/harness';
+import { scratchRedis } from './support/scratch';
 
 describe('CohortSlots (real Redis)', () => {
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  const prefix = scratchPrefix();
-  afterAll(async () => {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
-  });
+  const { redis, prefix, close } = scratchRedis();
+  afterAll(close);
 
   it('gives out at most N slots per cohort, again to a holder that has one, and frees released ones', async () => {
     const slots = new CohortSlots(redis, prefix, { limit: 2, leaseMs: 60_000 });
@@ -46,26 +40,7 @@ describe('CohortSlots (real Redis)', () => {
   });
 });
 
-const USERS = 4_000;
-const criteria = { all: [{ property: 'age', op: 'gte', value: 0 }] };
-
-/** Imports every demo user of a new workspace and returns the run with the sandbox's figures for it. */
-async function importAll(h: Harness, name: string, seed: number) {
-  const ws = await createConnectedWorkspace(h, name);
-  const now = await seedDemo(h, ws, { users: USERS, seed });
-  const cohort = await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name, criteria } });
-  const before = (await sandboxRequests(h)).count;
-  const started = await h.request('POST', `/v1/cohorts/${cohort.body.id}/imports`, { token: ws.token, body: {} });
-  const run = await waitForRun(h, ws.token, started.body.id);
-  const log = await sandboxRequests(h);
-  const expected = expectedFromDemo(criteria as never, { users: USERS, seed, now });
-  return {
-    run,
-    expected,
-    statuses: log.requests.filter((r) => r.seq > before).map((r) => r.status),
-    members: await sandboxMembers(h, ws.brazeWorkspaceId, cohort.body.braze_cohort_id),
-  };
-}
+const demo = { users: 4_000 };
 
 describe('pages in flight per cohort, at most 1', () => {
   let h: Harness;
@@ -78,7 +53,7 @@ describe('pages in flight per cohort, at most 1', () => {
 
   it("never meets Braze's per-cohort lock, with four pages a worker could send at once", async () => {
     await h.sandbox('PUT', '/sandbox/config', { lock_on_overlap: true, faults: { latency_ms: 30 } });
-    const { run, expected, statuses, members } = await importAll(h, 'One at a time', 11);
+    const { run, expected, statuses, members } = await importEveryone(h, 'One at a time', { ...demo, seed: 11 });
     expect(run).toMatchObject({ status: 'succeeded', added: expected.sendable, failed: 0 });
     expect(members).toEqual(expected.inBraze);
     expect(statuses).not.toContain(423);
@@ -98,13 +73,13 @@ describe('pages in flight per cohort, at most 2', () => {
 
   it('keeps at most two pages of a cohort at Braze; a 423 from overlapping ones is retried', async () => {
     await h.sandbox('PUT', '/sandbox/config', { faults: { latency_ms: 30 } });
-    const unlocked = await importAll(h, 'Two at a time', 12);
+    const unlocked = await importEveryone(h, 'Two at a time', { ...demo, seed: 12 });
     expect(unlocked.run).toMatchObject({ status: 'succeeded', added: unlocked.expected.sendable, failed: 0 });
     expect((await sandboxRequests(h)).max_in_flight_per_cohort).toBeLessThanOrEqual(2);
 
     // Braze's lock allows one; two overlap, so some calls meet 423 and are sent again.
     await h.sandbox('PUT', '/sandbox/config', { lock_on_overlap: true, faults: { latency_ms: 200 } });
-    const locked = await importAll(h, 'Locked', 13);
+    const locked = await importEveryone(h, 'Locked', { ...demo, seed: 13 });
     expect(locked.run).toMatchObject({ status: 'succeeded', added: locked.expected.sendable, failed: 0 });
     expect(locked.members).toEqual(locked.expected.inBraze);
     expect(locked.statuses).toContain(423);
