@@ -8,7 +8,8 @@
  * 3. Times a baseline: the same SELECT → 1,000-identifier batches → keep-alive POSTs to the
  *    sandbox, with as many requests in flight as the workers have, and no queue or bookkeeping.
  * 4. Changes 1% of the users and imports again.
- * Prints figures and ratios; asserts nothing.
+ * Prints figures and ratios; asserts nothing. BENCH_BRAZE_LATENCY_MS holds every sandbox call
+ * that long (a real Braze is not on loopback); BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT is passed on.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -29,6 +30,7 @@ import { openSqliteWarehouse } from '../src/warehouse/sqlite-warehouse';
 const USERS = Number(process.env.BENCH_USERS ?? 1_000_000);
 const CONCURRENCY = Number(process.env.WORKER_CONCURRENCY ?? 8);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
+const LATENCY_MS = Number(process.env.BENCH_BRAZE_LATENCY_MS ?? 0);
 const SEED = 2026;
 const PARTNER_KEY = 'bench-partner-key';
 const criteria = { all: [{ property: 'age', op: 'gte', value: 18 }] } as Criteria;
@@ -56,6 +58,7 @@ const env: Record<string, string> = {
   BRAZE_SANDBOX_DB: join(dir, 'braze-sandbox.db'),
   PORT: String(webPort),
   WORKER_CONCURRENCY: String(CONCURRENCY),
+  BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT: process.env.BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT ?? '4',
   LOG_LEVEL: 'warn',
 };
 
@@ -193,7 +196,8 @@ async function baseline(brazeKey: string): Promise<{ seconds: number; identifier
 let workspaceId = '';
 async function main() {
   console.log(
-    `bench: ${USERS.toLocaleString('en-US')} users, ${WORKERS} workers × concurrency ${CONCURRENCY}, data in ${dir}`,
+    `bench: ${USERS.toLocaleString('en-US')} users, ${WORKERS} workers × concurrency ${CONCURRENCY}, ` +
+      `≤ ${env.BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT} pages per cohort in flight, Braze latency ${LATENCY_MS} ms, data in ${dir}`,
   );
   start('braze-sandbox', 'src/braze-sandbox/main.ts');
   await waitUp(`${sandboxUrl}/sandbox/requests`);
@@ -232,6 +236,7 @@ async function main() {
   for (let i = 1; i <= WORKERS; i++) start(`worker-${i}`, 'workers/main.ts');
   await waitForWorkers(WORKERS);
 
+  if (LATENCY_MS > 0) await json('PUT', `${sandboxUrl}/sandbox/config`, { faults: { latency_ms: LATENCY_MS } });
   const cohort = await json('POST', `${api}/v1/cohorts`, { name: 'Nearly everyone', criteria }, ws.api_token);
   const reqBefore = (await json('GET', `${sandboxUrl}/sandbox/requests?limit=1`)).count as number;
   const redis = new Redis(env.REDIS_URL!);
@@ -241,7 +246,8 @@ async function main() {
   const cpu = Object.fromEntries(children.map((c) => [c.name, cpuSeconds(c.proc.pid) - cpuBefore[c.name]!]));
   cpu.redis = (await redisCpuSeconds(redis)) - redisCpuBefore;
   await redis.quit();
-  const reqAfter = (await json('GET', `${sandboxUrl}/sandbox/requests?limit=1`)).count as number;
+  const afterFirst = await json('GET', `${sandboxUrl}/sandbox/requests?limit=1`);
+  const reqAfter = afterFirst.count as number;
   const firstRequests = reqAfter - reqBefore;
   const importRuns = new Queue('import-run', { connection: { url: env.REDIS_URL }, prefix });
   const startJob = await importRuns.getJob(`run-${first.run.id}`);
@@ -281,7 +287,7 @@ first import         ${first.run.status}: cohort ${f(first.run.cohort_size, 0)},
     .map(([k, v]) => `${k} ${f(v, 1)}`)
     .join(', ')}
   identifiers/s      ${f(ours, 0)}
-  requests/s         ${f(firstRequests / first.seconds, 1)} (${firstRequests} requests)
+  requests/s         ${f(firstRequests / first.seconds, 1)} (${firstRequests} requests; at most ${afterFirst.max_in_flight_per_cohort} of the cohort in flight at once)
 baseline             ${f(base.identifiers, 0)} identifiers in ${f(base.seconds, 2)} s = ${f(theirs, 0)} identifiers/s (${base.requests} requests)
 ratio                ${f(ours / theirs, 2)} (importer throughput / baseline throughput)
 re-import (1% churn) ${second.run.status}: added ${f(second.run.added, 0)}, removed ${f(second.run.removed, 0)} in ${f(second.seconds, 2)} s

@@ -44,6 +44,8 @@ export const brazeConnections = pgTable('braze_connections', {
   dataImportKeySealed: text('data_import_key_sealed').notNull(),
   dataImportKeyLast4: text('data_import_key_last4').notNull(),
   syncScope: text('sync_scope').notNull(),
+  /** When Braze last accepted the key (PUT with the check, or POST …/verify). */
+  keyVerifiedAt: at('key_verified_at'),
   createdAt: createdAt(),
   updatedAt: at('updated_at').notNull(),
 });

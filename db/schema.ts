@@ -43,6 +43,8 @@ export const brazeConnections = sqliteTable('braze_connections', {
    * so the next import is a full one; a new key on the same endpoint keeps it.
    */
   syncScope: text('sync_scope').notNull(),
+  /** When Braze last accepted the key (the check on save or POST …/verify); null if never checked. */
+  keyVerifiedAt: integer('key_verified_at', { mode: 'timestamp_ms' }),
   createdAt: createdAt(),
   updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
 });

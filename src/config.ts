@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { allowlistedOrigin } from './domain/braze-endpoint';
+import { allowlistEntry } from './domain/braze-endpoint';
 
 /**
  * All configuration, read once from the environment and validated. A missing or malformed
@@ -53,11 +53,15 @@ const envSchema = z.object({
   BRAZE_PARTNER_API_KEY_EU: z.string().default(''),
   BRAZE_PARTNER_API_KEY_AU: z.string().default(''),
   BRAZE_ENDPOINT_ALLOWLIST: csv.refine(
-    (list) => list.every((entry) => allowlistedOrigin(entry) !== null),
-    'must be a comma-separated list of bare http(s) origins, e.g. http://127.0.0.1:4010',
+    (list) => list.every((entry) => allowlistEntry(entry) !== null),
+    'must be a comma-separated list of bare http(s) origins, each optionally tagged with its region, e.g. http://127.0.0.1:4010,EU=http://127.0.0.1:4011',
   ),
   BRAZE_USER_AGENT: z.string().default('partner-Kubit-CohortImport/0.1.0'),
   BRAZE_REQUEST_TIMEOUT_MS: wholeNumber(1).default(30_000),
+  /** The key check on PUT /v1/braze-connection answers within this, so a client is not kept waiting 30 s. */
+  BRAZE_KEY_CHECK_TIMEOUT_MS: wholeNumber(1).default(10_000),
+  /** Requests of one cohort at Braze at once, across all workers (Braze may answer 423 to overlapping ones). */
+  BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT: wholeNumber(1, 256).default(4),
   /** Requests per hour per Braze connection, shared by all workers (Braze allows 250,000). */
   BRAZE_RATE_LIMIT_PER_HOUR: wholeNumber(1).default(250_000),
   WORKER_CONCURRENCY: wholeNumber(1, 256).default(8),
@@ -103,6 +107,8 @@ function toConfig(env: z.infer<typeof envSchema>) {
       endpointAllowlist: env.BRAZE_ENDPOINT_ALLOWLIST,
       userAgent: env.BRAZE_USER_AGENT,
       requestTimeoutMs: env.BRAZE_REQUEST_TIMEOUT_MS,
+      keyCheckTimeoutMs: env.BRAZE_KEY_CHECK_TIMEOUT_MS,
+      maxPagesInFlightPerCohort: env.BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT,
       rateLimitPerHour: env.BRAZE_RATE_LIMIT_PER_HOUR,
     },
     worker: {

@@ -7,6 +7,7 @@ import { DeploymentClaim } from './deployment';
 import { createLogger, type Logger } from './logger';
 import { createMailer, type Mailer } from './notifications/mailer';
 import { createQueues, type Queues } from './queue/queues';
+import { CohortSlots } from './queue/cohort-slots';
 import { RateBudget } from './queue/rate-budget';
 import { createRedis, RedisOutageLog } from './redis';
 import { RunJanitor } from './queue/run-janitor';
@@ -34,6 +35,7 @@ export interface AppContext {
   queues: Queues;
   deployment: DeploymentClaim;
   rateBudget: RateBudget;
+  cohortSlots: CohortSlots;
   workspaces: WorkspaceService;
   connections: BrazeConnectionService;
   cohorts: CohortService;
@@ -79,6 +81,10 @@ export async function createContext(config: Config, processName: string, log?: L
     queues,
     deployment: new DeploymentClaim(db, redis, config.queuePrefix, config.redisUrl),
     rateBudget: new RateBudget(redis, config.queuePrefix, config.braze.rateLimitPerHour),
+    cohortSlots: new CohortSlots(redis, config.queuePrefix, {
+      limit: config.braze.maxPagesInFlightPerCohort,
+      leaseMs: config.braze.requestTimeoutMs + 5_000,
+    }),
     workspaces: new WorkspaceService(db),
     connections,
     cohorts,

@@ -35,7 +35,7 @@ async function start(options: Partial<BrazeSandboxOptions> = {}): Promise<BrazeS
     host: '127.0.0.1',
     dbPath: ':memory:',
     partner: 'kubit',
-    partnerApiKeys: [US_KEY, EU_KEY],
+    partnerApiKeys: { US: US_KEY, EU: EU_KEY },
     ...options,
   });
   return sandbox;
@@ -352,6 +352,11 @@ describe('validation', () => {
       { ...validCohort, created_at: '2026-02-30T09:00:00Z' },
       'created_at must be an ISO-8601 timestamp',
     ],
+    [
+      'created_at a number',
+      { ...validCohort, created_at: 1_764_320_400_000 },
+      'created_at must be an ISO-8601 timestamp',
+    ],
   ])('answers 400 to a cohort with %s', async (_case, fields, message) => {
     await start();
     const ws = await brazeWorkspace();
@@ -365,9 +370,8 @@ describe('validation', () => {
   });
 
   it.each([
-    ['cohort_changes missing', undefined, 'cohort_changes must be a non-empty array of objects'],
-    ['cohort_changes empty', [], 'cohort_changes must be a non-empty array of objects'],
-    ['cohort_changes an object', { user_ids: ['ext-1'] }, 'cohort_changes must be a non-empty array of objects'],
+    ['cohort_changes missing', undefined, 'cohort_changes must be an array of objects'],
+    ['cohort_changes an object', { user_ids: ['ext-1'] }, 'cohort_changes must be an array of objects'],
     [
       'a change object without identifiers',
       [{ should_remove: true }],
@@ -399,6 +403,50 @@ describe('validation', () => {
     expect(answer.body).toEqual({ message, errors: expect.arrayContaining([message]) });
   });
 
+  it('accepts created_at in the ISO-8601 forms Braze does not rule out, offsets included', async () => {
+    await start();
+    const ws = await brazeWorkspace();
+    const variants = [
+      '2026-11-28T09:00:00+00:00',
+      '2026-11-28T09:00:00.123+05:30',
+      '2026-11-28T09:00:00-0300',
+      '2026-11-28T09:00+01',
+      '2026-11-28 09:00:00Z',
+      '20261128T090000Z',
+      '2026-11-28',
+    ];
+    for (const [i, createdAt] of variants.entries()) {
+      const answer = await call('POST', '/partners/kubit/cohorts', {
+        partner_api_key: US_KEY,
+        client_secret: ws.secret,
+        cohort_id: `cohort-${i}`,
+        name: `Cohort ${i}`,
+        created_at: createdAt,
+      });
+      expect([createdAt, answer.status]).toEqual([createdAt, 201]);
+    }
+    const cohorts = await call('GET', `/sandbox/workspaces/${ws.id}/cohorts`);
+    expect(cohorts.body.cohorts.map((cohort: { created_at: string }) => cohort.created_at)).toEqual(variants);
+  });
+
+  it('answers 2xx to empty cohort_changes and changes nothing, even for a cohort_id never created', async () => {
+    await start();
+    const ws = await brazeWorkspace();
+    await registerUsers(ws.id, [{ external_id: 'ext-1' }]);
+    await createCohort(ws.secret, 'cohort-1', 'Cohort');
+    await changeMembers(ws.secret, 'cohort-1', [{ user_ids: ['ext-1'] }]);
+
+    const noop = await changeMembers(ws.secret, 'cohort-1', []);
+    expect(noop.status).toBe(201);
+    expect(noop.body).toEqual({ message: 'success' });
+    expect(await memberCount(ws.id, 'cohort-1')).toBe(1);
+    const connectionTest = await changeMembers(ws.secret, 'never-created', []);
+    expect(connectionTest.status).toBe(201);
+    expect((await call('GET', `/sandbox/workspaces/${ws.id}/cohorts`)).body.cohorts).toHaveLength(1);
+    // Still authenticated like any call: an empty change list is no way around the keys.
+    expect((await changeMembers('not-a-key', 'never-created', [])).status).toBe(401);
+  });
+
   it('answers 400 to a body that is not JSON', async () => {
     await start();
     const answer = await call('POST', '/partners/kubit/cohorts/users', '{"partner_api_key": ');
@@ -413,8 +461,44 @@ describe('authentication', () => {
     const ws = await brazeWorkspace();
     const answer = await createCohort(ws.secret, 'cohort-1', 'Cohort', 'pk-wrong');
     expect(answer.status).toBe(401);
-    expect(answer.body.message).toBe('Invalid partner API key');
+    expect(answer.body).toEqual({
+      message: 'Invalid partner API key',
+      errors: ['partner_api_key is missing or unknown'],
+    });
+    expect((await createCohort(ws.secret, 'cohort-1', 'Cohort')).status).toBe(201);
+  });
+
+  it('takes only the partner key of its region: US refuses the EU key, EU the US key, AU takes the US key', async () => {
+    await start();
+    let ws = await brazeWorkspace();
+    const refused = await createCohort(ws.secret, 'cohort-1', 'Cohort', EU_KEY);
+    expect(refused.status).toBe(401);
+    expect(refused.body.message).toBe('Invalid partner API key');
+    expect(refused.body.errors).toEqual([expect.stringContaining('this is the EU partner API key')]);
+    expect(JSON.stringify(refused.body)).not.toContain(EU_KEY);
+    expect((await createCohort(ws.secret, 'cohort-1', 'Cohort', US_KEY)).status).toBe(201);
+    await sandbox!.close();
+
+    await start({ region: 'EU' });
+    ws = await brazeWorkspace();
+    expect((await createCohort(ws.secret, 'cohort-1', 'Cohort', US_KEY)).status).toBe(401);
     expect((await createCohort(ws.secret, 'cohort-1', 'Cohort', EU_KEY)).status).toBe(201);
+    await sandbox!.close();
+
+    await start({ region: 'AU' });
+    ws = await brazeWorkspace();
+    expect((await createCohort(ws.secret, 'cohort-1', 'Cohort', EU_KEY)).status).toBe(401);
+    expect((await createCohort(ws.secret, 'cohort-1', 'Cohort', US_KEY)).status).toBe(201);
+    await sandbox!.close();
+
+    await start({ region: 'AU', partnerApiKeys: { US: US_KEY, AU: 'pk-test-au' } });
+    ws = await brazeWorkspace();
+    expect((await createCohort(ws.secret, 'cohort-1', 'Cohort', US_KEY)).status).toBe(401);
+    expect((await createCohort(ws.secret, 'cohort-1', 'Cohort', 'pk-test-au')).status).toBe(201);
+  });
+
+  it('refuses to start without a partner key for its region', async () => {
+    await expect(start({ region: 'EU', partnerApiKeys: { US: US_KEY } })).rejects.toThrow(/region EU/);
   });
 
   it('answers 401 to an unknown or invalidated data import key, while another key keeps working', async () => {
@@ -440,14 +524,55 @@ describe('authentication', () => {
 });
 
 describe('rate limit and faults', () => {
-  it('answers 429 with X-RateLimit headers per partner key, then admits calls after the reset', async () => {
+  it("sends Braze's X-RateLimit headers on every authenticated answer, by default 250,000 an hour", async () => {
     await start();
     const ws = await brazeWorkspace();
+    const answers = [
+      await createCohort(ws.secret, 'cohort-1', 'Cohort'),
+      await changeMembers(ws.secret, 'cohort-1', []),
+      await changeMembers(ws.secret, 'cohort-1', [{ user_ids: [7] }]),
+    ];
+    expect(answers.map((answer) => answer.status)).toEqual([201, 201, 400]);
+    expect(answers.map((answer) => answer.headers.get('x-ratelimit-limit'))).toEqual(['250000', '250000', '250000']);
+    expect(answers.map((answer) => answer.headers.get('x-ratelimit-remaining'))).toEqual([
+      '249999',
+      '249998',
+      '249997',
+    ]);
+    const reset = Number(answers[0]!.headers.get('x-ratelimit-reset'));
+    expect(reset).toBeGreaterThan(Date.now() / 1000 + 3500);
+    expect(answers.map((answer) => Number(answer.headers.get('x-ratelimit-reset')))).toEqual([reset, reset, reset]);
+    expect(answers[0]!.headers.get('retry-after')).toBeNull();
+    expect((await call('GET', '/sandbox/config')).body).toEqual({
+      rate_limit: { limit: 250_000, window_seconds: 3_600 },
+      faults: null,
+      maintenance: false,
+      lock_on_overlap: false,
+    });
+  });
+
+  it('takes its starting limit as an option, and null puts it back', async () => {
+    await start({ rateLimit: { limit: 5, window_seconds: 60 } });
+    const ws = await brazeWorkspace();
+    expect((await createCohort(ws.secret, 'cohort-1', 'Cohort')).headers.get('x-ratelimit-limit')).toBe('5');
+    await call('PUT', '/sandbox/config', { rate_limit: { limit: 9, window_seconds: 1 } });
+    expect((await createCohort(ws.secret, 'cohort-1', 'Cohort')).headers.get('x-ratelimit-limit')).toBe('9');
+    const restored = await call('PUT', '/sandbox/config', { rate_limit: null });
+    expect(restored.body.rate_limit).toEqual({ limit: 5, window_seconds: 60 });
+    const fresh = await createCohort(ws.secret, 'cohort-1', 'Cohort');
+    expect([fresh.headers.get('x-ratelimit-limit'), fresh.headers.get('x-ratelimit-remaining')]).toEqual(['5', '4']);
+  });
+
+  it('answers 429 per Braze workspace, whichever data import key is used, then admits calls after the reset', async () => {
+    await start();
+    const ws = await brazeWorkspace('Acme');
+    const secondKey = (await call('POST', `/sandbox/workspaces/${ws.id}/data-import-keys`)).body.key as string;
+    const other = await brazeWorkspace('Globex');
     const config = await call('PUT', '/sandbox/config', { rate_limit: { limit: 2, window_seconds: 1 } });
-    expect(config.body).toEqual({ rate_limit: { limit: 2, window_seconds: 1 }, faults: null });
+    expect(config.body.rate_limit).toEqual({ limit: 2, window_seconds: 1 });
 
     const first = await createCohort(ws.secret, 'cohort-1', 'Cohort');
-    const second = await createCohort(ws.secret, 'cohort-1', 'Cohort');
+    const second = await createCohort(secondKey, 'cohort-1', 'Cohort');
     expect([first.status, second.status]).toEqual([201, 201]);
     expect(first.headers.get('x-ratelimit-limit')).toBe('2');
     expect([first.headers.get('x-ratelimit-remaining'), second.headers.get('x-ratelimit-remaining')]).toEqual([
@@ -463,8 +588,12 @@ describe('rate limit and faults', () => {
     const resetAt = Number(limited.headers.get('x-ratelimit-reset'));
     expect(resetAt).toBe(Number(first.headers.get('x-ratelimit-reset')));
 
-    // The other partner key has a window of its own.
-    expect((await createCohort(ws.secret, 'cohort-1', 'Cohort', EU_KEY)).status).toBe(201);
+    // Another Braze workspace has a window of its own, on the same partner key.
+    const otherAnswer = await createCohort(other.secret, 'cohort-1', 'Cohort');
+    expect([otherAnswer.status, otherAnswer.headers.get('x-ratelimit-remaining')]).toEqual([201, '1']);
+    // A refused key is counted against no workspace and carries no figures.
+    const unknown = await createCohort('not-a-key', 'cohort-1', 'Cohort');
+    expect([unknown.status, unknown.headers.get('x-ratelimit-limit')]).toEqual([401, null]);
 
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, resetAt * 1000 - Date.now()) + 20));
     const afterReset = await createCohort(ws.secret, 'cohort-1', 'Cohort');
@@ -522,7 +651,98 @@ describe('rate limit and faults', () => {
     const answer = await call('PUT', '/sandbox/config', { faults: { error_share: 0.8, rate_limited_share: 0.3 } });
     expect(answer.status).toBe(400);
     expect(answer.body.message).toContain('must not exceed 1');
-    expect((await call('GET', '/sandbox/config')).body).toEqual({ rate_limit: null, faults: null });
+    expect((await call('GET', '/sandbox/config')).body).toMatchObject({ faults: null });
+  });
+});
+
+describe('maintenance mode', () => {
+  it('answers 202 queued, applies nothing until it ends, then applies the calls in order', async () => {
+    await start();
+    const ws = await brazeWorkspace();
+    await registerUsers(ws.id, [{ external_id: 'ext-1' }, { external_id: 'ext-2' }]);
+    await createCohort(ws.secret, 'cohort-1', 'Old name');
+    const on = await call('PUT', '/sandbox/config', { maintenance: true });
+    expect(on.body.maintenance).toBe(true);
+
+    const added = await changeMembers(ws.secret, 'cohort-1', [{ user_ids: ['ext-1', 'ext-2'] }]);
+    expect(added.status).toBe(202);
+    expect(added.body).toEqual({ message: 'queued' });
+    expect(added.headers.get('x-ratelimit-remaining')).not.toBeNull();
+    expect((await changeMembers(ws.secret, 'cohort-1', [{ user_ids: ['ext-2'], should_remove: true }])).status).toBe(
+      202,
+    );
+    expect((await createCohort(ws.secret, 'cohort-1', 'New name')).status).toBe(202);
+    // Queued for a cohort that will not exist when applied: dropped then, as Braze already answered.
+    expect((await changeMembers(ws.secret, 'never-created', [{ user_ids: ['ext-1'] }])).status).toBe(202);
+    // Still checked at once: keys and validation, and nothing to queue for no changes.
+    expect((await changeMembers('not-a-key', 'cohort-1', [{ user_ids: ['ext-1'] }])).status).toBe(401);
+    expect((await changeMembers(ws.secret, 'cohort-1', [{ user_ids: [1] }])).status).toBe(400);
+    expect((await changeMembers(ws.secret, 'cohort-1', [])).status).toBe(201);
+
+    expect(await memberCount(ws.id, 'cohort-1')).toBe(0);
+    expect((await call('GET', `/sandbox/workspaces/${ws.id}/cohorts`)).body.cohorts[0].name).toBe('Old name');
+    const during = await call('GET', '/sandbox/requests');
+    expect(during.body.queued).toBe(4);
+    expect(during.body.requests.map((entry: { status: number }) => entry.status)).toEqual([
+      201, 202, 202, 202, 202, 401, 400, 201,
+    ]);
+
+    const off = await call('PUT', '/sandbox/config', { maintenance: false });
+    expect(off.body.maintenance).toBe(false);
+    expect(await memberExternalIds(ws.id, 'cohort-1')).toEqual(['ext-1']);
+    expect((await call('GET', `/sandbox/workspaces/${ws.id}/cohorts`)).body.cohorts).toEqual([
+      expect.objectContaining({ cohort_id: 'cohort-1', name: 'New name', size: 1 }),
+    ]);
+    expect((await call('GET', '/sandbox/requests')).body.queued).toBe(0);
+    expect((await changeMembers(ws.secret, 'cohort-1', [{ user_ids: ['ext-2'] }])).status).toBe(201);
+  });
+});
+
+describe('calls of one cohort in flight', () => {
+  /** Starts a call and waits until the sandbox counts it in flight (it is then held by latency_ms). */
+  async function holdOneCall(secret: string, cohortId: string): Promise<{ held: Promise<Answer> }> {
+    const held = changeMembers(secret, cohortId, [{ user_ids: ['ext-1'] }]);
+    while ((await call('GET', '/sandbox/requests')).body.in_flight === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    // Wrapped: an async function returning the promise itself would wait for it.
+    return { held };
+  }
+
+  it('with lock_on_overlap, answers 423 Resource locked to a second call for a cohort in flight', async () => {
+    await start();
+    const ws = await brazeWorkspace();
+    await registerUsers(ws.id, [{ external_id: 'ext-1' }]);
+    await createCohort(ws.secret, 'cohort-1', 'One');
+    await createCohort(ws.secret, 'cohort-2', 'Two');
+    await call('PUT', '/sandbox/config', { lock_on_overlap: true, faults: { latency_ms: 1_000 } });
+
+    const { held } = await holdOneCall(ws.secret, 'cohort-1');
+    const [locked, otherCohort] = await Promise.all([
+      changeMembers(ws.secret, 'cohort-1', [{ user_ids: ['ext-1'] }]),
+      changeMembers(ws.secret, 'cohort-2', [{ user_ids: ['ext-1'] }]),
+    ]);
+    expect(locked.status).toBe(423);
+    expect(locked.body.message).toBe('Resource locked');
+    expect(locked.headers.get('x-ratelimit-limit')).toBe('250000');
+    expect(otherCohort.status).toBe(201);
+    expect((await held).status).toBe(201);
+    // Once the first call ended, the cohort takes calls again.
+    expect((await changeMembers(ws.secret, 'cohort-1', [{ user_ids: ['ext-1'] }])).status).toBe(201);
+    expect((await call('GET', '/sandbox/requests')).body.max_in_flight_per_cohort).toBe(1);
+  });
+
+  it('without the lock, admits overlapping calls and reports the most in flight for one cohort', async () => {
+    await start();
+    const ws = await brazeWorkspace();
+    await registerUsers(ws.id, [{ external_id: 'ext-1' }]);
+    await createCohort(ws.secret, 'cohort-1', 'One');
+    await call('PUT', '/sandbox/config', { faults: { latency_ms: 1_000 } });
+
+    const { held } = await holdOneCall(ws.secret, 'cohort-1');
+    const second = await changeMembers(ws.secret, 'cohort-1', [{ user_ids: ['ext-1'] }]);
+    expect([second.status, (await held).status]).toEqual([201, 201]);
+    expect((await call('GET', '/sandbox/requests')).body.max_in_flight_per_cohort).toBe(2);
   });
 });
 
@@ -599,12 +819,30 @@ describe('reset', () => {
     const ws = await brazeWorkspace();
     await registerUsers(ws.id, [{ external_id: 'ext-1' }]);
     await createCohort(ws.secret, 'cohort-1', 'Cohort');
-    await call('PUT', '/sandbox/config', { rate_limit: { limit: 100, window_seconds: 60 }, faults: { latency_ms: 1 } });
+    await call('PUT', '/sandbox/config', {
+      rate_limit: { limit: 100, window_seconds: 60 },
+      faults: { latency_ms: 1 },
+      maintenance: true,
+      lock_on_overlap: true,
+    });
+    expect((await changeMembers(ws.secret, 'cohort-1', [{ user_ids: ['ext-1'] }])).status).toBe(202);
 
     expect((await call('POST', '/sandbox/reset')).status).toBe(200);
 
-    expect((await call('GET', '/sandbox/config')).body).toEqual({ rate_limit: null, faults: null });
-    expect((await call('GET', '/sandbox/requests')).body).toEqual({ count: 0, max_identifiers: 0, requests: [] });
+    expect((await call('GET', '/sandbox/config')).body).toEqual({
+      rate_limit: { limit: 250_000, window_seconds: 3_600 },
+      faults: null,
+      maintenance: false,
+      lock_on_overlap: false,
+    });
+    expect((await call('GET', '/sandbox/requests')).body).toEqual({
+      count: 0,
+      max_identifiers: 0,
+      in_flight: 0,
+      max_in_flight_per_cohort: 0,
+      queued: 0,
+      requests: [],
+    });
     expect((await call('GET', `/sandbox/workspaces/${ws.id}/cohorts`)).status).toBe(404);
     expect((await createCohort(ws.secret, 'cohort-1', 'Cohort')).status).toBe(401);
 
@@ -665,6 +903,9 @@ describe('process entry', () => {
       BRAZE_SANDBOX_PORT: '0',
       BRAZE_SANDBOX_DB: join(dir, 'nested', 'sandbox.db'),
       BRAZE_PARTNER_API_KEY_US: 'pk-process-secret',
+      BRAZE_PARTNER_API_KEY_EU: 'pk-process-eu',
+      BRAZE_SANDBOX_RATE_LIMIT_REQUESTS: '7',
+      BRAZE_SANDBOX_RATE_LIMIT_WINDOW_S: '60',
     });
     try {
       let url: string | undefined;
@@ -675,6 +916,27 @@ describe('process entry', () => {
       }
       expect(output.stdout.trim().split('\n')).toHaveLength(1);
       expect((await fetch(`${url}/sandbox/requests`)).status).toBe(200);
+      expect(output.stdout).toContain('region US');
+      const post = async (path: string, body: unknown) =>
+        fetch(`${url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const workspace = (await (await post('/sandbox/workspaces', { name: 'Process' })).json()) as { id: string };
+      const key = (await (await post(`/sandbox/workspaces/${workspace.id}/data-import-keys`, {})).json()) as {
+        key: string;
+      };
+      const users = (partnerApiKey: string) =>
+        post('/partners/kubit/cohorts/users', {
+          partner_api_key: partnerApiKey,
+          client_secret: key.key,
+          cohort_id: 'check',
+          cohort_changes: [],
+        });
+      const accepted = await users('pk-process-secret');
+      expect([accepted.status, accepted.headers.get('x-ratelimit-limit')]).toEqual([201, '7']);
+      expect((await users('pk-process-eu')).status).toBe(401);
 
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
@@ -688,5 +950,17 @@ describe('process entry', () => {
     const { output, exited } = startProcess({ BRAZE_SANDBOX_PORT: '0', BRAZE_SANDBOX_DB: ':memory:' });
     expect(await exited).toBe(1);
     expect(output.stderr).toContain('BRAZE_PARTNER_API_KEY_US');
+  });
+
+  it('refuses to start for a region whose partner key is not set', async () => {
+    const { output, exited } = startProcess({
+      BRAZE_SANDBOX_PORT: '0',
+      BRAZE_SANDBOX_DB: ':memory:',
+      BRAZE_SANDBOX_REGION: 'EU',
+      BRAZE_PARTNER_API_KEY_US: 'pk-us-only',
+    });
+    expect(await exited).toBe(1);
+    expect(output.stderr).toContain('BRAZE_PARTNER_API_KEY_EU');
+    expect(output.stderr).not.toContain('pk-us-only');
   });
 });

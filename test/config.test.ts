@@ -19,10 +19,13 @@ describe('configuration', () => {
     [{ ...valid, REDIS_URL: 'localhost:6379' }, /REDIS_URL/],
     [{ ...valid, BRAZE_PARTNER: 'Kubit Inc' }, /BRAZE_PARTNER/],
     [{ ...valid, BRAZE_ENDPOINT_ALLOWLIST: 'http://127.0.0.1:4010/path' }, /BRAZE_ENDPOINT_ALLOWLIST/],
+    [{ ...valid, BRAZE_ENDPOINT_ALLOWLIST: 'APAC=http://127.0.0.1:4010' }, /BRAZE_ENDPOINT_ALLOWLIST/],
     [{ ...valid, WORKER_CONCURRENCY: '0' }, /WORKER_CONCURRENCY/],
     [{ ...valid, WORKER_CONCURRENCY: 'abc' }, /WORKER_CONCURRENCY: must be a whole number from 1 to 256/],
     [{ ...valid, PORT: '3000.5' }, /PORT: must be a whole number from 0 to 65535/],
     [{ ...valid, LOG_FORMAT: 'xml' }, /LOG_FORMAT/],
+    [{ ...valid, BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT: '0' }, /BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT/],
+    [{ ...valid, BRAZE_KEY_CHECK_TIMEOUT_MS: '-1' }, /BRAZE_KEY_CHECK_TIMEOUT_MS/],
   ])('names the bad variable: %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -32,9 +35,9 @@ describe('configuration', () => {
     const c = loadConfig({
       ...valid,
       ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
-      BRAZE_ENDPOINT_ALLOWLIST: 'http://127.0.0.1:4010, http://localhost:4011',
+      BRAZE_ENDPOINT_ALLOWLIST: 'http://127.0.0.1:4010, EU=http://localhost:4011',
     });
     expect(c.encryptionKey.equals(Buffer.alloc(32, 7))).toBe(true);
-    expect(c.braze.endpointAllowlist).toEqual(['http://127.0.0.1:4010', 'http://localhost:4011']);
+    expect(c.braze.endpointAllowlist).toEqual(['http://127.0.0.1:4010', 'EU=http://localhost:4011']);
   });
 });

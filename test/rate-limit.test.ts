@@ -1,18 +1,12 @@
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateBudget } from '../src/queue/rate-budget';
-import { expectedFromDemo, sandboxMembers, sandboxRequests } from './support/expectations';
-import { createConnectedWorkspace, type Harness, startHarness, waitForRun, seedDemo } from './support/harness';
-import { scratchPrefix } from './support/scratch';
+import { importEveryone } from './support/expectations';
+import { type Harness, startHarness } from './support/harness';
+import { scratchRedis } from './support/scratch';
 
 describe('the shared request budget (real Redis)', () => {
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  const prefix = scratchPrefix();
-  afterAll(async () => {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
-  });
+  const { redis, prefix, close } = scratchRedis();
+  afterAll(close);
 
   it('allows a burst of ten seconds of budget, then asks the caller to wait', async () => {
     const budget = new RateBudget(redis, prefix, 3600); // one request a second, ten in a burst
@@ -42,19 +36,29 @@ describe("Braze's rate limit", () => {
   });
 
   it('waits for the reset time on 429 without spending attempts, and finishes with exact membership', async () => {
-    const ws = await createConnectedWorkspace(h, 'Limited');
-    const now = await seedDemo(h, ws, { users: 6000, seed: 3 });
     await h.sandbox('PUT', '/sandbox/config', { rate_limit: { limit: 2, window_seconds: 1 } });
-    const criteria = { all: [{ property: 'age', op: 'gte', value: 0 }] };
-    const cohort = await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name: 'Limited', criteria } });
-    const before = (await sandboxRequests(h)).count;
-    const started = await h.request('POST', `/v1/cohorts/${cohort.body.id}/imports`, { token: ws.token, body: {} });
-    const run = await waitForRun(h, ws.token, started.body.id);
-    const expected = expectedFromDemo(criteria as never, { users: 6000, seed: 3, now });
+    const { run, expected, statuses, members } = await importEveryone(h, 'Limited', { users: 6000, seed: 3 });
     expect(run).toMatchObject({ status: 'succeeded', added: expected.sendable, failed: 0 });
-    expect(await sandboxMembers(h, ws.brazeWorkspaceId, cohort.body.braze_cohort_id)).toEqual(expected.inBraze);
-    const statuses = (await sandboxRequests(h)).requests.filter((r) => r.seq > before).map((r) => r.status);
+    expect(members).toEqual(expected.inBraze);
     expect(statuses).toContain(429);
     expect(statuses.filter((s) => s === 201).length).toBe(1 + Math.ceil(expected.sendable / 1000));
+  });
+});
+
+describe("Braze's X-RateLimit headers", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // One page at a time, one attempt each: any 429 would show, and would fail the run.
+    h = await startHarness({ env: { UPLOAD_ATTEMPTS: '1', BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT: '1' } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('pauses when X-RateLimit-Remaining reaches 0 until X-RateLimit-Reset, so Braze never has to say 429', async () => {
+    await h.sandbox('PUT', '/sandbox/config', { rate_limit: { limit: 2, window_seconds: 1 } });
+    const { run, expected, statuses } = await importEveryone(h, 'Polite', { users: 5000, seed: 4 });
+    expect(run).toMatchObject({ status: 'succeeded', added: expected.sendable, failed: 0 });
+    expect(statuses).toEqual(Array(1 + Math.ceil(expected.sendable / 1000)).fill(201));
   });
 });

@@ -5,6 +5,7 @@
  */
 import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
+import type { CohortCalls } from './cohort-calls';
 import { SandboxHttpError } from './errors';
 import type { PartnerCallLog } from './request-log';
 import type { BrazeSandboxStore, Workspace } from './store';
@@ -18,6 +19,7 @@ export interface AdminRouterDeps {
   store: BrazeSandboxStore;
   log: PartnerCallLog;
   traffic: TrafficControl;
+  cohortCalls: CohortCalls;
   /** The segmentation filter's name, e.g. "Kubit Cohorts". */
   segmentFilterName: string;
   bodyLimit: string;
@@ -68,7 +70,7 @@ const requestLogQuerySchema = z.object({
 });
 
 export function createAdminRouter(deps: AdminRouterDeps): Router {
-  const { store, log, traffic } = deps;
+  const { store, log, traffic, cohortCalls } = deps;
   const router = express.Router();
   router.use(express.json({ limit: deps.bodyLimit }));
 
@@ -133,7 +135,14 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
 
   router.get('/requests', (req, res) => {
     const { limit } = parseRequest(requestLogQuerySchema, req.query);
-    res.json(log.snapshot(limit));
+    const { requests, ...figures } = log.snapshot(limit);
+    res.json({
+      ...figures,
+      in_flight: cohortCalls.current,
+      max_in_flight_per_cohort: cohortCalls.maxInFlight,
+      queued: traffic.queued,
+      requests,
+    });
   });
 
   router.get('/config', (_req, res) => {
@@ -148,6 +157,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
     store.reset();
     log.clear();
     traffic.reset();
+    cohortCalls.reset();
     res.json({ message: 'reset' });
   });
 

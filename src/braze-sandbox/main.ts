@@ -4,7 +4,9 @@
  */
 import { z } from 'zod';
 import { loadLocalEnv } from '../config';
+import { partnerApiKeyFor } from '../domain/braze-endpoint';
 import { startBrazeSandbox } from './server';
+import { BRAZE_RATE_LIMIT } from './traffic-control';
 
 const optionalSecret = z
   .string()
@@ -16,16 +18,29 @@ const environmentSchema = z
     BRAZE_SANDBOX_PORT: z.coerce.number().int().min(0).max(65_535).default(4010),
     BRAZE_SANDBOX_HOST: z.string().min(1).default('127.0.0.1'),
     BRAZE_SANDBOX_DB: z.string().min(1).default('data/braze-sandbox.db'),
+    BRAZE_SANDBOX_REGION: z.enum(['US', 'EU', 'AU'], { error: 'must be US, EU or AU' }).default('US'),
+    BRAZE_SANDBOX_RATE_LIMIT_REQUESTS: z.coerce.number().int().positive().default(BRAZE_RATE_LIMIT.limit),
+    BRAZE_SANDBOX_RATE_LIMIT_WINDOW_S: z.coerce.number().positive().default(BRAZE_RATE_LIMIT.window_seconds),
     BRAZE_PARTNER: z
       .string()
       .regex(/^[a-z0-9][a-z0-9_-]*$/i, { error: 'must be a URL slug such as kubit' })
       .default('kubit'),
     BRAZE_PARTNER_API_KEY_US: optionalSecret,
     BRAZE_PARTNER_API_KEY_EU: optionalSecret,
+    BRAZE_PARTNER_API_KEY_AU: optionalSecret,
   })
-  .refine((env) => env.BRAZE_PARTNER_API_KEY_US || env.BRAZE_PARTNER_API_KEY_EU, {
-    error: 'set BRAZE_PARTNER_API_KEY_US or BRAZE_PARTNER_API_KEY_EU (or both)',
-  });
+  .refine(
+    (env) =>
+      partnerApiKeyFor(env.BRAZE_SANDBOX_REGION, {
+        US: env.BRAZE_PARTNER_API_KEY_US ?? '',
+        EU: env.BRAZE_PARTNER_API_KEY_EU ?? '',
+        AU: env.BRAZE_PARTNER_API_KEY_AU ?? '',
+      }) !== null,
+    {
+      error:
+        'set the partner API key of BRAZE_SANDBOX_REGION (default US): BRAZE_PARTNER_API_KEY_US, BRAZE_PARTNER_API_KEY_EU, or for AU BRAZE_PARTNER_API_KEY_AU or BRAZE_PARTNER_API_KEY_US',
+    },
+  );
 
 function readEnvironment() {
   loadLocalEnv();
@@ -43,9 +58,13 @@ const sandbox = await startBrazeSandbox({
   host: env.BRAZE_SANDBOX_HOST,
   dbPath: env.BRAZE_SANDBOX_DB,
   partner: env.BRAZE_PARTNER,
-  partnerApiKeys: [env.BRAZE_PARTNER_API_KEY_US, env.BRAZE_PARTNER_API_KEY_EU].filter(
-    (key): key is string => key !== undefined,
-  ),
+  region: env.BRAZE_SANDBOX_REGION,
+  partnerApiKeys: {
+    US: env.BRAZE_PARTNER_API_KEY_US,
+    EU: env.BRAZE_PARTNER_API_KEY_EU,
+    AU: env.BRAZE_PARTNER_API_KEY_AU,
+  },
+  rateLimit: { limit: env.BRAZE_SANDBOX_RATE_LIMIT_REQUESTS, window_seconds: env.BRAZE_SANDBOX_RATE_LIMIT_WINDOW_S },
 }).catch((error: unknown) => {
   const problem =
     (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
@@ -55,7 +74,7 @@ const sandbox = await startBrazeSandbox({
   process.exit(1);
 });
 console.log(
-  `braze-sandbox listening on ${sandbox.url} (partner ${env.BRAZE_PARTNER}, database ${env.BRAZE_SANDBOX_DB})`,
+  `braze-sandbox listening on ${sandbox.url} (region ${env.BRAZE_SANDBOX_REGION}, partner ${env.BRAZE_PARTNER}, database ${env.BRAZE_SANDBOX_DB})`,
 );
 
 let stopping = false;

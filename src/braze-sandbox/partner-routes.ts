@@ -1,10 +1,12 @@
 /**
  * The Braze partner cohort-import endpoints, mounted at /partners/{partner}. Every call, whatever
  * its answer, goes through the same steps and lands in the request log:
- * latency → injected fault → 401 auth → rate limit → 400 validation → the store.
+ * 401 auth → rate limit (per Braze workspace) → per-cohort lock → latency → injected fault →
+ * 400 validation → the store (or, in maintenance mode, the queue).
  */
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Router } from 'express';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { CohortCalls } from './cohort-calls';
 import { SandboxHttpError, toSandboxHttpError } from './errors';
 import type { PartnerCallLog } from './request-log';
 import type { BrazeSandboxStore, Workspace } from './store';
@@ -23,19 +25,28 @@ export interface PartnerRouterDeps {
   store: BrazeSandboxStore;
   log: PartnerCallLog;
   traffic: TrafficControl;
-  partnerApiKeys: ReadonlySet<string>;
+  cohortCalls: CohortCalls;
+  /** The one partner API key this sandbox's region takes. */
+  partnerApiKey: string;
+  /** Keys of other regions, to say so when one is sent here (still a 401). */
+  otherRegionKeys: ReadonlyMap<string, string>;
+  region: string;
   bodyLimit: string;
 }
 
 const SUCCESS = { message: 'success' } as const;
+const QUEUED = { message: 'queued' } as const;
 
-/** Does the work of one endpoint once the call is authenticated and admitted; throws to answer an error. */
+/**
+ * Validates one endpoint's call (throws the 400) and returns the change to apply, or null
+ * when there is nothing to change.
+ */
 type PartnerOperation = (
   deps: PartnerRouterDeps,
   body: unknown,
   workspace: Workspace,
   counts: IdentifierCounts,
-) => void;
+) => (() => void) | null;
 
 export function createPartnerRouter(deps: PartnerRouterDeps): Router {
   const router = express.Router();
@@ -48,63 +59,82 @@ export function createPartnerRouter(deps: PartnerRouterDeps): Router {
 
 const createOrRenameCohort: PartnerOperation = (deps, body, workspace) => {
   const request = parseRequest(createCohortRequestSchema, body);
-  deps.store.upsertCohort(workspace.key, request.cohort_id, request.name, request.created_at);
+  return () => deps.store.upsertCohort(workspace.key, request.cohort_id, request.name, request.created_at);
 };
 
 const changeCohortMembers: PartnerOperation = (deps, body, workspace, counts) => {
   // The cap comes first: no point validating 50,000 identifiers of a request refused anyway.
   assertWithinIdentifierCap(counts);
   const request = parseRequest(cohortChangesRequestSchema, body);
-  const outcome = deps.store.applyCohortChanges(workspace.key, request.cohort_id, request.cohort_changes);
-  if (!outcome) {
-    throw new SandboxHttpError(400, `Cohort ${request.cohort_id} does not exist`, [
-      'create the cohort with POST /partners/{partner}/cohorts before changing its members',
-    ]);
-  }
+  // No changes: a no-op whatever the cohort_id (a connection test sends one nobody created).
+  if (request.cohort_changes.length === 0) return null;
+  return () => {
+    const outcome = deps.store.applyCohortChanges(workspace.key, request.cohort_id, request.cohort_changes);
+    if (!outcome) {
+      throw new SandboxHttpError(400, `Cohort ${request.cohort_id} does not exist`, [
+        'create the cohort with POST /partners/{partner}/cohorts before changing its members',
+      ]);
+    }
+  };
 };
 
 function partnerEndpoint(deps: PartnerRouterDeps, operation: PartnerOperation): RequestHandler {
   return async (req, res) => {
     const counts = countIdentifiers(req.body);
+    const cohortId = cohortIdOf(req.body);
     let workspaceId: string | null = null;
     let status = 201;
     let answer: object = SUCCESS;
     let headers: Record<string, string> = {};
+    let release: (() => void) | undefined;
     try {
+      const workspace = authenticate(deps, req.body);
+      workspaceId = workspace.id;
+      headers = deps.traffic.admit(workspace.id);
+      const config = deps.traffic.current;
+      if (cohortId !== null) release = deps.cohortCalls.enter(workspace.key, cohortId, config.lock_on_overlap);
       const latencyMs = deps.traffic.latencyMs();
       if (latencyMs > 0) await delay(latencyMs);
       const fault = deps.traffic.drawFault();
       if (fault) throw fault;
-      const { partnerApiKey, clientSecret } = readCredentials(req.body);
-      if (partnerApiKey === undefined || !deps.partnerApiKeys.has(partnerApiKey)) {
-        throw new SandboxHttpError(401, 'Invalid partner API key', ['partner_api_key is missing or unknown']);
+      const apply = operation(deps, req.body, workspace, counts);
+      if (apply && deps.traffic.applyOrHold(apply)) {
+        status = 202;
+        answer = QUEUED;
       }
-      const workspace = clientSecret === undefined ? undefined : deps.store.workspaceForClientSecret(clientSecret);
-      if (!workspace) {
-        throw new SandboxHttpError(401, 'Invalid client secret', [
-          'client_secret is missing, unknown or has been invalidated',
-        ]);
-      }
-      workspaceId = workspace.id;
-      headers = deps.traffic.admit(partnerApiKey);
-      operation(deps, req.body, workspace, counts);
     } catch (error) {
       const httpError = toSandboxHttpError(error);
       if (httpError.status >= 500 && !(error instanceof SandboxHttpError)) console.error(error);
       status = httpError.status;
       answer = httpError.body;
       headers = { ...headers, ...httpError.headers };
+    } finally {
+      release?.();
     }
     // Logged before answering, so a client that reads /sandbox/requests next sees this call.
-    deps.log.record({
-      path: pathOf(req),
-      status,
-      workspace_id: workspaceId,
-      cohort_id: cohortIdOf(req.body),
-      ...counts,
-    });
+    deps.log.record({ path: pathOf(req), status, workspace_id: workspaceId, cohort_id: cohortId, ...counts });
     res.status(status).set(headers).json(answer);
   };
+}
+
+/** The partner API key of this sandbox's region, then an active data import key: its Braze workspace. */
+function authenticate(deps: PartnerRouterDeps, body: unknown): Workspace {
+  const { partnerApiKey, clientSecret } = readCredentials(body);
+  if (partnerApiKey !== deps.partnerApiKey) {
+    const region = partnerApiKey === undefined ? undefined : deps.otherRegionKeys.get(partnerApiKey);
+    throw new SandboxHttpError(401, 'Invalid partner API key', [
+      region
+        ? `this is the ${region} partner API key; this Braze cluster (${deps.region}) takes the ${deps.region} key`
+        : 'partner_api_key is missing or unknown',
+    ]);
+  }
+  const workspace = clientSecret === undefined ? undefined : deps.store.workspaceForClientSecret(clientSecret);
+  if (!workspace) {
+    throw new SandboxHttpError(401, 'Invalid client secret', [
+      'client_secret is missing, unknown or has been invalidated',
+    ]);
+  }
+  return workspace;
 }
 
 /** Malformed JSON or an oversized body never reaches an endpoint; it is still a partner call. */

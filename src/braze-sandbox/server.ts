@@ -5,20 +5,29 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type BrazeRegion, partnerApiKeyFor } from '../domain/braze-endpoint';
 import { createAdminRouter } from './admin-routes';
+import { CohortCalls } from './cohort-calls';
 import { toSandboxHttpError } from './errors';
 import { createPartnerRouter } from './partner-routes';
 import { DEFAULT_REQUEST_LOG_CAPACITY, PartnerCallLog } from './request-log';
 import { BrazeSandboxStore } from './store';
-import { TrafficControl } from './traffic-control';
+import { BRAZE_RATE_LIMIT, type RateLimitConfig, rateLimitConfigSchema, TrafficControl } from './traffic-control';
 
 export interface BrazeSandboxAppOptions {
   /** URL slug in /partners/{partner}/...; default "kubit". */
   partner?: string;
   /** Shown in the segment filter "<name> Cohorts"; default the slug, capitalised. */
   partnerDisplayName?: string;
-  /** Accepted partner_api_key values (e.g. the US and the EU key). At least one. */
-  partnerApiKeys: readonly string[];
+  /** The Braze region this sandbox stands for; default "US". */
+  region?: BrazeRegion;
+  /**
+   * The partner API keys, per region, as Braze issues them. The sandbox accepts only its own
+   * region's key (AU: the AU key, else the US key); the others answer 401 as on Braze.
+   */
+  partnerApiKeys: Partial<Record<BrazeRegion, string>>;
+  /** Requests per Braze workspace per window; default Braze's 250,000 per 3,600 s. */
+  rateLimit?: RateLimitConfig;
   /** Drives fault injection; default Math.random. */
   random?: () => number;
   /** Partner calls kept in the request log; default 100,000. */
@@ -51,22 +60,34 @@ const PARTNER_SLUG = /^[a-z0-9][a-z0-9_-]*$/i;
 export function createBrazeSandboxApp(store: BrazeSandboxStore, options: BrazeSandboxAppOptions): Express {
   const partner = options.partner ?? 'kubit';
   if (!PARTNER_SLUG.test(partner)) throw new Error(`Braze sandbox: partner slug "${partner}" is not a URL slug`);
-  if (options.partnerApiKeys.length === 0) throw new Error('Braze sandbox: partnerApiKeys must hold at least one key');
+  const region = options.region ?? 'US';
+  const keys = {
+    US: options.partnerApiKeys.US ?? '',
+    EU: options.partnerApiKeys.EU ?? '',
+    AU: options.partnerApiKeys.AU ?? '',
+  };
+  const partnerApiKey = partnerApiKeyFor(region, keys)?.key;
+  if (!partnerApiKey) throw new Error(`Braze sandbox: no partner API key for its region ${region}`);
+  const otherRegionKeys = new Map(
+    Object.entries(keys).flatMap(([keyRegion, key]) => (key && key !== partnerApiKey ? [[key, keyRegion]] : [])),
+  );
+  const rateLimit = rateLimitConfigSchema.parse(options.rateLimit ?? BRAZE_RATE_LIMIT);
   const displayName = options.partnerDisplayName ?? partner.charAt(0).toUpperCase() + partner.slice(1);
   const bodyLimit = options.bodyLimit ?? '50mb';
   const log = new PartnerCallLog(options.requestLogCapacity ?? DEFAULT_REQUEST_LOG_CAPACITY);
-  const traffic = new TrafficControl(options.random ?? Math.random);
+  const traffic = new TrafficControl(options.random ?? Math.random, rateLimit);
+  const cohortCalls = new CohortCalls();
 
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
   app.use(
     `/partners/${partner}`,
-    createPartnerRouter({ store, log, traffic, partnerApiKeys: new Set(options.partnerApiKeys), bodyLimit }),
+    createPartnerRouter({ store, log, traffic, cohortCalls, partnerApiKey, otherRegionKeys, region, bodyLimit }),
   );
   app.use(
     '/sandbox',
-    createAdminRouter({ store, log, traffic, segmentFilterName: `${displayName} Cohorts`, bodyLimit }),
+    createAdminRouter({ store, log, traffic, cohortCalls, segmentFilterName: `${displayName} Cohorts`, bodyLimit }),
   );
   app.use((req, res) => {
     res.status(404).json({ message: 'Not found', errors: [`no route for ${req.method} ${req.path}`] });

@@ -1,18 +1,16 @@
 /**
  * Request validation of the Braze partner cohort-import contract
- * (../../../shared/braze-cohort-api.md), answering 400 the way Braze does.
+ * (docs/braze-cohort-api.md), answering 400 the way Braze does.
  */
 import { z } from 'zod';
 import { SandboxHttpError } from './errors';
+import { isIso8601Timestamp } from './iso-8601';
 
 export const MAX_IDENTIFIERS_PER_REQUEST = 1_000;
 export const TOO_MANY_IDENTIFIERS_MESSAGE = 'Only 1,000 user_ids, device_ids, and aliases are allowed per request';
 
 /** How many validation problems one 400 lists at most. */
 const MAX_LISTED_ERRORS = 20;
-
-const isoDateTime = z.iso.datetime({ offset: true, local: true });
-const isoDate = z.iso.date();
 
 export const nonBlankString = z
   .string({ error: 'must be a non-empty string' })
@@ -50,9 +48,7 @@ export const createCohortRequestSchema = z.object(
     name: nonBlankString,
     created_at: z
       .string({ error: 'must be an ISO-8601 timestamp' })
-      .refine((value) => isoDateTime.safeParse(value).success || isoDate.safeParse(value).success, {
-        error: 'must be an ISO-8601 timestamp',
-      }),
+      .refine(isIso8601Timestamp, { error: 'must be an ISO-8601 timestamp' }),
   },
   requestBody,
 );
@@ -61,9 +57,8 @@ export type CreateCohortRequest = z.infer<typeof createCohortRequestSchema>;
 export const cohortChangesRequestSchema = z.object(
   {
     cohort_id: nonBlankString,
-    cohort_changes: z
-      .array(cohortChangeSchema, { error: 'must be a non-empty array of objects' })
-      .min(1, { error: 'must be a non-empty array of objects' }),
+    // An empty array is a valid no-op: partners test a connection with it.
+    cohort_changes: z.array(cohortChangeSchema, { error: 'must be an array of objects' }),
   },
   requestBody,
 );

@@ -5,6 +5,8 @@ export interface BrazeClientOptions {
   endpoint: string;
   partner: string;
   partnerApiKey: string;
+  /** The variable the partner key came from (e.g. BRAZE_PARTNER_API_KEY_EU), named when Braze refuses it. */
+  partnerApiKeyVariable: string;
   dataImportKey: string;
   userAgent: string;
   timeoutMs: number;
@@ -17,8 +19,11 @@ export interface BrazeCallResult {
   rateLimitReset: number | null;
 }
 
+/** The cohort id of the key check: no cohort has it, and the check sends no changes for it. */
+export const KEY_CHECK_COHORT_ID = 'cohort-import-connection-check';
+
 /**
- * The partner cohort-import contract (shared/braze-cohort-api.md). Both secrets travel in the
+ * The partner cohort-import contract (docs/braze-cohort-api.md). Both secrets travel in the
  * JSON body; they never appear in a thrown error. Node's fetch keeps connections alive.
  */
 export class BrazeClient {
@@ -31,6 +36,14 @@ export class BrazeClient {
       name: input.name,
       created_at: input.createdAt.toISOString(),
     });
+  }
+
+  /**
+   * Checks both keys with a call that changes nothing: no changes for a cohort id nobody uses
+   * (Segment's Braze Cohorts destination tests a connection the same way).
+   */
+  checkKeys(): Promise<BrazeCallResult> {
+    return this.post('cohorts/users', { cohort_id: KEY_CHECK_COHORT_ID, cohort_changes: [] });
   }
 
   /** Adds and removes members; `cohortChangesJson` is the `cohort_changes` array as JSON text. */
@@ -74,20 +87,45 @@ export class BrazeClient {
 
   private errorFor(res: Response, result: BrazeCallResult, text: string): Error {
     const status = res.status;
+    // Braze's own words, without our secrets (its 401 text can quote the client secret).
+    const words = this.redact(brazeMessage(text));
+    const detail = words ? `: ${words}` : '';
     if (status === 429) {
       return new BrazeRateLimitedError('Braze rate limit reached', retryAtFrom(res, result));
     }
     if (status === 408 || status === 423 || status >= 500) {
-      return new BrazeRetryableError(`Braze answered ${status}; will retry`, status);
+      return new BrazeRetryableError(`Braze answered ${status}${detail}`, status);
     }
-    if (status === 401 || status === 403) {
+    const partnerPage = `Braze's "Technology Partners" page for ${this.opts.partner}`;
+    if (status === 401 && /partner[ _]api[ _]key/i.test(words)) {
       return new BrazePermanentError(
-        'Braze rejected the data import key: generate a new one on Braze\'s "Technology Partners" page for this partner and save it with PUT /v1/braze-connection.',
+        `Braze refused this service's partner API key (401): the operator should check ${this.opts.partnerApiKeyVariable}. The data import key was not the problem.`,
         status,
+        'partner_api_key',
       );
     }
-    const detail = this.redact(brazeMessage(text));
-    return new BrazePermanentError(`Braze rejected the request (${status})${detail ? `: ${detail}` : ''}`, status);
+    if (status === 401) {
+      return new BrazePermanentError(
+        `Braze rejected the data import key (401): it is mistyped, was invalidated, belongs to another partner, or the ${this.opts.partner} integration is not enabled for its Braze workspace. Generate a new one on ${partnerPage} and save it with PUT /v1/braze-connection.`,
+        status,
+        'data_import_key',
+      );
+    }
+    if (status === 403) {
+      return new BrazePermanentError(
+        `Braze refused the account (403): the Braze account or its plan does not allow cohort import from ${this.opts.partner}. The customer's Braze administrator should check the contract and ${partnerPage}.${words ? ` Braze said: ${words}` : ''}`,
+        status,
+        'account',
+      );
+    }
+    if (status === 404) {
+      return new BrazePermanentError(
+        `Braze answered 404 at ${new URL(this.opts.endpoint).host}: either cohort import is not available on this Braze cluster (the customer should check the REST endpoint shown on ${partnerPage}) or the partner slug "${this.opts.partner}" is wrong (the operator should check BRAZE_PARTNER).`,
+        status,
+        'endpoint',
+      );
+    }
+    return new BrazePermanentError(`Braze rejected the request (${status})${detail}`, status);
   }
 
   private redact(text: string): string {

@@ -31,8 +31,22 @@ export class BrazeRateLimitedError extends BrazeError {
   }
 }
 
-/** 400/401 and other 4xx: retrying cannot help; the run fails with this message. */
+/**
+ * Whose setting Braze refused: the customer's data import key, the operator's partner API
+ * key, the customer's Braze account or plan, the endpoint (cluster or partner slug), or the
+ * request itself (our bug).
+ */
+export type BrazeRefusal = 'data_import_key' | 'partner_api_key' | 'account' | 'endpoint' | 'request';
+
+/** 400/401/403/404 and other 4xx: retrying cannot help; the run fails with this message. */
 export class BrazePermanentError extends BrazeError {
   override name = 'BrazePermanentError';
   readonly kind = 'permanent' as const;
+  constructor(
+    message: string,
+    status: number | null,
+    readonly refusal: BrazeRefusal = 'request',
+  ) {
+    super(message, status);
+  }
 }

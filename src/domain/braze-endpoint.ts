@@ -2,16 +2,20 @@
  * The customer's Braze REST endpoint. It receives our partner API key and their data
  * import key, so only Braze's documented cohort-import hosts are accepted (over https, as
  * a bare origin), plus the exact origins an operator allowlists (the local sandbox, e.g.
- * `http://127.0.0.1:4010`). Allowlist entries are compared as parsed origins, never as
- * string prefixes, so `http://127.0.0.1:40100` does not pass for `http://127.0.0.1:4010`.
+ * `http://127.0.0.1:4010`, or `EU=http://127.0.0.1:4011` for a stand-in of an EU cluster).
+ * Allowlist entries are compared as parsed origins, never as string prefixes, so
+ * `http://127.0.0.1:40100` does not pass for `http://127.0.0.1:4010`.
  */
 export type BrazeRegion = 'US' | 'EU' | 'AU';
 
 export type BrazeEndpointResult = { ok: true; endpoint: string; region: BrazeRegion } | { ok: false; message: string };
 
-/** Cohort import is documented on US-01..08, EU-01/02 and AU-01; US-10 is in Braze's host list. */
+/**
+ * The hosts Braze documents cohort import for: US-01..08, EU-01/02 and AU-01. (US-10 is in
+ * Braze's general host list, but not among the cohort-import clusters.)
+ */
 const BRAZE_HOSTS: readonly string[] = [
-  ...['01', '02', '03', '04', '05', '06', '07', '08', '10'].map((n) => `rest.iad-${n}.braze.com`),
+  ...['01', '02', '03', '04', '05', '06', '07', '08'].map((n) => `rest.iad-${n}.braze.com`),
   'rest.fra-01.braze.eu',
   'rest.fra-02.braze.eu',
   'rest.au-01.braze.com',
@@ -27,15 +31,23 @@ function isIpLiteral(hostname: string): boolean {
   return hostname.startsWith('[') || /^\d{1,3}(?:\.\d{1,3}){3}$/.test(hostname);
 }
 
+export interface AllowlistEntry {
+  origin: string;
+  /** Which partner API key the origin is sent: `US` unless the entry names a region. */
+  region: BrazeRegion;
+}
+
 /**
- * The origin an allowlist entry stands for, or null when the entry is not a bare
- * http(s) origin (such an entry can never match; config validation may use this to
- * reject it at start-up).
+ * What an allowlist entry stands for — `http://127.0.0.1:4010` (a US stand-in) or
+ * `EU=http://127.0.0.1:4011` — or null when it is not a bare http(s) origin with an optional
+ * region (such an entry can never match; config validation rejects it at start-up).
  */
-export function allowlistedOrigin(entry: string): string | null {
+export function allowlistEntry(entry: string): AllowlistEntry | null {
+  const tagged = /^\s*(US|EU|AU)\s*=(.*)$/i.exec(entry);
+  const region = (tagged?.[1]?.toUpperCase() ?? 'US') as BrazeRegion;
   let url: URL;
   try {
-    url = new URL(entry.trim());
+    url = new URL((tagged?.[2] ?? entry).trim());
   } catch {
     return null;
   }
@@ -46,14 +58,14 @@ export function allowlistedOrigin(entry: string): string | null {
     url.pathname === '/' &&
     url.search === '' &&
     url.hash === '';
-  return bare ? url.origin : null;
+  return bare ? { origin: url.origin, region } : null;
 }
 
 function accepted(allowlist: readonly string[]): string {
   const braze =
-    'https://rest.iad-01.braze.com through https://rest.iad-08.braze.com, https://rest.iad-10.braze.com, ' +
+    'https://rest.iad-01.braze.com through https://rest.iad-08.braze.com, ' +
     'https://rest.fra-01.braze.eu, https://rest.fra-02.braze.eu or https://rest.au-01.braze.com';
-  const origins = allowlist.map(allowlistedOrigin).filter((origin): origin is string => origin !== null);
+  const origins = allowlist.flatMap((entry) => allowlistEntry(entry)?.origin ?? []);
   const extra = origins.length > 0 ? `, or an allowlisted origin (${origins.join(', ')})` : '';
   return `use the REST endpoint shown on Braze's Technology Partners page: ${braze}${extra}, with no path, query or credentials`;
 }
@@ -83,9 +95,8 @@ export function validateBrazeEndpoint(input: string, allowlist: string[]): Braze
   if (url.hash !== '' || raw.includes('#')) return fail('the Braze REST endpoint must not have a fragment');
   if (url.pathname !== '/') return fail(`the Braze REST endpoint must not have a path (got ${url.pathname})`);
 
-  if (allowlist.some((entry) => allowlistedOrigin(entry) === url.origin)) {
-    return { ok: true, endpoint: url.origin, region: 'US' };
-  }
+  const allowlisted = allowlist.map(allowlistEntry).find((entry) => entry?.origin === url.origin);
+  if (allowlisted) return { ok: true, endpoint: url.origin, region: allowlisted.region };
   if (url.protocol !== 'https:') return fail('the Braze REST endpoint must use https');
   if (url.port !== '') return fail(`the Braze REST endpoint must not name a port (got ${url.port})`);
   if (isIpLiteral(url.hostname))
@@ -94,4 +105,18 @@ export function validateBrazeEndpoint(input: string, allowlist: string[]): Braze
     return fail(`${url.hostname} is not a Braze REST endpoint that supports cohort import`);
   }
   return { ok: true, endpoint: url.origin, region: regionOf(url.hostname) };
+}
+
+export type PartnerApiKeys = Record<BrazeRegion, string>;
+
+/**
+ * The partner API key a region's clusters take, and the variable it is configured by. Braze
+ * issues one key for its US clusters and one for EU; for AU it documents none, so AU uses
+ * its own key when one is configured and the US key otherwise (as Segment's client does).
+ * Null when no key applies.
+ */
+export function partnerApiKeyFor(region: BrazeRegion, keys: PartnerApiKeys): { key: string; variable: string } | null {
+  const order: BrazeRegion[] = region === 'AU' ? ['AU', 'US'] : [region];
+  const found = order.find((candidate) => keys[candidate] !== '');
+  return found ? { key: keys[found], variable: `BRAZE_PARTNER_API_KEY_${found}` } : null;
 }

@@ -2,16 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import type { ControlDb } from '../../db/client';
 import { BrazeClient } from '../braze/client';
-import { BrazePermanentError } from '../braze/errors';
+import { BrazeError, BrazePermanentError } from '../braze/errors';
 import type { Config } from '../config';
 import { lastFour, type SecretBox } from '../crypto/secret-box';
-import { validateBrazeEndpoint } from '../domain/braze-endpoint';
-import { NotFoundError, ValidationError } from './errors';
+import { type BrazeRegion, partnerApiKeyFor, validateBrazeEndpoint } from '../domain/braze-endpoint';
+import { NotFoundError, RefusedFieldError, UpstreamError, ValidationError } from './errors';
 
 export interface BrazeConnectionView {
   rest_endpoint: string;
   region: 'US' | 'EU' | 'AU';
   data_import_key: string;
+  /** When Braze last accepted the key; null when it was saved with `?verify=false` and not checked since. */
+  key_verified_at: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -40,9 +42,11 @@ export class BrazeConnectionService {
     return row;
   }
 
+  /** Saves the connection; unless `verify` is false, only after Braze accepted the key. */
   async put(
     workspaceId: string,
     input: { rest_endpoint: string; data_import_key: string },
+    opts: { verify: boolean } = { verify: true },
   ): Promise<BrazeConnectionView> {
     const { brazeConnections } = this.db.tables;
     const endpoint = validateBrazeEndpoint(input.rest_endpoint, this.braze.endpointAllowlist);
@@ -52,6 +56,7 @@ export class BrazeConnectionService {
         { path: 'data_import_key', message: 'must be 8 to 256 printable characters without spaces, as shown by Braze' },
       ]);
     }
+    if (opts.verify) await this.checkKeys(endpoint.endpoint, endpoint.region, input.data_import_key);
     const now = new Date();
     const existing = await this.row(workspaceId);
     // Same endpoint: Braze still knows what we told it. New endpoint: start over (full import).
@@ -63,6 +68,7 @@ export class BrazeConnectionService {
       dataImportKeySealed: this.box.seal(input.data_import_key, workspaceId),
       dataImportKeyLast4: lastFour(input.data_import_key),
       syncScope,
+      keyVerifiedAt: opts.verify ? now : null,
       updatedAt: now,
     };
     await this.db
@@ -83,9 +89,33 @@ export class BrazeConnectionService {
       rest_endpoint: row.restEndpoint,
       region: row.region,
       data_import_key: `…${row.dataImportKeyLast4}`,
+      key_verified_at: row.keyVerifiedAt?.toISOString() ?? null,
       created_at: row.createdAt.toISOString(),
       updated_at: row.updatedAt.toISOString(),
     };
+  }
+
+  /** Checks the saved key with Braze again and records when it passed. */
+  async verify(workspaceId: string): Promise<BrazeConnectionView> {
+    const { brazeConnections } = this.db.tables;
+    const row = await this.row(workspaceId);
+    if (!row) throw new NotFoundError('Braze connection');
+    await this.checkKeys(row.restEndpoint, row.region, this.openKey(row.dataImportKeySealed, workspaceId));
+    await this.db
+      .update(brazeConnections)
+      .set({ keyVerifiedAt: new Date() })
+      .where(eq(brazeConnections.workspaceId, workspaceId));
+    return this.get(workspaceId);
+  }
+
+  /** One call to Braze that changes nothing; a refusal becomes the API error naming what to fix. */
+  private async checkKeys(endpoint: string, region: BrazeRegion, dataImportKey: string): Promise<void> {
+    try {
+      await this.client(endpoint, region, dataImportKey, this.braze.keyCheckTimeoutMs).checkKeys();
+    } catch (err) {
+      if (err instanceof BrazeError) throw keyCheckFailure(err);
+      throw err;
+    }
   }
 
   async delete(workspaceId: string): Promise<void> {
@@ -120,18 +150,57 @@ export class BrazeConnectionService {
         null,
       );
     }
-    const partnerApiKey = this.braze.partnerApiKeys[row.region];
-    if (!partnerApiKey) {
-      throw new BrazePermanentError(`No partner API key is configured for Braze's ${row.region} region.`, null);
-    }
-    const client = new BrazeClient({
-      endpoint: row.restEndpoint,
-      partner: this.braze.partner,
-      partnerApiKey,
-      dataImportKey: this.openKey(row.dataImportKeySealed, workspaceId),
-      userAgent: this.braze.userAgent,
-      timeoutMs: this.braze.requestTimeoutMs,
-    });
+    const dataImportKey = this.openKey(row.dataImportKeySealed, workspaceId);
+    const client = this.client(row.restEndpoint, row.region, dataImportKey, this.braze.requestTimeoutMs);
     return { client, syncScope: row.syncScope };
   }
+
+  private client(endpoint: string, region: BrazeRegion, dataImportKey: string, timeoutMs: number): BrazeClient {
+    const partnerKey = partnerApiKeyFor(region, this.braze.partnerApiKeys);
+    if (!partnerKey) {
+      const variable = region === 'AU' ? 'BRAZE_PARTNER_API_KEY_AU or _US' : `BRAZE_PARTNER_API_KEY_${region}`;
+      throw new BrazePermanentError(
+        `No partner API key is configured for Braze's ${region} region: the operator should set ${variable}.`,
+        null,
+        'partner_api_key',
+      );
+    }
+    return new BrazeClient({
+      endpoint,
+      partner: this.braze.partner,
+      partnerApiKey: partnerKey.key,
+      partnerApiKeyVariable: partnerKey.variable,
+      dataImportKey,
+      userAgent: this.braze.userAgent,
+      timeoutMs,
+    });
+  }
+}
+
+/** What the API answers when the key check fails: 422 naming the field to fix, or 502. */
+function keyCheckFailure(err: BrazeError): Error {
+  if (err instanceof BrazePermanentError) {
+    switch (err.refusal) {
+      case 'data_import_key':
+      case 'account':
+        return new RefusedFieldError(`braze_refused_${err.refusal === 'account' ? 'account' : 'key'}`, {
+          path: 'data_import_key',
+          message: err.message,
+        });
+      case 'endpoint':
+        return new RefusedFieldError('braze_refused_endpoint', { path: 'rest_endpoint', message: err.message });
+      case 'partner_api_key':
+        // No key configured for the endpoint's region: the endpoint cannot be used from here.
+        if (err.status === null) {
+          return new RefusedFieldError('braze_region_unavailable', { path: 'rest_endpoint', message: err.message });
+        }
+        return new UpstreamError('braze_refused_partner_key', err.message);
+      default:
+        return new UpstreamError('braze_error', `Braze refused the key check: ${err.message}`);
+    }
+  }
+  return new UpstreamError(
+    'braze_unavailable',
+    `Braze could not check the key (${err.message}). Try again, or save the connection without the check with ?verify=false.`,
+  );
 }

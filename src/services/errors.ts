@@ -39,3 +39,19 @@ export class ConflictError extends ServiceError {
     super(409, code, message, details);
   }
 }
+
+/** A well-formed field whose value was refused by someone else (Braze): 422 naming the field. */
+export class RefusedFieldError extends ServiceError {
+  override name = 'RefusedFieldError';
+  constructor(code: string, issue: FieldIssue) {
+    super(422, code, `${issue.path}: ${issue.message}`, { issues: [issue] });
+  }
+}
+
+/** Braze could not give an answer we can act on (unreachable, 5xx, our partner key refused): 502. */
+export class UpstreamError extends ServiceError {
+  override name = 'UpstreamError';
+  constructor(code: string, message: string) {
+    super(502, code, message);
+  }
+}

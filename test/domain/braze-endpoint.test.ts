@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { allowlistedOrigin, validateBrazeEndpoint, type BrazeRegion } from '../../src/domain/braze-endpoint';
+import {
+  allowlistEntry,
+  partnerApiKeyFor,
+  validateBrazeEndpoint,
+  type BrazeRegion,
+} from '../../src/domain/braze-endpoint';
 
-const ALLOWLIST = ['http://127.0.0.1:4010', 'http://localhost:4010/'];
+const ALLOWLIST = [
+  'http://127.0.0.1:4010',
+  'http://localhost:4010/',
+  'eu=http://127.0.0.1:4011',
+  'AU=http://127.0.0.1:4012',
+];
 
 describe('validateBrazeEndpoint accepts', () => {
   const accepted: [string, string, BrazeRegion][] = [
@@ -10,7 +20,6 @@ describe('validateBrazeEndpoint accepts', () => {
       `https://rest.iad-0${n}.braze.com`,
       'US',
     ]),
-    ['https://rest.iad-10.braze.com', 'https://rest.iad-10.braze.com', 'US'],
     ['https://rest.fra-01.braze.eu', 'https://rest.fra-01.braze.eu', 'EU'],
     ['https://rest.fra-02.braze.eu/', 'https://rest.fra-02.braze.eu', 'EU'],
     ['https://rest.au-01.braze.com', 'https://rest.au-01.braze.com', 'AU'],
@@ -20,6 +29,8 @@ describe('validateBrazeEndpoint accepts', () => {
     ['http://127.0.0.1:4010', 'http://127.0.0.1:4010', 'US'],
     ['http://127.0.0.1:4010/', 'http://127.0.0.1:4010', 'US'],
     ['http://localhost:4010', 'http://localhost:4010', 'US'],
+    ['http://127.0.0.1:4011', 'http://127.0.0.1:4011', 'EU'],
+    ['http://127.0.0.1:4012/', 'http://127.0.0.1:4012', 'AU'],
   ];
   it.each(accepted)('%s', (input, endpoint, region) => {
     expect(validateBrazeEndpoint(input, ALLOWLIST)).toEqual({ ok: true, endpoint, region });
@@ -33,6 +44,8 @@ describe('validateBrazeEndpoint rejects', () => {
     ['http://rest.iad-01.braze.com', /must use https/],
     ['ftp://rest.iad-01.braze.com', /must use https, not ftp/],
     ['https://rest.iad-09.braze.com', /rest\.iad-09\.braze\.com is not a Braze REST endpoint/],
+    // In Braze's general host list, but not a documented cohort-import cluster.
+    ['https://rest.iad-10.braze.com', /rest\.iad-10\.braze\.com is not a Braze REST endpoint/],
     ['https://rest.iad-00.braze.com', /not a Braze REST endpoint/],
     ['https://rest.fra-01.braze.com', /not a Braze REST endpoint/],
     ['https://rest.fra-03.braze.eu', /not a Braze REST endpoint/],
@@ -69,7 +82,10 @@ describe('validateBrazeEndpoint rejects', () => {
       expect(result.message).toMatch(/https:\/\/rest\.iad-01\.braze\.com through https:\/\/rest\.iad-08\.braze\.com/);
       expect(result.message).toMatch(/https:\/\/rest\.fra-01\.braze\.eu/);
       expect(result.message).toMatch(/https:\/\/rest\.au-01\.braze\.com/);
-      expect(result.message).toMatch(/allowlisted origin \(http:\/\/127\.0\.0\.1:4010, http:\/\/localhost:4010\)/);
+      expect(result.message.split('; ').at(-1)).not.toMatch(/iad-10/);
+      expect(result.message).toMatch(
+        /allowlisted origin \(http:\/\/127\.0\.0\.1:4010, http:\/\/localhost:4010, http:\/\/127\.0\.0\.1:4011, http:\/\/127\.0\.0\.1:4012\)/,
+      );
     }
   });
 
@@ -87,10 +103,34 @@ describe('validateBrazeEndpoint rejects', () => {
   });
 
   it('ignores allowlist entries that are not bare http(s) origins', () => {
-    expect(allowlistedOrigin('http://127.0.0.1:4010/')).toBe('http://127.0.0.1:4010');
-    expect(allowlistedOrigin('127.0.0.1:4010')).toBeNull();
-    expect(allowlistedOrigin('http://127.0.0.1:4010/braze')).toBeNull();
-    expect(allowlistedOrigin('http://u@127.0.0.1:4010')).toBeNull();
+    expect(allowlistEntry('http://127.0.0.1:4010/')).toEqual({ origin: 'http://127.0.0.1:4010', region: 'US' });
+    expect(allowlistEntry(' EU = http://127.0.0.1:4011')).toEqual({ origin: 'http://127.0.0.1:4011', region: 'EU' });
+    expect(allowlistEntry('127.0.0.1:4010')).toBeNull();
+    expect(allowlistEntry('http://127.0.0.1:4010/braze')).toBeNull();
+    expect(allowlistEntry('http://u@127.0.0.1:4010')).toBeNull();
+    expect(allowlistEntry('APAC=http://127.0.0.1:4010')).toBeNull();
     expect(validateBrazeEndpoint('http://127.0.0.1:4010', ['not a url', 'http://127.0.0.1:4010/braze']).ok).toBe(false);
+  });
+});
+
+describe('partnerApiKeyFor', () => {
+  const keys = { US: 'pk-us', EU: 'pk-eu', AU: '' };
+  it('gives US clusters the US key and EU clusters the EU key', () => {
+    expect(partnerApiKeyFor('US', keys)).toEqual({ key: 'pk-us', variable: 'BRAZE_PARTNER_API_KEY_US' });
+    expect(partnerApiKeyFor('EU', keys)).toEqual({ key: 'pk-eu', variable: 'BRAZE_PARTNER_API_KEY_EU' });
+  });
+
+  it('gives AU its own key when one is set, else the US key', () => {
+    expect(partnerApiKeyFor('AU', keys)).toEqual({ key: 'pk-us', variable: 'BRAZE_PARTNER_API_KEY_US' });
+    expect(partnerApiKeyFor('AU', { ...keys, AU: 'pk-au' })).toEqual({
+      key: 'pk-au',
+      variable: 'BRAZE_PARTNER_API_KEY_AU',
+    });
+  });
+
+  it('never lends the EU key to another region, nor another key to EU', () => {
+    expect(partnerApiKeyFor('US', { US: '', EU: 'pk-eu', AU: 'pk-au' })).toBeNull();
+    expect(partnerApiKeyFor('AU', { US: '', EU: 'pk-eu', AU: '' })).toBeNull();
+    expect(partnerApiKeyFor('EU', { US: 'pk-us', EU: '', AU: 'pk-au' })).toBeNull();
   });
 });

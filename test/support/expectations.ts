@@ -1,7 +1,7 @@
 import { evaluateCriteria, type Criteria } from '../../src/domain/criteria';
 import { brazeIdentifierOf, type BrazeIdentifier } from '../../src/domain/identity';
 import { demoUser } from '../../src/seed/demo-users';
-import type { Harness } from './harness';
+import { createConnectedWorkspace, type Harness, seedDemo, waitForRun } from './harness';
 
 /** One string per Braze identifier, comparable across what we compute and what the sandbox holds. */
 export function identifierKey(id: BrazeIdentifier): string {
@@ -70,6 +70,7 @@ export async function sandboxRequests(h: Harness) {
   return h.sandbox('GET', '/sandbox/requests') as Promise<{
     count: number;
     max_identifiers: number;
+    max_in_flight_per_cohort: number;
     requests: {
       seq: number;
       path: string;
@@ -80,4 +81,25 @@ export async function sandboxRequests(h: Harness) {
       identifiers: number;
     }[];
   }>;
+}
+
+/**
+ * Imports every seeded demo user (age ≥ 0) of a new connected workspace and returns the run,
+ * what was expected, the statuses of the sandbox calls it made and the members Braze now has.
+ */
+export async function importEveryone(h: Harness, name: string, opts: { users: number; seed: number }) {
+  const criteria = { all: [{ property: 'age', op: 'gte', value: 0 }] } as Criteria;
+  const ws = await createConnectedWorkspace(h, name);
+  const now = await seedDemo(h, ws, opts);
+  const cohort = await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name, criteria } });
+  const before = (await sandboxRequests(h)).count;
+  const started = await h.request('POST', `/v1/cohorts/${cohort.body.id}/imports`, { token: ws.token, body: {} });
+  const run = await waitForRun(h, ws.token, started.body.id);
+  const log = await sandboxRequests(h);
+  return {
+    run,
+    expected: expectedFromDemo(criteria, { ...opts, now }),
+    statuses: log.requests.filter((r) => r.seq > before).map((r) => r.status),
+    members: await sandboxMembers(h, ws.brazeWorkspaceId, cohort.body.braze_cohort_id),
+  };
 }

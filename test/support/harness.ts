@@ -54,6 +54,8 @@ export interface HarnessOptions {
   /** The control database's engine; by default the file's choice (support/engines.ts). */
   controlDb?: Engine;
   env?: Record<string, string>;
+  /** More BRAZE_ENDPOINT_ALLOWLIST entries besides the harness' own sandbox (e.g. `EU=http://…`). */
+  allowlist?: string[];
 }
 
 /**
@@ -68,7 +70,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     host: '127.0.0.1',
     dbPath: ':memory:',
     partner: 'kubit',
-    partnerApiKeys: [PARTNER_KEY],
+    partnerApiKeys: { US: PARTNER_KEY },
     // Faults drawn from a fixed sequence: a fault test sees the same share of failures every run.
     random: mulberry32(1234),
   });
@@ -85,7 +87,11 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     BRAZE_PARTNER_API_KEY_US: PARTNER_KEY,
     // The sandbox under two names: to Cohort Import, two different Braze endpoints.
-    BRAZE_ENDPOINT_ALLOWLIST: `${sandbox.url},${sandbox.url.replace('127.0.0.1', 'localhost')}`,
+    BRAZE_ENDPOINT_ALLOWLIST: [
+      sandbox.url,
+      sandbox.url.replace('127.0.0.1', 'localhost'),
+      ...(opts.allowlist ?? []),
+    ].join(','),
     WORKER_CONCURRENCY: '4',
     UPLOAD_BACKOFF_MS: '50',
     LOG_LEVEL: 'debug',

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 
 /**
  * Names for a test run's scratch state (temp folders, Redis queue prefixes, PostgreSQL
@@ -27,6 +28,21 @@ export function scratchDir(label = 'run'): string {
 /** A queue prefix of its own, e.g. `citest-1234-<uuid>`. */
 export function scratchPrefix(): string {
   return `${TEST_PREFIX_ROOT}-${ownerPid()}-${randomUUID()}`;
+}
+
+/** A Redis connection with a key prefix of its own; `close()` deletes the prefix's keys and quits. */
+export function scratchRedis() {
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const prefix = scratchPrefix();
+  return {
+    redis,
+    prefix,
+    async close() {
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length) await redis.del(...keys);
+      await redis.quit();
+    },
+  };
 }
 
 export function isAlive(pid: number): boolean {

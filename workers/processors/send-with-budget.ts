@@ -20,7 +20,7 @@ export async function sendWithBudget(
   send: () => Promise<BrazeCallResult>,
 ): Promise<SendOutcome> {
   const wait = await ctx.rateBudget.take(connectionKey);
-  if (wait > 0) await delay(job, token, Date.now() + wait);
+  if (wait > 0) await delayJob(job, token, Date.now() + wait);
   try {
     const result = await send();
     if (result.rateLimitRemaining === 0 && result.rateLimitReset !== null) {
@@ -31,14 +31,15 @@ export async function sendWithBudget(
     if (!(err instanceof BrazeError)) throw err;
     if (err instanceof BrazeRateLimitedError) {
       await ctx.rateBudget.pauseUntil(connectionKey, err.retryAt);
-      await delay(job, token, err.retryAt);
+      await delayJob(job, token, err.retryAt);
     }
     if (err.kind === 'permanent') return { ok: false, error: err.message };
     throw err;
   }
 }
 
-async function delay(job: Job, token: string | undefined, until: number): Promise<never> {
+/** Moves the job back to delayed until `until` (epoch ms) without spending an attempt. */
+export async function delayJob(job: Job, token: string | undefined, until: number): Promise<never> {
   await job.moveToDelayed(until, token);
   throw new DelayedError();
 }

@@ -5,7 +5,10 @@ import type { AppContext } from '../../src/context';
 import { finalizeJobId } from '../../src/queue/producers';
 import { type UploadPageResult, uploadPagePayload } from '../../src/queue/payloads';
 import { runProgressKey } from '../../src/services/run-closer';
-import { sendWithBudget } from './send-with-budget';
+import { delayJob, sendWithBudget } from './send-with-budget';
+
+/** How long a page waits in its worker for a cohort slot before it steps aside (delayed). */
+const COHORT_SLOT_WAIT_MS = 1_000;
 
 /**
  * Sends one page of a run's diff (≤ 1,000 identifiers) to Braze and, once Braze acknowledged
@@ -34,12 +37,21 @@ export async function uploadPage(ctx: AppContext, job: Job, token: string | unde
     if (err instanceof BrazeError) await abortRun(ctx, page.runId, err.message);
     throw err;
   }
-  const sent = await sendWithBudget(ctx, job, token, run.workspaceId, () =>
-    connection.client.updateCohortUsers({
-      cohortId: cohort.brazeCohortId,
-      cohortChangesJson: cohortChangesJson(changes),
-    }),
-  );
+  // At most BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT pages of this cohort at Braze at once.
+  if (!(await ctx.cohortSlots.acquire(run.cohortId, job.id!, COHORT_SLOT_WAIT_MS))) {
+    await delayJob(job, token, Date.now() + COHORT_SLOT_WAIT_MS * (0.5 + Math.random()));
+  }
+  let sent;
+  try {
+    sent = await sendWithBudget(ctx, job, token, run.workspaceId, () =>
+      connection.client.updateCohortUsers({
+        cohortId: cohort.brazeCohortId,
+        cohortChangesJson: cohortChangesJson(changes),
+      }),
+    );
+  } finally {
+    await ctx.cohortSlots.release(run.cohortId, job.id!);
+  }
   if (!sent.ok) await abortRun(ctx, page.runId, sent.error);
   await ctx.warehouse.applyChanges(page.runId, run.cohortId, run.syncScope, page.fromSeq, page.toSeq);
   await reportProgress(ctx, page.runId, run.pagesTotal);

@@ -11,13 +11,22 @@ const putSchema = z
   })
   .strict();
 
+const putQuerySchema = z.object({
+  verify: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
+});
+
 /** The workspace's Braze connection; the data import key is never echoed back. */
 export function brazeConnectionRoutes(ctx: AppContext): Router {
   const r = Router();
   r.put('/braze-connection', async (req, res) => {
     const parsed = putSchema.safeParse(req.body ?? {});
     if (!parsed.success) throw validationFromZod(parsed.error);
-    res.json(await ctx.connections.put(workspaceOf(req), parsed.data));
+    const query = putQuerySchema.safeParse(req.query);
+    if (!query.success) throw validationFromZod(query.error);
+    res.json(await ctx.connections.put(workspaceOf(req), parsed.data, { verify: query.data.verify === 'true' }));
+  });
+  r.post('/braze-connection/verify', async (req, res) => {
+    res.json(await ctx.connections.verify(workspaceOf(req)));
   });
   r.get('/braze-connection', async (req, res) => {
     res.json(await ctx.connections.get(workspaceOf(req)));

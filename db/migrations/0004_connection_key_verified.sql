@@ -1,0 +1,1 @@
+ALTER TABLE `braze_connections` ADD `key_verified_at` integer;

@@ -1,0 +1,1 @@
+ALTER TABLE "braze_connections" ADD COLUMN "key_verified_at" timestamp with time zone;
