@@ -5,4 +5,5 @@ COPY package.json package-lock.json ./
 RUN npm install --no-audit --no-fund
 COPY . .
 ENV NODE_ENV=production
-CMD ["npx", "tsx", "src/web.ts"]
+# node itself as PID 1 receives SIGTERM (npx would not pass it on): processes drain and stop in order.
+CMD ["node", "--import", "tsx", "src/web.ts"]
