@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEngines } from './support/engines';
@@ -175,6 +176,15 @@ describe('cohorts', () => {
     });
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(first.body.id);
+    // The same key with another body is a client bug, not a retry.
+    const otherBody = await h.request('POST', `/v1/cohorts/${cohort.body.id}/imports`, {
+      token: b.token,
+      body: { full_resync: true },
+      headers: { 'idempotency-key': 'import-42' },
+    });
+    expect(otherBody.status).toBe(422);
+    expectErrorShape(otherBody.body, 'idempotency_key_reused');
+    expect(otherBody.body.error.details.run_id).toBe(first.body.id);
     const second = await h.request('POST', `/v1/cohorts/${cohort.body.id}/imports`, { token: b.token, body: {} });
     expect(second.status).toBe(409);
     expectErrorShape(second.body, 'run_in_progress');
@@ -183,6 +193,49 @@ describe('cohorts', () => {
     expect(deleting.status).toBe(409);
     const history = await h.request('GET', `/v1/cohorts/${cohort.body.id}/imports`, { token: b.token });
     expect(history.body.data.map((r: { id: string }) => r.id)).toEqual([first.body.id]);
+  });
+});
+
+/** `{"n": {"n": … }}`, `depth` objects deep. */
+function nested(depth: number): unknown {
+  let value: unknown = 1;
+  for (let i = 0; i < depth; i++) value = { n: value };
+  return value;
+}
+
+describe('bodies are read only after authentication, and only as much as the route needs', () => {
+  const post = (path: string, body: Buffer | string, headers: Record<string, string>) =>
+    fetch(`${h.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+
+  it('answers 401 to an unauthenticated body without reading it', async () => {
+    // Malformed and large: read first, it would have been a 400 or a 413.
+    const res = await post('/v1/cohorts', '{'.repeat(2_000_000), {});
+    expect(res.status).toBe(401);
+    const admin = await post('/v1/workspaces', '{'.repeat(2_000_000), { authorization: `Bearer ${a.token}` });
+    expect(admin.status).toBe(401);
+  });
+
+  it('takes 256 KB of plain JSON on ordinary routes, and no compressed body', async () => {
+    const auth = { authorization: `Bearer ${a.token}` };
+    const big = await post('/v1/cohorts', JSON.stringify({ name: 'x'.repeat(300_000) }), auth);
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as { error: { message: string } }).error.message).toMatch(/at most 256 KB/);
+    const zipped = gzipSync(JSON.stringify({ name: 'z', criteria: simpleCriteria }));
+    const gz = await post('/v1/cohorts', zipped, { ...auth, 'content-encoding': 'gzip' });
+    expect(gz.status).toBe(415);
+    expectErrorShape(await gz.json(), 'unsupported_content_encoding');
+  });
+
+  it('takes gzip on the ingest routes, and stops a compressed bomb at the inflated limit', async () => {
+    const auth = { authorization: `Bearer ${a.token}`, 'content-encoding': 'gzip' };
+    const users = gzipSync(JSON.stringify({ users: [{ user_key: 'zipped', properties: { plan: 'pro' } }] }));
+    expect((await post('/v1/users/batch', users, auth)).status).toBe(200);
+    // About 30 KB on the wire, 30 MB inflated.
+    const bomb = gzipSync(Buffer.concat([Buffer.from('{"users":["'), Buffer.alloc(30 * 1024 * 1024, 'a')]));
+    expect(bomb.length).toBeLessThan(100_000);
+    const res = await post('/v1/users/batch', bomb, auth);
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/at most 25 MB/);
   });
 });
 
@@ -261,6 +314,29 @@ describe('bad input gets a 4xx naming the field, never a 500', () => {
     ],
     ['PUT', '/v1/braze-connection', { rest_endpoint: 'https://rest.iad-01.braze.com' }, 400, /data_import_key/],
     ['GET', '/v1/cohorts?limit=0', undefined, 400, /limit/],
+    ['GET', '/v1/cohorts?limit=0x10', undefined, 400, /limit/],
+    ['GET', '/v1/cohorts?limit=1e1', undefined, 400, /limit/],
+    [
+      'POST',
+      '/v1/users/batch',
+      { users: [{ user_key: 'deep', properties: { a: nested(1_000) } }] },
+      400,
+      /users\[0\]\.properties.*levels deep/,
+    ],
+    [
+      'POST',
+      '/v1/events/batch',
+      { events: [{ user_key: 'deep', name: 'e', time: 1, properties: { a: nested(9) } }] },
+      400,
+      /events\[0\]\.properties.*levels deep/,
+    ],
+    [
+      'POST',
+      '/v1/users/batch',
+      { users: [{ user_key: 'huge', properties: { blob: 'x'.repeat(40_000) } }] },
+      400,
+      /users\[0\]\.properties.*bytes as JSON/,
+    ],
     ['GET', '/v1/cohorts?cursor=garbage', undefined, 400, /cursor/],
   ];
   it.each(cases)('%s %s %j → %i', async (method, path, body, status, field) => {
@@ -268,6 +344,14 @@ describe('bad input gets a 4xx naming the field, never a 500', () => {
     expect(res.status).toBe(status);
     expectErrorShape(res.body);
     expect(`${res.body.error.message} ${JSON.stringify(res.body.error.details ?? {})}`).toMatch(field);
+  });
+
+  it('keeps properties within their bounds at the edge: 8 levels and 32 KB pass', async () => {
+    const res = await h.request('POST', '/v1/users/batch', {
+      token: a.token,
+      body: { users: [{ user_key: 'edge', properties: { a: nested(7), blob: 'x'.repeat(30_000) } }] },
+    });
+    expect(res.status).toBe(200);
   });
 
   it('answers 400 for malformed JSON and 413 for more than 10,000 users', async () => {

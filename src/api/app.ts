@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import type { AppContext } from '../context';
 import { requireAdmin, requireWorkspace } from './auth';
+import { ingestJson, INGEST_PATHS, smallJson } from './body-parsers';
 import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board';
 import { errorHandler, notFoundRoute } from './errors';
 import { requestLog } from './request-log';
@@ -28,11 +29,13 @@ export function createApp(ctx: AppContext): Express {
 
   app.use(BULL_BOARD_PATH, requireAdmin(ctx.config.adminToken, { browser: true }), bullBoardRouter(ctx.queues.all()));
 
+  // Authentication first, then the body: an unauthenticated request is never read or inflated.
   const v1 = express.Router();
-  v1.use(express.json({ limit: '25mb' }));
-  v1.use('/workspaces', requireAdmin(ctx.config.adminToken));
+  v1.use('/workspaces', requireAdmin(ctx.config.adminToken), smallJson);
   v1.use(workspaceRoutes(ctx));
   v1.use(requireWorkspace(ctx.workspaces));
+  v1.use(INGEST_PATHS, ingestJson);
+  v1.use(smallJson);
   v1.use(brazeConnectionRoutes(ctx));
   v1.use(ingestRoutes(ctx));
   v1.use(cohortRoutes(ctx));

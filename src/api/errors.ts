@@ -26,6 +26,10 @@ export const notFoundRoute: RequestHandler = (req, res) => {
   res.status(404).json(errorBody('route_not_found', `No route for ${req.method} ${req.path}`));
 };
 
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${n / (1024 * 1024)} MB` : `${Math.round(n / 1024)} KB`;
+}
+
 /** Maps every error to the JSON shape. Unknown errors are logged and answer a bare 500. */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
@@ -40,7 +44,20 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       return;
     }
     if (e.type === 'entity.too.large') {
-      res.status(413).json(errorBody('payload_too_large', 'The request body is too large.'));
+      const limit = (err as { limit?: number }).limit;
+      const allowed = limit ? ` (at most ${formatBytes(limit)} here)` : '';
+      res.status(413).json(errorBody('payload_too_large', `The request body is too large${allowed}.`, { limit }));
+      return;
+    }
+    if (e.type === 'encoding.unsupported') {
+      res
+        .status(415)
+        .json(
+          errorBody(
+            'unsupported_content_encoding',
+            'This route takes an uncompressed JSON body; only the batch ingest routes accept gzip or deflate.',
+          ),
+        );
       return;
     }
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {

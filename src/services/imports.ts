@@ -50,8 +50,20 @@ export class ImportService {
       ? await this.runs.byIdempotencyKey(workspaceId, input.idempotencyKey)
       : undefined;
     if (earlier) {
-      if (earlier.cohortId !== cohort.id) {
-        throw new ConflictError('idempotency_key_reused', 'This Idempotency-Key was already used for another cohort.');
+      // The same key with another request is a client bug, not a retry: say so (422), as
+      // well-known APIs do, rather than answer with a run the client did not ask for.
+      const sameRequest =
+        earlier.cohortId === cohort.id &&
+        earlier.trigger === input.trigger &&
+        earlier.fullResync === (input.fullResync ?? false) &&
+        JSON.stringify(earlier.recipients) === JSON.stringify(input.recipients ?? []);
+      if (!sameRequest) {
+        throw new ServiceError(
+          422,
+          'idempotency_key_reused',
+          'This Idempotency-Key was already used with a different request (another cohort, recipients or full_resync); use a new key.',
+          { run_id: earlier.id },
+        );
       }
       return { run: runView(earlier), created: false };
     }

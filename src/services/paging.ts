@@ -25,7 +25,8 @@ export function decodeCursor(s: string | undefined): Cursor | null {
 
 export function parseLimit(raw: unknown, fallback: number, max: number): number {
   if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
+  // Decimal digits only: Number() would also take "0x10", "1e2" and " 5 ".
+  const n = typeof raw === 'string' && /^[0-9]{1,6}$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isInteger(n) || n < 1 || n > max) {
     throw new ValidationError([{ path: 'limit', message: `must be a whole number from 1 to ${max}` }]);
   }

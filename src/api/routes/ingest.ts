@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../../context';
+import { propertiesProblem } from '../../domain/properties';
 import { ServiceError } from '../../services/errors';
 import { workspaceOf } from '../auth';
 import { validationFromZod } from '../errors';
@@ -8,7 +9,10 @@ import { validationFromZod } from '../errors';
 export const MAX_BATCH = 10_000;
 
 const id = z.string().min(1, 'must not be empty').max(512, 'must be at most 512 characters');
-const properties = z.record(z.string().min(1).max(64), z.unknown());
+const properties = z.record(z.string().min(1).max(64), z.unknown()).superRefine((value, ctx) => {
+  const problem = propertiesProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 const userSchema = z
   .object({
