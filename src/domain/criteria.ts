@@ -64,6 +64,12 @@ export const CRITERIA_LIMITS = {
   /** conditions in one all/any group; keeps the compiled SQL bounded */
   maxGroupSize: 100,
   maxListValues: 1000,
+  /** conditions in the whole tree: what one evaluation costs per user grows with it */
+  maxConditions: 200,
+  /** values of every in/not_in list together */
+  maxTotalListValues: 5000,
+  /** the criteria as JSON */
+  maxBytes: 64 * 1024,
   maxEventNameLength: 200,
   maxWithinDays: 3650,
   maxPropertySegments: MAX_PROPERTY_SEGMENTS,
@@ -476,7 +482,39 @@ function parseGroup(
 function parseIssues(input: unknown): { criteria?: Criteria; issues: { path: IssuePath; message: string }[] } {
   const out = new IssueCollector();
   const criteria = parseNode(input, [], 0, out);
-  return out.issues.length === 0 && criteria !== undefined ? { criteria, issues: [] } : { issues: out.issues };
+  if (out.issues.length > 0 || criteria === undefined) return { issues: out.issues };
+  const tooBig = sizeProblem(criteria);
+  return tooBig ? { issues: [{ path: [], message: tooBig }] } : { criteria, issues: [] };
+}
+
+/**
+ * The whole tree's bounds, past the per-group ones: a valid tree of many large groups could
+ * still make an evaluation that holds a query for minutes.
+ */
+function sizeProblem(criteria: Criteria): string | null {
+  let conditions = 0;
+  let listValues = 0;
+  const stack: CriteriaNode[] = [criteria];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if ('all' in node) stack.push(...node.all);
+    else if ('any' in node) stack.push(...node.any);
+    else if ('not' in node) stack.push(node.not);
+    else {
+      conditions++;
+      if ('property' in node && (node.op === 'in' || node.op === 'not_in')) listValues += node.value.length;
+    }
+  }
+  const L = CRITERIA_LIMITS;
+  if (conditions > L.maxConditions) {
+    return `has ${conditions} conditions; at most ${L.maxConditions} are allowed in one cohort`;
+  }
+  if (listValues > L.maxTotalListValues) {
+    return `has ${listValues} values in its in/not_in lists together; at most ${L.maxTotalListValues} are allowed`;
+  }
+  const bytes = new TextEncoder().encode(JSON.stringify(criteria)).length;
+  if (bytes > L.maxBytes) return `is ${bytes} bytes as JSON; at most ${L.maxBytes} are allowed`;
+  return null;
 }
 
 const IDENTIFIER_KEY = /^[A-Za-z_$][A-Za-z0-9_$]*$/;

@@ -366,3 +366,30 @@ describe('formatIssuePath', () => {
     expect(formatIssuePath('criteria', path)).toBe(expected);
   });
 });
+
+describe('bounds of the whole tree', () => {
+  const group = (n: number, node: unknown = leaf) => ({ all: Array.from({ length: n }, () => node) });
+  const inList = (n: number) => ({ property: 'plan', op: 'in', value: Array.from({ length: n }, (_, i) => `v${i}`) });
+
+  it('takes 200 conditions and refuses 201, naming the limit', () => {
+    expect(parseCriteria({ all: [group(100), group(100)] }).ok).toBe(true);
+    expect(firstIssue({ all: [group(100), group(100), leaf] })).toEqual({
+      path: 'criteria',
+      message: 'has 201 conditions; at most 200 are allowed in one cohort',
+    });
+  });
+
+  it('takes 5,000 list values in all and refuses more', () => {
+    expect(parseCriteria(group(5, inList(1000))).ok).toBe(true);
+    expect(firstIssue(group(6, inList(1000))).message).toBe(
+      'has 6000 values in its in/not_in lists together; at most 5000 are allowed',
+    );
+  });
+
+  it('refuses criteria larger than 64 KB as JSON', () => {
+    const long = (i: number) => ({ property: 'plan', op: 'in', value: [`${'x'.repeat(990)}${i}`] });
+    const issue = firstIssue({ any: Array.from({ length: 70 }, (_, i) => long(i)) });
+    expect(issue.path).toBe('criteria');
+    expect(issue.message).toMatch(/^is \d+ bytes as JSON; at most 65536 are allowed$/);
+  });
+});
