@@ -95,3 +95,20 @@ export function validateBrazeEndpoint(input: string, allowlist: string[]): Braze
   }
   return { ok: true, endpoint: url.origin, region: regionOf(url.hostname) };
 }
+
+export interface RestEndpointChoice {
+  url: string;
+  region: BrazeRegion;
+  /** true for an operator's allowlisted origin (such as the local sandbox), false for Braze's own hosts */
+  allowlisted: boolean;
+}
+
+/** Every REST endpoint a connection may use: Braze's documented hosts, then the allowlisted origins. */
+export function restEndpointChoices(allowlist: readonly string[]): RestEndpointChoice[] {
+  const braze = BRAZE_HOSTS.map((host) => ({ url: `https://${host}`, region: regionOf(host), allowlisted: false }));
+  const extra = allowlist
+    .map(allowlistedOrigin)
+    .filter((origin): origin is string => origin !== null)
+    .map((url) => ({ url, region: 'US' as const, allowlisted: true }));
+  return [...braze, ...extra];
+}

@@ -6,7 +6,7 @@ import { BrazeClient } from '../braze/client';
 import { BrazePermanentError } from '../braze/errors';
 import type { Config } from '../config';
 import { lastFour, type SecretBox } from '../crypto/secret-box';
-import { validateBrazeEndpoint } from '../domain/braze-endpoint';
+import { restEndpointChoices, validateBrazeEndpoint } from '../domain/braze-endpoint';
 import { NotFoundError, ValidationError } from './errors';
 
 export interface BrazeConnectionView {
@@ -70,6 +70,11 @@ export class BrazeConnectionService {
       created_at: row.createdAt.toISOString(),
       updated_at: row.updatedAt.toISOString(),
     };
+  }
+
+  /** The REST endpoints `put` accepts, for a client to offer as a list. */
+  endpoints() {
+    return { data: restEndpointChoices(this.braze.endpointAllowlist) };
   }
 
   delete(workspaceId: string): void {

@@ -174,6 +174,29 @@ export class ImportService {
     return pageOf(this.runs.listForCohort(cohort.id, opts.limit + 1, decodeCursor(opts.cursor)), opts.limit, runView);
   }
 
+  /** Each cohort's newest run (for a list of cohorts); cohorts that never ran are absent. */
+  latestForCohorts(cohortIds: string[]): Map<string, RunView> {
+    return new Map(this.runs.latestForCohorts(cohortIds).map((r) => [r.cohortId, runView(r)]));
+  }
+
+  /**
+   * Pages done out of the run's pages. Exact while the run is active (the workers' counter);
+   * an ended run reports all its pages done when it succeeded, else null (not known any more).
+   */
+  async progress(workspaceId: string, runId: string) {
+    const run = this.get(workspaceId, runId);
+    const row = this.runs.get(runId)!;
+    let pagesDone: number | null = null;
+    if (isActiveRun(row)) {
+      pagesDone = await withDeadline(this.closer.pagesDone(runId), QUEUE_DEADLINE_MS, 'reading progress').catch(
+        () => null,
+      );
+    } else if (row.status === 'succeeded') {
+      pagesDone = row.pagesTotal;
+    }
+    return { run_id: run.id, status: run.status, pages_done: pagesDone, pages_total: row.pagesTotal };
+  }
+
   get(workspaceId: string, runId: string): RunView {
     const row = this.runs.get(runId);
     if (!row || row.workspaceId !== workspaceId) throw new NotFoundError('Import run');

@@ -83,6 +83,11 @@ export class RunRepository {
       .all();
   }
 
+  /** The newest run of each cohort that has one (an indexed read per cohort). */
+  latestForCohorts(cohortIds: string[]): RunRow[] {
+    return cohortIds.flatMap((id) => this.listForCohort(id, 1, null));
+  }
+
   markRunning(runId: string, syncScope: string): void {
     this.db
       .update(importRuns)

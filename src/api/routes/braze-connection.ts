@@ -22,6 +22,9 @@ export function brazeConnectionRoutes(ctx: AppContext): Router {
   r.get('/braze-connection', (req, res) => {
     res.json(ctx.connections.get(workspaceOf(req)));
   });
+  r.get('/braze-connection/endpoints', (_req, res) => {
+    res.json(ctx.connections.endpoints());
+  });
   r.delete('/braze-connection', (req, res) => {
     ctx.connections.delete(workspaceOf(req));
     res.status(204).end();
