@@ -4,5 +4,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 COPY package.json package-lock.json ./
 RUN npm install --no-audit --no-fund
 COPY . .
+# Cohort Control, the web console that `web` serves at /.
+RUN npm run build:console
 ENV NODE_ENV=production
 CMD ["npx", "tsx", "src/web.ts"]
