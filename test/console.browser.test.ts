@@ -190,7 +190,14 @@ describe('Cohort Control in Chromium', () => {
     expect(await recipientsError.textContent()).toMatch(/"not-an-email" is not a valid email address/);
     expect(await dialog.getByLabel('Recipients').getAttribute('aria-invalid')).toBe('true');
     await shot(page, '05-recipient-error');
-    await dialog.getByRole('button', { name: 'Close' }).click();
+    await dialog.getByRole('button', { name: 'Pause schedule' }).click();
+    await dialog.getByText('Schedule paused.').waitFor();
+    expect((await apiGet(`/v1/cohorts/${cohortId}/schedule`)).enabled).toBe(false);
+    await dialog.getByRole('button', { name: 'Resume schedule' }).click();
+    await dialog.getByText('Schedule resumed.').waitFor();
+    expect((await apiGet(`/v1/cohorts/${cohortId}/schedule`)).enabled).toBe(true);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
 
     // Sign out: the token is gone from the tab, and was never in a URL or localStorage.
     await page.getByRole('button', { name: 'Sign out' }).click();
@@ -218,7 +225,8 @@ describe('Cohort Control in Chromium', () => {
     await page.getByLabel('API token').focus();
     await page.keyboard.type(ws.token);
     await page.keyboard.press('Enter');
-    await page.getByRole('heading', { level: 1, name: 'Cohort Control' }).waitFor();
+    // A new page puts focus on its heading; Tab goes on from there.
+    await page.waitForFunction(`document.activeElement?.tagName === 'H1'`);
 
     /** Tabs forward until the focused element is the one wanted; every stop must show its focus. */
     async function tabTo(wanted: (el: Focused) => boolean, max = 60) {
@@ -280,5 +288,81 @@ describe('Cohort Control in Chromium', () => {
     await page.getByRole('button', { name: 'Previous page' }).click();
     await page.getByText('Page 1').waitFor();
     expect(await names()).toEqual(first);
+  });
+
+  it("shows an active run's progress, says which run blocks Run now, and cancels it", async () => {
+    const created = await h.request('POST', '/v1/cohorts', {
+      token: ws.token,
+      body: { name: 'Slow cohort', criteria: { all: [{ property: 'country', op: 'eq', value: 'US' }] } },
+    });
+    const id = created.body.id;
+    await h.request('PUT', `/v1/cohorts/${id}/schedule`, {
+      token: ws.token,
+      body: { cadence: 'monthly', day_of_month: 'last', time: '06:30', timezone: 'Asia/Tokyo' },
+    });
+    // A slow Braze keeps the run active long enough to watch it.
+    await h.sandbox('PUT', '/sandbox/config', { faults: { latency_ms: 3_000 } });
+    try {
+      const { page } = await openConsole();
+      await signIn(page, ws.token);
+      await page
+        .locator(`tr[data-cohort-id="${id}"]`)
+        .getByRole('link', { name: /History/ })
+        .click();
+      await page.getByText('Schedule: Monthly on the last day at 06:30 Asia/Tokyo').waitFor();
+      await page.getByRole('button', { name: 'Run now' }).click();
+      const active = page.getByRole('region', { name: 'Active run' });
+      await active.waitFor();
+      await active.getByRole('progressbar', { name: 'Pages sent' }).waitFor();
+      // Once the cohort is registered in Braze, the run's pages are counted as they are sent.
+      await active.getByText(/: 0 of 1 pages sent\./).waitFor({ timeout: 30_000 });
+      const [run] = (await apiGet(`/v1/cohorts/${id}/imports`)).data;
+
+      await page.getByRole('button', { name: 'Run now' }).click();
+      await page.getByText(`Run ${run.id} is already active`).waitFor();
+      await shot(page, '08-active-run');
+
+      await active.getByRole('button', { name: 'Cancel run' }).click();
+      const row = await settledRow(page, 'Manual');
+      expect(await row.locator('[data-label="Outcome"]').textContent()).toBe('Failed');
+      expect(await row.locator('[data-label="Error"]').textContent()).toBe('Cancelled by request.');
+      await active.waitFor({ state: 'detached' });
+    } finally {
+      await h.sandbox('PUT', '/sandbox/config', { faults: null });
+    }
+  }, 120_000);
+
+  it('connects Braze: endpoint from the list, key write-only, removal confirmed', async () => {
+    const ws2 = await h.request('POST', '/v1/workspaces', { token: h.adminToken, body: { name: 'Unconnected' } });
+    const brazeWs = await h.sandbox('POST', '/sandbox/workspaces', { name: 'Unconnected' });
+    const key = await h.sandbox('POST', `/sandbox/workspaces/${brazeWs.id}/data-import-keys`, {});
+    const { page } = await openConsole();
+    await signIn(page, ws2.body.api_token);
+    await page.getByRole('link', { name: 'Braze connection' }).click();
+    await page.getByText('This workspace is not connected to Braze yet.').waitFor();
+    await page.getByText('Partner Integrations > Technology Partners').waitFor();
+    const endpoint = page.getByLabel('REST endpoint');
+    expect(await endpoint.locator('option').allTextContents()).toContain('https://rest.iad-01.braze.com (US)');
+
+    await page.getByRole('button', { name: 'Save connection' }).click();
+    await page.locator('#endpoint-error').waitFor();
+
+    await endpoint.selectOption(h.sandboxUrl);
+    await page.getByLabel('Data import key').fill(key.key);
+    await page.getByRole('button', { name: 'Save connection' }).click();
+    await page.getByText('Braze connection saved.').waitFor();
+    expect(await page.getByLabel('Data import key').inputValue()).toBe('');
+    const shown = await page.locator('.facts').textContent();
+    expect(shown).toContain(`…${key.key.slice(-4)}`);
+    expect(shown).not.toContain(key.key);
+
+    await page.getByRole('button', { name: 'Remove connection' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Remove the Braze connection?' });
+    await confirm.getByRole('button', { name: 'Keep it' }).click();
+    expect((await h.request('GET', '/v1/braze-connection', { token: ws2.body.api_token })).status).toBe(200);
+    await page.getByRole('button', { name: 'Remove connection' }).click();
+    await confirm.getByRole('button', { name: 'Remove', exact: true }).click();
+    await page.getByText('This workspace is not connected to Braze yet.').waitFor();
+    expect((await h.request('GET', '/v1/braze-connection', { token: ws2.body.api_token })).status).toBe(404);
   });
 });
