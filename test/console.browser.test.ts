@@ -118,9 +118,9 @@ describe('Cohort Control in Chromium', () => {
       .getByText('external_id')
       .first()
       .waitFor();
+    await shot(page, '02-cohort-builder');
     await page.getByRole('button', { name: 'JSON' }).click();
     expect(JSON.parse(await page.getByLabel('Criteria as JSON').inputValue())).toEqual(criteria);
-    await shot(page, '02-cohort-builder');
     await page.getByRole('button', { name: 'Builder' }).click();
     await page.getByRole('button', { name: 'Create cohort' }).click();
     await page.waitForURL(/#\/cohorts\/[0-9a-f-]{36}$/);
@@ -226,7 +226,7 @@ describe('Cohort Control in Chromium', () => {
     await page.keyboard.type(ws.token);
     await page.keyboard.press('Enter');
     // A new page puts focus on its heading; Tab goes on from there.
-    await page.waitForFunction(`document.activeElement?.tagName === 'H1'`);
+    await expect.poll(() => page.evaluate<string>('document.activeElement?.tagName')).toBe('H1');
 
     /** Tabs forward until the focused element is the one wanted; every stop must show its focus. */
     async function tabTo(wanted: (el: Focused) => boolean, max = 60) {

@@ -64,3 +64,14 @@ export async function api<T>(method: string, path: string, body?: unknown, token
 export function issuesAt(issues: FieldIssue[], field: string): FieldIssue[] {
   return issues.filter((i) => i.path === field || i.path.startsWith(`${field}.`) || i.path.startsWith(`${field}[`));
 }
+
+/**
+ * The line above a form after an error. When every issue belongs to a field the form shows,
+ * the messages already sit next to those fields; otherwise the API's whole message is shown.
+ */
+export function errorSummary(err: unknown, fields: string[]): string {
+  const issues = err instanceof ApiError ? err.issues : [];
+  const placed = issues.length > 0 && issues.every((i) => fields.some((f) => issuesAt([i], f).length > 0));
+  if (!placed) return (err as Error).message;
+  return issues.length === 1 ? 'Correct the highlighted field.' : 'Correct the highlighted fields.';
+}

@@ -1,11 +1,13 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, ApiError, issuesAt } from '../api';
+import { api, ApiError, errorSummary, issuesAt } from '../api';
 import { browserZone, scheduleInWords, timeZones, weekdayName } from '../format';
 import type { Cadence, Cohort, FieldIssue, Run, Schedule } from '../types';
 import { describedBy, FieldError } from './field-error';
 import { Modal } from './modal';
 
 type Mode = 'once' | 'schedule';
+/** The fields of the dialog that show the API's messages next to them. */
+const FIELDS = ['cadence', 'time', 'timezone', 'weekday', 'day_of_month', 'recipients'];
 
 /** Splits "a@x.com, b@y.com" into addresses; the API checks each one. */
 const recipientList = (text: string) => text.split(/[\s,;]+/).filter(Boolean);
@@ -58,7 +60,7 @@ export function ImportDialog(props: {
     setMessage(
       err.code === 'run_in_progress'
         ? `An import of this cohort is already active (run ${String(err.details.run_id)}). Wait for it or cancel it in the history.`
-        : err.message,
+        : errorSummary(err, FIELDS),
     );
   };
   const act = async (work: () => Promise<void>) => {
@@ -119,9 +121,6 @@ export function ImportDialog(props: {
     void (mode === 'once' ? importNow() : saveSchedule());
   };
   const at = (field: string) => issuesAt(issues, field);
-  const formIssues = issues.filter(
-    (i) => !['cadence', 'time', 'timezone', 'weekday', 'day_of_month', 'recipients'].some((f) => at(f).includes(i)),
-  );
 
   return (
     <Modal title={`Import to Braze: ${cohort.name}`} onClose={close}>
@@ -276,7 +275,6 @@ export function ImportDialog(props: {
           </>
         )}
 
-        {formIssues.length > 0 && <FieldError id="form-error" issues={formIssues} />}
         <p role="status" class={message && issues.length === 0 ? 'status' : 'error'}>
           {message}
         </p>

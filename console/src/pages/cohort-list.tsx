@@ -14,7 +14,8 @@ const PAGE_SIZE = 50;
  */
 export function CohortList() {
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const [page, setPage] = useState<Page<CohortListItem> | null>(null);
+  // The page shown and its number: the old page stays until the next one has arrived.
+  const [shown, setShown] = useState<{ page: Page<CohortListItem>; number: number } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [importing, setImporting] = useState<CohortListItem | null>(null);
   const [reload, setReload] = useState(0);
@@ -22,9 +23,10 @@ export function CohortList() {
 
   useEffect(() => {
     let live = true;
+    const depth = cursors.length;
     const query = `/cohorts?limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
     api<Page<CohortListItem>>('GET', query)
-      .then((p) => live && (setPage(p), setError(null)))
+      .then((page) => live && (setShown({ page, number: depth }), setError(null)))
       .catch((e: Error) => live && setError(e.message));
     return () => {
       live = false;
@@ -32,7 +34,9 @@ export function CohortList() {
   }, [cursor, reload]);
 
   const zone = browserZone();
-  const pageNumber = cursors.length;
+  const page = shown?.page ?? null;
+  const pageNumber = shown?.number ?? 1;
+  const loading = shown?.number !== cursors.length;
   return (
     <section aria-labelledby="list-title">
       <div class="page-head">
@@ -52,7 +56,7 @@ export function CohortList() {
       {page && page.data.length === 0 && pageNumber === 1 && <EmptyWorkspace />}
       {page && page.data.length > 0 && (
         <>
-          <table class="cohorts responsive">
+          <table class="cohorts responsive" aria-busy={loading}>
             <caption class="visually-hidden">Cohorts, newest first; times in {zone}</caption>
             <thead>
               <tr>
@@ -110,7 +114,7 @@ export function CohortList() {
             <button
               type="button"
               class="secondary"
-              disabled={pageNumber === 1}
+              disabled={pageNumber === 1 || loading}
               onClick={() => setCursors(cursors.slice(0, -1))}
             >
               Previous page
@@ -119,7 +123,7 @@ export function CohortList() {
             <button
               type="button"
               class="secondary"
-              disabled={!page.next_cursor}
+              disabled={!page.next_cursor || loading}
               onClick={() => page.next_cursor && setCursors([...cursors, page.next_cursor])}
             >
               Next page

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, issuesAt } from '../api';
+import { api, ApiError, errorSummary, issuesAt } from '../api';
 import { describedBy, FieldError } from '../components/field-error';
 import { Modal } from '../components/modal';
 import { browserZone, dateTimeIn } from '../format';
@@ -40,7 +40,7 @@ export function ConnectionPage() {
       setMessage({ text: 'Braze connection saved.', error: false });
     } catch (err) {
       setIssues((err as ApiError).issues ?? []);
-      setMessage({ text: (err as Error).message, error: true });
+      setMessage({ text: errorSummary(err, ['rest_endpoint', 'data_import_key']), error: true });
     } finally {
       setBusy(false);
     }
