@@ -122,7 +122,7 @@ function GroupEditor(props: {
         )}
       </div>
       <FieldError id={`${id}-error`} issues={ownIssues} />
-      {children.length === 0 && <p class="hint">No conditions yet: everyone matches an empty “all” group.</p>}
+      {children.length === 0 && <p class="hint">No conditions yet: add one below.</p>}
       <ol class="conditions">
         {children.map((child, i) => {
           const p = childPath(group, path, i);

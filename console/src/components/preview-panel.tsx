@@ -5,6 +5,9 @@ import type { BrazeIdentifier, CriteriaNode, FieldIssue, Preview } from '../type
 
 const DEBOUNCE_MS = 400;
 
+const childCount = (n: CriteriaNode): number =>
+  'all' in n ? n.all.length : 'any' in n ? n.any.length : 'not' in n ? childCount(n.not) : 1;
+
 function identifierText(id: BrazeIdentifier): string {
   return typeof id.value === 'string' ? id.value : `${id.value.alias_name} (label ${id.value.alias_label})`;
 }
@@ -17,7 +20,9 @@ export function PreviewPanel(props: { criteria: CriteriaNode | null; onIssues: (
   const [preview, setPreview] = useState<Preview | null>(null);
   const [state, setState] = useState<'idle' | 'loading' | 'invalid' | 'error'>('idle');
   const [error, setError] = useState<string | null>(null);
-  const key = props.criteria === null ? null : JSON.stringify(props.criteria);
+  // An empty group is not valid criteria yet: wait for a first condition instead of an error.
+  const empty = props.criteria !== null && childCount(props.criteria) === 0;
+  const key = props.criteria === null || empty ? null : JSON.stringify(props.criteria);
 
   useEffect(() => {
     if (key === null) return;
@@ -47,9 +52,10 @@ export function PreviewPanel(props: { criteria: CriteriaNode | null; onIssues: (
   return (
     <aside class="preview" aria-labelledby="preview-title" aria-busy={state === 'loading'}>
       <h2 id="preview-title">Preview</h2>
+      {empty && <p class="hint">Add a condition to see who matches.</p>}
       {state === 'invalid' && <p class="error">Fix the criteria to see who matches: {error}</p>}
       {state === 'error' && <p class="error">{error}</p>}
-      {preview && (
+      {preview && key !== null && (
         <div class={state === 'idle' ? '' : 'stale'}>
           <dl class="figures" aria-live="polite">
             <div>

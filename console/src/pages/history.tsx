@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError } from '../api';
 import { ImportDialog } from '../components/import-dialog';
 import { Outcome } from '../components/outcome';
@@ -19,6 +19,7 @@ export function History({ id }: { id: string }) {
   const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
   const [importing, setImporting] = useState(false);
   const [busy, setBusy] = useState(false);
+  const olderLoaded = useRef(false);
 
   const loadSchedule = useCallback(
     () =>
@@ -35,7 +36,8 @@ export function History({ id }: { id: string }) {
       const fresh = new Set(page.data.map((r) => r.id));
       return [...page.data, ...old.filter((r) => !fresh.has(r.id))];
     });
-    setNextCursor((c) => c ?? page.next_cursor);
+    // Until older runs are loaded, "Older runs" continues after this first page.
+    if (!olderLoaded.current) setNextCursor(page.next_cursor);
     const active = page.data.find(isActive);
     setProgress(active ? await api<RunProgress>('GET', `/imports/${active.id}/progress`) : null);
     return active !== undefined;
@@ -70,6 +72,7 @@ export function History({ id }: { id: string }) {
       'GET',
       `/cohorts/${id}/imports?limit=20&cursor=${encodeURIComponent(nextCursor)}`,
     );
+    olderLoaded.current = true;
     setRuns((old) => [...old, ...page.data.filter((r) => !old.some((o) => o.id === r.id))]);
     setNextCursor(page.next_cursor);
   };
