@@ -1,61 +1,37 @@
-/** The /v1 API's resources as this console reads them (see the README's API table). */
-export interface FieldIssue {
-  path: string;
-  message: string;
+/**
+ * The /v1 API's resources, as the server's own view types declare them: the console compiles
+ * against what the API answers, so a change there that breaks the console fails type-checking.
+ * (Type-only imports: nothing of the server ends up in the bundle.)
+ */
+import type { RestEndpointChoice } from '../../src/domain/braze-endpoint';
+import type { BrazeConnectionView } from '../../src/services/braze-connections';
+import type { CohortView } from '../../src/services/cohorts';
+import type { FieldIssue as ServerFieldIssue } from '../../src/services/errors';
+import type { RunView } from '../../src/services/runs';
+import type { ScheduleView } from '../../src/services/schedules';
+
+export type FieldIssue = ServerFieldIssue;
+export type Run = RunView;
+export type RunStatus = RunView['status'];
+export type RunTrigger = RunView['trigger'];
+export type Schedule = ScheduleView;
+export type Cadence = ScheduleView['cadence'];
+export type Cohort = CohortView;
+export type BrazeConnection = BrazeConnectionView;
+export type EndpointChoice = RestEndpointChoice;
+
+/** An item of GET /v1/cohorts. */
+export interface CohortListItem extends Cohort {
+  last_run: Run | null;
+  schedule: Schedule | null;
 }
 
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'partially_failed' | 'failed';
-export type RunTrigger = 'one_time' | 'scheduled' | 'manual';
-
-export interface Run {
-  id: string;
-  cohort_id: string;
-  trigger: RunTrigger;
-  status: RunStatus;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  cohort_size: number | null;
-  added: number;
-  removed: number;
-  unmatchable: number;
-  failed: number;
-  error: string | null;
-}
-
+/** GET /v1/imports/:id/progress */
 export interface RunProgress {
   run_id: string;
   status: RunStatus;
   pages_done: number | null;
   pages_total: number;
-}
-
-export type Cadence = 'daily' | 'weekly' | 'monthly';
-
-export interface Schedule {
-  cohort_id: string;
-  cadence: Cadence;
-  time: string;
-  timezone: string;
-  weekday?: number;
-  day_of_month?: number | 'last';
-  recipients: string[];
-  enabled: boolean;
-  next_run_at: string | null;
-}
-
-export interface Cohort {
-  id: string;
-  name: string;
-  braze_cohort_id: string;
-  criteria: CriteriaNode;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface CohortListItem extends Cohort {
-  last_run: Run | null;
-  schedule: Schedule | null;
 }
 
 export interface Page<T> {
@@ -68,26 +44,19 @@ export interface BrazeIdentifier {
   value: string | { alias_name: string; alias_label: string };
 }
 
+/** GET /v1/cohorts/:id/preview and POST /v1/cohorts/preview */
 export interface Preview {
   count: number;
   unmatchable: number;
   sample: { user_key: string; braze_identifier: BrazeIdentifier | null }[];
 }
 
-export interface BrazeConnection {
-  rest_endpoint: string;
-  region: 'US' | 'EU' | 'AU';
-  data_import_key: string;
-  updated_at: string;
-}
-
-export interface EndpointChoice {
-  url: string;
-  region: 'US' | 'EU' | 'AU';
-  allowlisted: boolean;
-}
-
 export type ScalarValue = string | number | boolean;
+
+/**
+ * Criteria as the builder edits them: the API's tree, but looser (an operator or value may be
+ * wrong while the user types), since the API is what validates and names the bad field.
+ */
 export type CriteriaNode =
   | { property: string; op: string; value?: ScalarValue | ScalarValue[] }
   | { event: string; op: string; count: number; within_days: number }

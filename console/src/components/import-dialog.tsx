@@ -1,7 +1,8 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, ApiError, errorSummary, issuesAt } from '../api';
+import { api, type ApiError, issuesAt } from '../api';
 import { browserZone, scheduleInWords, timeZones, weekdayName } from '../format';
 import type { Cadence, Cohort, FieldIssue, Run, Schedule } from '../types';
+import { ActionStatus, useAction } from './action';
 import { describedBy, FieldError } from './field-error';
 import { Modal } from './modal';
 
@@ -26,9 +27,7 @@ export function ImportDialog(props: {
   const [mode, setMode] = useState<Mode>('once');
   const [existing, setExisting] = useState<Schedule | null | undefined>(undefined);
   const [changed, setChanged] = useState(false);
-  const [issues, setIssues] = useState<FieldIssue[]>([]);
-  const [message, setMessage] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, issues, message, setMessage, run: act } = useAction(FIELDS);
 
   const [onceRecipients, setOnceRecipients] = useState('');
   const [cadence, setCadence] = useState<Cadence>('daily');
@@ -50,32 +49,10 @@ export function ImportDialog(props: {
         if (s.day_of_month !== undefined) setDayOfMonth(String(s.day_of_month));
         setRecipients(s.recipients.join(', '));
       })
-      .catch((e: ApiError) => (e.status === 404 ? setExisting(null) : setMessage(e.message)));
+      .catch((e: ApiError) => (e.status === 404 ? setExisting(null) : setMessage({ text: e.message, error: true })));
   }, [cohort.id]);
 
   const close = () => props.onClose(changed);
-  const fail = (e: unknown) => {
-    const err = e as ApiError;
-    setIssues(err.issues ?? []);
-    setMessage(
-      err.code === 'run_in_progress'
-        ? `An import of this cohort is already active (run ${String(err.details.run_id)}). Wait for it or cancel it in the history.`
-        : errorSummary(err, FIELDS),
-    );
-  };
-  const act = async (work: () => Promise<void>) => {
-    setBusy(true);
-    setIssues([]);
-    setMessage(null);
-    try {
-      await work();
-    } catch (e) {
-      fail(e);
-    } finally {
-      setBusy(false);
-    }
-  };
-
   const importNow = () =>
     act(async () => {
       const list = recipientList(onceRecipients);
@@ -97,7 +74,7 @@ export function ImportDialog(props: {
       const saved = await api<Schedule>('PUT', `/cohorts/${cohort.id}/schedule`, body);
       setExisting(saved);
       setChanged(true);
-      setMessage(`Schedule saved: ${scheduleInWords(saved)}.`);
+      return `Schedule saved: ${scheduleInWords(saved)}.`;
     });
 
   const setEnabled = (enabled: boolean) =>
@@ -105,7 +82,7 @@ export function ImportDialog(props: {
       const saved = await api<Schedule>('PATCH', `/cohorts/${cohort.id}/schedule`, { enabled });
       setExisting(saved);
       setChanged(true);
-      setMessage(enabled ? 'Schedule resumed.' : 'Schedule paused.');
+      return enabled ? 'Schedule resumed.' : 'Schedule paused.';
     });
 
   const deleteSchedule = () =>
@@ -113,7 +90,7 @@ export function ImportDialog(props: {
       await api('DELETE', `/cohorts/${cohort.id}/schedule`);
       setExisting(null);
       setChanged(true);
-      setMessage('Schedule deleted.');
+      return 'Schedule deleted.';
     });
 
   const onSubmit = (e: Event) => {
@@ -144,22 +121,14 @@ export function ImportDialog(props: {
         </fieldset>
 
         {mode === 'once' ? (
-          <div class="field">
-            <label for="once-recipients">Email when it ends (optional)</label>
-            <input
-              id="once-recipients"
-              type="text"
-              inputMode="email"
-              autocomplete="off"
-              value={onceRecipients}
-              onInput={(e) => setOnceRecipients(e.currentTarget.value)}
-              {...describedBy('once-recipients-error', at('recipients'), 'once-recipients-hint')}
-            />
-            <p id="once-recipients-hint" class="hint">
-              Addresses separated by commas.
-            </p>
-            <FieldError id="once-recipients-error" issues={at('recipients')} />
-          </div>
+          <RecipientsField
+            id="once-recipients"
+            label="Email when it ends (optional)"
+            hint="Addresses separated by commas."
+            value={onceRecipients}
+            onInput={setOnceRecipients}
+            issues={at('recipients')}
+          />
         ) : (
           <>
             {existing && (
@@ -256,28 +225,18 @@ export function ImportDialog(props: {
                 <FieldError id="timezone-error" issues={at('timezone')} />
               </div>
             </div>
-            <div class="field">
-              <label for="recipients">Recipients</label>
-              <input
-                id="recipients"
-                type="text"
-                inputMode="email"
-                autocomplete="off"
-                value={recipients}
-                onInput={(e) => setRecipients(e.currentTarget.value)}
-                {...describedBy('recipients-error', at('recipients'), 'recipients-hint')}
-              />
-              <p id="recipients-hint" class="hint">
-                Email addresses told about each run, separated by commas (up to 20).
-              </p>
-              <FieldError id="recipients-error" issues={at('recipients')} />
-            </div>
+            <RecipientsField
+              id="recipients"
+              label="Recipients"
+              hint="Email addresses told about each run, separated by commas (up to 20)."
+              value={recipients}
+              onInput={setRecipients}
+              issues={at('recipients')}
+            />
           </>
         )}
 
-        <p role="status" class={message && issues.length === 0 ? 'status' : 'error'}>
-          {message}
-        </p>
+        <ActionStatus message={message} />
 
         <div class="buttons">
           {mode === 'once' ? (
@@ -304,5 +263,34 @@ export function ImportDialog(props: {
         </div>
       </form>
     </Modal>
+  );
+}
+
+function RecipientsField(props: {
+  id: string;
+  label: string;
+  hint: string;
+  value: string;
+  onInput: (text: string) => void;
+  issues: FieldIssue[];
+}) {
+  const { id } = props;
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      <input
+        id={id}
+        type="text"
+        inputMode="email"
+        autocomplete="off"
+        value={props.value}
+        onInput={(e) => props.onInput(e.currentTarget.value)}
+        {...describedBy(`${id}-error`, props.issues, `${id}-hint`)}
+      />
+      <p id={`${id}-hint`} class="hint">
+        {props.hint}
+      </p>
+      <FieldError id={`${id}-error`} issues={props.issues} />
+    </div>
   );
 }

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, issuesAt } from '../api';
+import { api, issuesAt } from '../api';
+import { ActionStatus, useAction } from '../components/action';
 import { CriteriaBuilder, isGroup } from '../components/criteria-builder';
 import { describedBy, FieldError } from '../components/field-error';
 import { ImportDialog } from '../components/import-dialog';
@@ -18,10 +19,9 @@ export function CohortEditor({ id }: { id?: string }) {
   const [view, setView] = useState<'builder' | 'json'>('builder');
   const [jsonText, setJsonText] = useState('');
   const [jsonError, setJsonError] = useState<string | null>(null);
-  const [issues, setIssues] = useState<FieldIssue[]>([]);
+  const action = useAction(['name']);
+  const { busy, issues, message, setMessage } = action;
   const [previewIssues, setPreviewIssues] = useState<FieldIssue[]>([]);
-  const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
-  const [busy, setBusy] = useState(false);
   const [importing, setImporting] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
 
@@ -54,24 +54,16 @@ export function CohortEditor({ id }: { id?: string }) {
     }
   };
 
-  const save = async (e: Event) => {
+  const save = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setIssues([]);
-    setMessage(null);
-    try {
+    void action.run(async () => {
       const saved = id
         ? await api<Cohort>('PATCH', `/cohorts/${id}`, { name, criteria })
         : await api<Cohort>('POST', '/cohorts', { name, criteria });
       setCohort(saved);
-      setMessage({ text: `Cohort “${saved.name}” saved.`, error: false });
       if (!id) navigate(href.edit(saved.id));
-    } catch (err) {
-      setIssues((err as ApiError).issues ?? []);
-      setMessage({ text: (err as Error).message, error: true });
-    } finally {
-      setBusy(false);
-    }
+      return `Cohort “${saved.name}” saved.`;
+    });
   };
 
   const remove = async () => {
@@ -157,9 +149,7 @@ export function CohortEditor({ id }: { id?: string }) {
             </div>
           )}
 
-          <p role="status" class={message?.error ? 'error' : 'status'}>
-            {message?.text}
-          </p>
+          <ActionStatus message={message} />
           <div class="buttons">
             <button type="submit" disabled={busy || jsonError !== null}>
               {id ? 'Save cohort' : 'Create cohort'}

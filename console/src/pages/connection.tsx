@@ -1,9 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, errorSummary, issuesAt } from '../api';
+import { api, type ApiError, issuesAt } from '../api';
+import { ActionStatus, useAction } from '../components/action';
 import { describedBy, FieldError } from '../components/field-error';
 import { Modal } from '../components/modal';
 import { browserZone, dateTimeIn } from '../format';
-import type { BrazeConnection, EndpointChoice, FieldIssue } from '../types';
+import type { BrazeConnection, EndpointChoice } from '../types';
 
 /** The workspace's Braze connection: REST endpoint and data import key (write-only). */
 export function ConnectionPage() {
@@ -11,10 +12,9 @@ export function ConnectionPage() {
   const [choices, setChoices] = useState<EndpointChoice[]>([]);
   const [endpoint, setEndpoint] = useState('');
   const [key, setKey] = useState('');
-  const [issues, setIssues] = useState<FieldIssue[]>([]);
-  const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
+  const action = useAction(['rest_endpoint', 'data_import_key']);
+  const { busy, issues, message, setMessage } = action;
   const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState(false);
 
   useEffect(() => {
     api<{ data: EndpointChoice[] }>('GET', '/braze-connection/endpoints')
@@ -25,40 +25,26 @@ export function ConnectionPage() {
       .catch((e: ApiError) => (e.status === 404 ? setConnection(null) : setMessage({ text: e.message, error: true })));
   }, []);
 
-  const save = async (e: Event) => {
+  const save = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setIssues([]);
-    setMessage(null);
-    try {
+    void action.run(async () => {
       const saved = await api<BrazeConnection>('PUT', '/braze-connection', {
         rest_endpoint: endpoint,
         data_import_key: key,
       });
       setConnection(saved);
       setKey('');
-      setMessage({ text: 'Braze connection saved.', error: false });
-    } catch (err) {
-      setIssues((err as ApiError).issues ?? []);
-      setMessage({ text: errorSummary(err, ['rest_endpoint', 'data_import_key']), error: true });
-    } finally {
-      setBusy(false);
-    }
+      return 'Braze connection saved.';
+    });
   };
 
-  const remove = async () => {
-    setBusy(true);
-    try {
+  const remove = () =>
+    action.run(async () => {
+      setConfirming(false);
       await api('DELETE', '/braze-connection');
       setConnection(null);
-      setMessage({ text: 'Braze connection removed. Imports need a new one.', error: false });
-    } catch (err) {
-      setMessage({ text: (err as Error).message, error: true });
-    } finally {
-      setBusy(false);
-      setConfirming(false);
-    }
-  };
+      return 'Braze connection removed. Imports need a new one.';
+    });
 
   const braze = choices.filter((c) => !c.allowlisted);
   const allowlisted = choices.filter((c) => c.allowlisted);
@@ -135,9 +121,7 @@ export function ConnectionPage() {
           </p>
           <FieldError id="key-error" issues={issuesAt(issues, 'data_import_key')} />
         </div>
-        <p role="status" class={message?.error ? 'error' : 'status'}>
-          {message?.text}
-        </p>
+        <ActionStatus message={message} />
         <div class="buttons">
           <button type="submit" disabled={busy}>
             Save connection

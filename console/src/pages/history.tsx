@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError } from '../api';
+import { api, type ApiError } from '../api';
+import { ActionStatus, useAction } from '../components/action';
 import { ImportDialog } from '../components/import-dialog';
 import { Outcome } from '../components/outcome';
 import { browserZone, count, dateTimeIn, duration, scheduleInWords, TRIGGER_LABEL, usersImported } from '../format';
@@ -16,9 +17,9 @@ export function History({ id }: { id: string }) {
   const [runs, setRuns] = useState<Run[]>([]);
   const [nextCursor, setNextCursor] = useState<string | null>(null);
   const [progress, setProgress] = useState<RunProgress | null>(null);
-  const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
+  const action = useAction();
+  const { busy, message, setMessage } = action;
   const [importing, setImporting] = useState(false);
-  const [busy, setBusy] = useState(false);
   const olderLoaded = useRef(false);
 
   const loadSchedule = useCallback(
@@ -77,39 +78,19 @@ export function History({ id }: { id: string }) {
     setNextCursor(page.next_cursor);
   };
 
-  const runNow = async () => {
-    setBusy(true);
-    setMessage(null);
-    try {
+  const runNow = () =>
+    action.run(async () => {
       const run = await api<Run>('POST', `/cohorts/${id}/schedule/run`);
-      setMessage({ text: `Run started (${TRIGGER_LABEL[run.trigger].toLowerCase()}).`, error: false });
       setTick((t) => t + 1);
-    } catch (e) {
-      const err = e as ApiError;
-      setMessage({
-        text:
-          err.code === 'run_in_progress'
-            ? `Run ${String(err.details.run_id)} is already active; wait for it to end or cancel it.`
-            : err.message,
-        error: true,
-      });
-    } finally {
-      setBusy(false);
-    }
-  };
+      return `Run started (${TRIGGER_LABEL[run.trigger].toLowerCase()}).`;
+    });
 
-  const cancelRun = async (runId: string) => {
-    setBusy(true);
-    try {
+  const cancelRun = (runId: string) =>
+    action.run(async () => {
       await api('POST', `/imports/${runId}/cancel`);
-      setMessage({ text: 'Cancelling the run…', error: false });
       setTick((t) => t + 1);
-    } catch (e) {
-      setMessage({ text: (e as Error).message, error: true });
-    } finally {
-      setBusy(false);
-    }
-  };
+      return 'Cancelling the run…';
+    });
 
   const zone = schedule?.timezone ?? browserZone();
   const active = runs.find(isActive);
@@ -138,9 +119,7 @@ export function History({ id }: { id: string }) {
             ? `Schedule: ${scheduleInWords(schedule)}. Run now starts it at once (trigger manual).`
             : 'No schedule. Run now needs one; use Import to Braze to import once or set a schedule.'}
       </p>
-      <p role="status" class={message?.error ? 'error' : 'status'}>
-        {message?.text}
-      </p>
+      <ActionStatus message={message} />
 
       {active && (
         <div class="active-run" role="region" aria-label="Active run">
