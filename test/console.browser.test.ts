@@ -97,9 +97,19 @@ describe('Cohort Control in Chromium', () => {
 
     // Build a cohort in the builder.
     await page.getByRole('main').getByRole('link', { name: 'New cohort' }).click();
-    await page.getByLabel('Name').fill('Brazil, identified');
     await page.getByRole('button', { name: 'Add property condition' }).click();
-    await page.getByLabel('Property name').fill('country');
+    // The API's validation messages sit next to the field they name: the live preview's…
+    const propertyName = page.getByLabel('Property name');
+    await expect.poll(() => propertyName.getAttribute('aria-invalid')).toBe('true');
+    const propertyError = await page.locator(`#${await propertyName.getAttribute('id')}-error`).textContent();
+    expect(propertyError).toMatch(/invalid property name ""/);
+    // …and the save's.
+    await page.getByRole('button', { name: 'Create cohort' }).click();
+    await page.locator('#name-error').getByText('must be a non-empty string').waitFor();
+    expect(await page.getByLabel('Name', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    await page.getByLabel('Name', { exact: true }).fill('Brazil, identified');
+    await propertyName.fill('country');
+    await expect.poll(() => propertyName.getAttribute('aria-invalid')).toBeNull();
     await page.getByLabel('Value', { exact: true }).fill('BR');
     await page.getByRole('button', { name: 'Add identity condition' }).click();
     const criteria = { all: [{ property: 'country', op: 'eq', value: 'BR' }, { identity: 'identified' }] };
