@@ -128,6 +128,10 @@ describe('Cohort Control in Chromium', () => {
       .getByText('external_id')
       .first()
       .waitFor();
+    expect(await page.getByLabel('Name', { exact: true }).getAttribute('aria-invalid')).toBeNull();
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')).toBeLessThanOrEqual(
+      0,
+    );
     await shot(page, '02-cohort-builder');
     await page.getByRole('button', { name: 'JSON' }).click();
     expect(JSON.parse(await page.getByLabel('Criteria as JSON').inputValue())).toEqual(criteria);

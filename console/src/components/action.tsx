@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { ApiError, errorSummary } from '../api';
+import { ApiError, errorSummary, issuesAt } from '../api';
 import type { FieldIssue } from '../types';
 
 export interface ActionMessage {
@@ -37,7 +37,14 @@ export function useAction(fields: string[] = []) {
       setBusy(false);
     }
   };
-  return { busy, issues, message, setMessage, run };
+  /** The user is fixing a field: its messages go, and the summary too once no field has one. */
+  const dismiss = (field: string) => {
+    const rest = issues.filter((i) => issuesAt([i], field).length === 0);
+    if (rest.length === issues.length) return;
+    setIssues(rest);
+    if (rest.length === 0) setMessage(null);
+  };
+  return { busy, issues, message, setMessage, run, dismiss };
 }
 
 /** The outcome of the last action, announced to screen readers. */

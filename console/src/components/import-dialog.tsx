@@ -27,7 +27,7 @@ export function ImportDialog(props: {
   const [mode, setMode] = useState<Mode>('once');
   const [existing, setExisting] = useState<Schedule | null | undefined>(undefined);
   const [changed, setChanged] = useState(false);
-  const { busy, issues, message, setMessage, run: act } = useAction(FIELDS);
+  const { busy, issues, message, setMessage, run: act, dismiss } = useAction(FIELDS);
 
   const [onceRecipients, setOnceRecipients] = useState('');
   const [cadence, setCadence] = useState<Cadence>('daily');
@@ -126,7 +126,7 @@ export function ImportDialog(props: {
             label="Email when it ends (optional)"
             hint="Addresses separated by commas."
             value={onceRecipients}
-            onInput={setOnceRecipients}
+            onInput={(text) => (setOnceRecipients(text), dismiss('recipients'))}
             issues={at('recipients')}
           />
         ) : (
@@ -198,7 +198,7 @@ export function ImportDialog(props: {
                   type="time"
                   required
                   value={time}
-                  onInput={(e) => setTime(e.currentTarget.value)}
+                  onInput={(e) => (setTime(e.currentTarget.value), dismiss('time'))}
                   {...describedBy('time-error', at('time'))}
                 />
                 <FieldError id="time-error" issues={at('time')} />
@@ -211,7 +211,7 @@ export function ImportDialog(props: {
                   autocomplete="off"
                   spellcheck={false}
                   value={zone}
-                  onInput={(e) => setZone(e.currentTarget.value)}
+                  onInput={(e) => (setZone(e.currentTarget.value), dismiss('timezone'))}
                   {...describedBy('timezone-error', at('timezone'), 'timezone-hint')}
                 />
                 <datalist id="timezones">
@@ -230,7 +230,7 @@ export function ImportDialog(props: {
               label="Recipients"
               hint="Email addresses told about each run, separated by commas (up to 20)."
               value={recipients}
-              onInput={setRecipients}
+              onInput={(text) => (setRecipients(text), dismiss('recipients'))}
               issues={at('recipients')}
             />
           </>

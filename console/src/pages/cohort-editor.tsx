@@ -109,7 +109,10 @@ export function CohortEditor({ id }: { id?: string }) {
               id="cohort-name"
               value={name}
               maxLength={200}
-              onInput={(e) => setName(e.currentTarget.value)}
+              onInput={(e) => {
+                setName(e.currentTarget.value);
+                action.dismiss('name');
+              }}
               {...describedBy('name-error', issuesAt(issues, 'name'), 'name-hint')}
             />
             <p id="name-hint" class="hint">

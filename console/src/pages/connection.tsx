@@ -77,7 +77,10 @@ export function ConnectionPage() {
           <select
             id="endpoint"
             value={endpoint}
-            onChange={(e) => setEndpoint(e.currentTarget.value)}
+            onChange={(e) => {
+              setEndpoint(e.currentTarget.value);
+              action.dismiss('rest_endpoint');
+            }}
             {...describedBy('endpoint-error', issuesAt(issues, 'rest_endpoint'), 'endpoint-hint')}
           >
             <option value="">Choose your Braze REST endpoint</option>
@@ -111,7 +114,10 @@ export function ConnectionPage() {
             autocomplete="off"
             spellcheck={false}
             value={key}
-            onInput={(e) => setKey(e.currentTarget.value)}
+            onInput={(e) => {
+              setKey(e.currentTarget.value);
+              action.dismiss('data_import_key');
+            }}
             {...describedBy('key-error', issuesAt(issues, 'data_import_key'), 'key-hint')}
           />
           <p id="key-hint" class="hint">
