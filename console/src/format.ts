@@ -31,10 +31,10 @@ function formatter(zone: string, withYear: boolean, withZone: boolean): Intl.Dat
   return f;
 }
 
-/** "Mon 30 Nov, 09:00" in the zone (the year only when it is not this year). */
-export function dateTimeIn(iso: string, zone: string, opts: { withZone?: boolean } = {}): string {
+/** "Mon 30 Nov, 09:00" in the zone (the year only when it is not the year of `now`). */
+export function dateTimeIn(iso: string, zone: string, opts: { withZone?: boolean; now?: Date } = {}): string {
   const d = new Date(iso);
-  const withYear = d.getUTCFullYear() !== new Date().getUTCFullYear();
+  const withYear = d.getUTCFullYear() !== (opts.now ?? new Date()).getUTCFullYear();
   return formatter(zone, withYear, opts.withZone ?? false).format(d);
 }
 
@@ -47,7 +47,7 @@ function ordinal(n: number): string {
 }
 
 /** "Daily at 09:00 America/Sao_Paulo — next run Mon 30 Nov, 09:00", or "… — paused". */
-export function scheduleInWords(s: Schedule): string {
+export function scheduleInWords(s: Schedule, now = new Date()): string {
   let when: string;
   switch (s.cadence) {
     case 'daily':
@@ -63,7 +63,7 @@ export function scheduleInWords(s: Schedule): string {
   }
   const head = `${when} at ${s.time} ${s.timezone}`;
   if (!s.enabled || !s.next_run_at) return `${head} — paused`;
-  return `${head} — next run ${dateTimeIn(s.next_run_at, s.timezone)}`;
+  return `${head} — next run ${dateTimeIn(s.next_run_at, s.timezone, { now })}`;
 }
 
 export const OUTCOME_LABEL: Record<RunStatus, string> = {
