@@ -141,6 +141,11 @@ describe('Cohort Control in Chromium', () => {
     await page.waitForURL(/#\/cohorts\/[0-9a-f-]{36}$/);
     const cohortId = /cohorts\/([0-9a-f-]{36})/.exec(page.url())![1]!;
     expect((await apiGet(`/v1/cohorts/${cohortId}`)).criteria).toEqual(criteria);
+    // The saved cohort opens in the builder as it was built.
+    await page.getByRole('heading', { level: 1, name: 'Edit Brazil, identified' }).waitFor();
+    expect(await page.getByLabel('Property name').inputValue()).toBe('country');
+    expect(await page.getByLabel('Value', { exact: true }).inputValue()).toBe('BR');
+    expect(await page.getByLabel('Identity', { exact: true }).inputValue()).toBe('identified');
 
     // Import to Braze, once.
     await page.getByRole('button', { name: 'Import to Braze' }).click();
