@@ -22,8 +22,9 @@ ensure_node() {
 ensure_deps() {
   # Reinstall when package-lock.json is newer than what node_modules was installed from.
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    say "Installing dependencies (npm install)"
-    npm install --no-audit --no-fund
+    # npm ci: exactly the committed lock file, so every machine runs what CI ran.
+    say "Installing dependencies (npm ci)"
+    npm ci --no-audit --no-fund
   fi
 }
 
@@ -95,5 +96,30 @@ ensure_redis() {
     sleep 0.1
   done
   echo "redis-server did not start; see $DATA_DIR/redis/redis.log" >&2
+  exit 1
+}
+
+ensure_console_built() {
+  # Build Cohort Control (the web console) when it is missing or its sources changed since.
+  local out=dist/console/index.html
+  if [ ! -f "$out" ] || [ -n "$(find console package-lock.json -newer "$out" -print -quit)" ]; then
+    say "Building the web console (npm run build:console)"
+    npm run --silent build:console -- --logLevel warn
+  fi
+}
+
+ensure_chromium() {
+  # The console's browser tests drive Debian's Chromium through playwright-core (no browser download).
+  local chromium=${CHROMIUM_PATH:-/usr/bin/chromium}
+  if [ -x "$chromium" ]; then return 0; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "Installing chromium with apt-get (for the console's browser tests)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    return 0
+  fi
+  echo "Chromium is not installed at $chromium (the console's browser tests need it). Run:" >&2
+  echo "    sudo apt-get install -y chromium        # Debian/Ubuntu" >&2
+  echo "or set CHROMIUM_PATH to a Chromium or Chrome binary, then run this command again." >&2
   exit 1
 }

@@ -162,6 +162,7 @@ try {
   console.log(`
 \x1b[1mCohort Import is running.\x1b[0m  Ctrl-C stops everything.
 
+  Cohort Control ${web}/            (the console: sign in with the demo token below)
   API            ${web}/v1          (demo workspace token below)
   Bull Board     ${web}/admin/queues   user admin, password: ADMIN_TOKEN in ${config.dataDir}/local.env
   Braze sandbox  ${sandboxUrl}      (Braze workspace ${demo.braze_workspace_id})

@@ -25,6 +25,7 @@ export WAREHOUSE_URL=${WAREHOUSE_URL:-$DATA_DIR/warehouse.db}
 export BRAZE_SANDBOX_DB=${BRAZE_SANDBOX_DB:-$DATA_DIR/braze-sandbox.db}
 
 ensure_redis
+ensure_console_built
 say "Applying migrations"
 npx tsx db/migrate-cli.ts
 say "Starting braze-sandbox, web and two workers"

@@ -3,6 +3,7 @@ import type { AppContext } from '../context';
 import { requireAdmin, requireWorkspace } from './auth';
 import { ingestJson, INGEST_PATHS, smallJson } from './body-parsers';
 import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board';
+import { consoleRouter } from './console';
 import { errorHandler, notFoundRoute } from './errors';
 import { requestLog } from './request-log';
 import { brazeConnectionRoutes } from './routes/braze-connection';
@@ -41,6 +42,7 @@ export function createApp(ctx: AppContext): Express {
   v1.use(cohortRoutes(ctx));
   v1.use(scheduleRoutes(ctx));
   app.use('/v1', v1);
+  app.use(consoleRouter());
 
   app.use(notFoundRoute);
   app.use(errorHandler(ctx.log));

@@ -120,3 +120,20 @@ export function partnerApiKeyFor(region: BrazeRegion, keys: PartnerApiKeys): { k
   const found = order.find((candidate) => keys[candidate] !== '');
   return found ? { key: keys[found], variable: `BRAZE_PARTNER_API_KEY_${found}` } : null;
 }
+
+export interface RestEndpointChoice {
+  url: string;
+  region: BrazeRegion;
+  /** true for an operator's allowlisted origin (such as the local sandbox), false for Braze's own hosts */
+  allowlisted: boolean;
+}
+
+/** Every REST endpoint a connection may use: Braze's documented hosts, then the allowlisted origins. */
+export function restEndpointChoices(allowlist: readonly string[]): RestEndpointChoice[] {
+  const braze = BRAZE_HOSTS.map((host) => ({ url: `https://${host}`, region: regionOf(host), allowlisted: false }));
+  const extra = allowlist
+    .map(allowlistEntry)
+    .filter((entry): entry is AllowlistEntry => entry !== null)
+    .map((entry) => ({ url: entry.origin, region: entry.region, allowlisted: true }));
+  return [...braze, ...extra];
+}

@@ -5,7 +5,12 @@ import { BrazeClient } from '../braze/client';
 import { BrazeError, BrazePermanentError } from '../braze/errors';
 import type { Config } from '../config';
 import { lastFour, type SecretBox } from '../crypto/secret-box';
-import { type BrazeRegion, partnerApiKeyFor, validateBrazeEndpoint } from '../domain/braze-endpoint';
+import {
+  type BrazeRegion,
+  partnerApiKeyFor,
+  restEndpointChoices,
+  validateBrazeEndpoint,
+} from '../domain/braze-endpoint';
 import { NotFoundError, RefusedFieldError, UpstreamError, ValidationError } from './errors';
 
 export interface BrazeConnectionView {
@@ -116,6 +121,11 @@ export class BrazeConnectionService {
       if (err instanceof BrazeError) throw keyCheckFailure(err);
       throw err;
     }
+  }
+
+  /** The REST endpoints `put` accepts, for a client to offer as a list. */
+  endpoints() {
+    return { data: restEndpointChoices(this.braze.endpointAllowlist) };
   }
 
   async delete(workspaceId: string): Promise<void> {

@@ -153,7 +153,16 @@ export class CohortService {
 
   async preview(workspaceId: string, id: string, limit: number) {
     const cohort = await this.row(workspaceId, id);
-    const result = await this.warehouse.preview(workspaceId, cohort.criteria as Criteria, { now: Date.now(), limit });
+    return this.previewOf(workspaceId, cohort.criteria as Criteria, limit);
+  }
+
+  /** The preview of criteria not saved yet (a cohort being built); a 400 names the bad field. */
+  async previewCriteria(workspaceId: string, input: unknown, limit: number) {
+    return this.previewOf(workspaceId, checkCriteria(input), limit);
+  }
+
+  private async previewOf(workspaceId: string, criteria: Criteria, limit: number) {
+    const result = await this.warehouse.preview(workspaceId, criteria, { now: Date.now(), limit });
     return {
       count: result.count,
       unmatchable: result.unmatchable,

@@ -163,6 +163,30 @@ export class ImportService {
     return pageOf(rows, opts.limit, runView);
   }
 
+  /** Each cohort's newest run (for a list of cohorts); cohorts that never ran are absent. */
+  async latestForCohorts(cohortIds: string[]): Promise<Map<string, RunView>> {
+    const rows = await this.runs.latestForCohorts(cohortIds);
+    return new Map(rows.map((r) => [r.cohortId, runView(r)]));
+  }
+
+  /**
+   * Pages done out of the run's pages. Exact while the run is active (the workers' counter);
+   * an ended run reports all its pages done when it succeeded, else null (not known any more).
+   */
+  async progress(workspaceId: string, runId: string) {
+    const run = await this.get(workspaceId, runId);
+    const row = (await this.runs.get(runId))!;
+    let pagesDone: number | null = null;
+    if (isActiveRun(row)) {
+      pagesDone = await withDeadline(this.closer.pagesDone(runId), QUEUE_DEADLINE_MS, 'reading progress').catch(
+        () => null,
+      );
+    } else if (row.status === 'succeeded') {
+      pagesDone = row.pagesTotal;
+    }
+    return { run_id: run.id, status: run.status, pages_done: pagesDone, pages_total: row.pagesTotal };
+  }
+
   async get(workspaceId: string, runId: string): Promise<RunView> {
     const row = await this.runs.get(runId);
     if (!row || row.workspaceId !== workspaceId) throw new NotFoundError('Import run');

@@ -23,6 +23,11 @@ export class RunCloser {
     private readonly log: Logger,
   ) {}
 
+  /** Pages of an active run that workers have finished (the counter this class drops at settle). */
+  async pagesDone(runId: string): Promise<number> {
+    return Number((await this.redis.get(runProgressKey(this.queuePrefix, runId))) ?? 0);
+  }
+
   /** Ends an active run as failed with a message for the customer, then settles it. */
   async closeFailed(runId: string, error: string): Promise<RunRow | undefined> {
     await this.runs.abort(runId, error);

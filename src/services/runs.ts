@@ -112,6 +112,12 @@ export class RunRepository {
       .limit(limit);
   }
 
+  /** The newest run of each cohort that has one (one indexed read per cohort, together). */
+  async latestForCohorts(cohortIds: string[]): Promise<RunRow[]> {
+    const newest = await Promise.all(cohortIds.map((id) => this.listForCohort(id, 1, null)));
+    return newest.flat();
+  }
+
   async markRunning(runId: string, syncScope: string): Promise<void> {
     const active = and(eq(this.t.id, runId), inArray(this.t.status, activeStatuses));
     // A retried attempt keeps the first start time.

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import type { ControlDb } from '../../db/client';
 import { formatInZone, nextRunAt } from '../domain/cadence';
 import { mergeSchedulePatch, parseScheduleInput, type ScheduleSpec } from '../domain/schedule-input';
@@ -136,6 +136,15 @@ export class ScheduleService {
       .orderBy(asc(schedules.createdAt));
     const key = (v: ScheduleView) => (v.next_run_at ? Date.parse(v.next_run_at) : Number.POSITIVE_INFINITY);
     return rows.map((r) => scheduleView(r.schedule, now)).sort((a, b) => key(a) - key(b));
+  }
+
+  /** The schedules of these cohorts, by cohort id (for a list of cohorts). */
+  async forCohorts(cohortIds: string[]): Promise<Map<string, ScheduleView>> {
+    if (cohortIds.length === 0) return new Map();
+    const { schedules } = this.db.tables;
+    const now = new Date();
+    const rows = await this.db.select().from(schedules).where(inArray(schedules.cohortId, cohortIds));
+    return new Map(rows.map((r) => [r.cohortId, scheduleView(r, now)]));
   }
 
   /** Runs the schedule now (trigger "manual"), to its recipients; 409 while a run is active. */

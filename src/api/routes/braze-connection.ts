@@ -31,6 +31,9 @@ export function brazeConnectionRoutes(ctx: AppContext): Router {
   r.get('/braze-connection', async (req, res) => {
     res.json(await ctx.connections.get(workspaceOf(req)));
   });
+  r.get('/braze-connection/endpoints', (_req, res) => {
+    res.json(ctx.connections.endpoints());
+  });
   r.delete('/braze-connection', async (req, res) => {
     await ctx.connections.delete(workspaceOf(req));
     res.status(204).end();

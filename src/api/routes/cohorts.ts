@@ -36,9 +36,27 @@ export function cohortRoutes(ctx: AppContext): Router {
     res.status(201).json(await ctx.cohorts.create(workspaceOf(req), { name, criteria }));
   });
 
+  // Each cohort comes with its last run and its schedule, so a list page needs one request.
   r.get('/cohorts', async (req, res) => {
     const limit = parseLimit(req.query.limit, 50, 200);
-    res.json(await ctx.cohorts.list(workspaceOf(req), { limit, cursor: req.query.cursor as string | undefined }));
+    const workspaceId = workspaceOf(req);
+    const page = await ctx.cohorts.list(workspaceId, { limit, cursor: req.query.cursor as string | undefined });
+    const ids = page.data.map((c) => c.id);
+    const [lastRuns, schedules] = await Promise.all([ctx.imports.latestForCohorts(ids), ctx.schedules.forCohorts(ids)]);
+    res.json({
+      ...page,
+      data: page.data.map((c) => ({
+        ...c,
+        last_run: lastRuns.get(c.id) ?? null,
+        schedule: schedules.get(c.id) ?? null,
+      })),
+    });
+  });
+
+  r.post('/cohorts/preview', async (req, res) => {
+    const { criteria, limit } = body(req);
+    const n = parseLimit(limit === undefined ? undefined : String(limit), 20, 100);
+    res.json(await ctx.cohorts.previewCriteria(workspaceOf(req), criteria, n));
   });
 
   r.get('/cohorts/:id', async (req, res) => {
@@ -92,6 +110,10 @@ export function cohortRoutes(ctx: AppContext): Router {
 
   r.get('/imports/:id', async (req, res) => {
     res.json(await ctx.imports.get(workspaceOf(req), req.params.id));
+  });
+
+  r.get('/imports/:id/progress', async (req, res) => {
+    res.json(await ctx.imports.progress(workspaceOf(req), req.params.id));
   });
 
   r.post('/imports/:id/cancel', async (req, res) => {

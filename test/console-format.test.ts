@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { dateTimeIn, duration, scheduleInWords, usersImported } from '../console/src/format';
+import type { Run, Schedule } from '../console/src/types';
+
+const now = new Date('2026-11-29T12:00:00Z');
+
+/** The console's words for schedules and runs (pure functions; Node's Intl stands in for the browser's). */
+const base: Schedule = {
+  cohort_id: 'c1',
+  cadence: 'daily',
+  time: '09:00',
+  timezone: 'America/Sao_Paulo',
+  recipients: [],
+  enabled: true,
+  next_run_at: '2026-11-30T09:00:00-03:00',
+  created_at: '2026-11-01T00:00:00.000Z',
+  updated_at: '2026-11-01T00:00:00.000Z',
+};
+
+describe('scheduleInWords', () => {
+  it('says the cadence, time, zone and next run in that zone', () => {
+    expect(scheduleInWords(base, now)).toBe('Daily at 09:00 America/Sao_Paulo — next run Mon 30 Nov, 09:00');
+    expect(
+      scheduleInWords({ ...base, cadence: 'weekly', weekday: 0, next_run_at: '2026-12-06T09:00:00-03:00' }, now),
+    ).toBe('Weekly on Sunday at 09:00 America/Sao_Paulo — next run Sun 6 Dec, 09:00');
+    expect(
+      scheduleInWords(
+        {
+          ...base,
+          cadence: 'monthly',
+          day_of_month: 'last',
+          time: '23:30',
+          timezone: 'Asia/Tokyo',
+          next_run_at: '2026-11-30T23:30:00+09:00',
+        },
+        now,
+      ),
+    ).toBe('Monthly on the last day at 23:30 Asia/Tokyo — next run Mon 30 Nov, 23:30');
+    expect(scheduleInWords({ ...base, cadence: 'monthly', day_of_month: 22 }, now)).toMatch(
+      /^Monthly on the 22nd at 09:00/,
+    );
+  });
+
+  it('says when a schedule is paused', () => {
+    expect(scheduleInWords({ ...base, enabled: false, next_run_at: null }, now)).toBe(
+      'Daily at 09:00 America/Sao_Paulo — paused',
+    );
+  });
+});
+
+describe('runs in words', () => {
+  const run: Run = {
+    id: 'r1',
+    cohort_id: 'c1',
+    trigger: 'manual',
+    status: 'succeeded',
+    full_resync: false,
+    recipients: [],
+    created_at: '2026-11-29T12:00:00.000Z',
+    started_at: '2026-11-29T12:00:01.000Z',
+    finished_at: '2026-11-29T12:02:31.500Z',
+    cohort_size: 1200,
+    added: 40,
+    removed: 3,
+    unmatchable: 200,
+    failed: 0,
+    error: null,
+  };
+
+  it('counts users imported as the API does (cohort size less unmatchable), unknown before the freeze', () => {
+    expect(usersImported(run)).toBe(1000);
+    expect(usersImported({ ...run, cohort_size: null })).toBeNull();
+  });
+
+  it('gives durations in units a person reads', () => {
+    expect(duration(run)).toBe('2 min 31 s');
+    expect(duration({ ...run, finished_at: '2026-11-29T12:00:01.250Z' })).toBe('250 ms');
+    expect(duration({ ...run, finished_at: null })).toBeNull();
+  });
+
+  it('writes a time in the given zone, naming the zone when asked, and the year when it is not this one', () => {
+    expect(dateTimeIn('2027-01-04T12:00:00Z', 'UTC', { now })).toBe('Mon, 4 Jan 2027, 12:00');
+    expect(dateTimeIn('2026-11-29T12:00:00Z', 'Europe/Lisbon', { withZone: true, now })).toMatch(
+      /^Sun 29 Nov, 12:00 (WET|GMT)$/,
+    );
+    expect(dateTimeIn('2026-11-29T12:00:00Z', 'Asia/Kolkata', { withZone: true, now })).toMatch(
+      /^Sun 29 Nov, 17:30 (IST|GMT\+5:30)$/,
+    );
+  });
+});

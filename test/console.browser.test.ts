@@ -1,0 +1,380 @@
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { scheduleInWords } from '../console/src/format';
+import { ARTIFACTS_DIR, ensureConsoleBuilt, launchChromium } from './support/browser';
+import { createConnectedWorkspace, type Harness, seedDemo, startHarness } from './support/harness';
+
+/**
+ * Cohort Control in a real browser (Debian's Chromium through playwright-core) against the
+ * real stack: the API and workers on real Redis and SQLite, and the Braze sandbox.
+ */
+let h: Harness;
+let browser: Browser;
+let ws: Awaited<ReturnType<typeof createConnectedWorkspace>>;
+const contexts: BrowserContext[] = [];
+const ZONE = 'Europe/Lisbon';
+
+beforeAll(async () => {
+  await ensureConsoleBuilt();
+  h = await startHarness();
+  ws = await createConnectedWorkspace(h, 'Console');
+  await seedDemo(h, ws, { users: 2_000, seed: 21 });
+  browser = await launchChromium();
+}, 120_000);
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((c) => c.close()));
+});
+afterAll(async () => {
+  await browser?.close();
+  await h?.close();
+});
+
+/** A fresh browser tab, watched for what must never happen: CSP violations, page errors, a token in a URL. */
+async function openConsole(opts: { width?: number; height?: number } = {}) {
+  const context = await browser.newContext({
+    viewport: { width: opts.width ?? 1280, height: opts.height ?? 900 },
+    timezoneId: ZONE,
+    locale: 'en-GB',
+  });
+  contexts.push(context);
+  const page = await context.newPage();
+  const problems: string[] = [];
+  const urls: string[] = [];
+  page.on('console', (m) => {
+    // Chromium logs every 4xx answer; the API's answers are checked where they matter.
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('request', (r) => urls.push(r.url()));
+  await page.goto(`${h.baseUrl}/`);
+  return { page, problems, urls };
+}
+
+async function signIn(page: Page, token: string) {
+  await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Cohort Control' }).waitFor();
+}
+
+interface Focused {
+  tag: string;
+  text: string;
+  row: string | null;
+  outline: string;
+}
+/** The focused element, read in the page (a string: this file is type-checked without the DOM). */
+const FOCUSED = `(() => {
+  const el = document.activeElement;
+  return { tag: el.tagName, text: el.textContent, row: el.closest('tr')?.getAttribute('data-cohort-id') ?? null,
+           outline: getComputedStyle(el).outlineStyle };
+})()`;
+
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: join(ARTIFACTS_DIR, `${name}.png`), fullPage: true });
+
+async function apiGet(path: string) {
+  const res = await h.request('GET', path, { token: ws.token });
+  expect(res.status, path).toBe(200);
+  return res.body;
+}
+
+/** The first history row once its outcome is no longer queued or running. */
+async function settledRow(page: Page, trigger: string) {
+  const row = page.locator('table.history tbody tr').first();
+  await expect.poll(() => row.locator('[data-label="Trigger"]').textContent(), { timeout: 60_000 }).toBe(trigger);
+  await expect
+    .poll(() => row.locator('[data-label="Outcome"]').textContent(), { timeout: 60_000 })
+    .toMatch(/^(Succeeded|Failed|Partially failed)$/);
+  return row;
+}
+
+describe('Cohort Control in Chromium', () => {
+  it('runs the marketer workflow: sign in → build → preview → import once → schedule → run now → errors → sign out', async () => {
+    const { page, problems, urls } = await openConsole();
+    await signIn(page, ws.token);
+    await page.getByText('No cohorts yet').waitFor();
+    await shot(page, '01-empty-workspace');
+
+    // Build a cohort in the builder.
+    await page.getByRole('main').getByRole('link', { name: 'New cohort' }).click();
+    await page.getByRole('button', { name: 'Add property condition' }).click();
+    // The API's validation messages sit next to the field they name: the live preview's…
+    const propertyName = page.getByLabel('Property name');
+    await expect.poll(() => propertyName.getAttribute('aria-invalid')).toBe('true');
+    const propertyError = await page.locator(`#${await propertyName.getAttribute('id')}-error`).textContent();
+    expect(propertyError).toMatch(/invalid property name ""/);
+    // …and the save's.
+    await page.getByRole('button', { name: 'Create cohort' }).click();
+    await page.locator('#name-error').getByText('must be a non-empty string').waitFor();
+    expect(await page.getByLabel('Name', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    await page.getByLabel('Name', { exact: true }).fill('Brazil, identified');
+    await propertyName.fill('country');
+    await expect.poll(() => propertyName.getAttribute('aria-invalid')).toBeNull();
+    await page.getByLabel('Value', { exact: true }).fill('BR');
+    await page.getByRole('button', { name: 'Add identity condition' }).click();
+    const criteria = { all: [{ property: 'country', op: 'eq', value: 'BR' }, { identity: 'identified' }] };
+
+    // The live preview says what the API says.
+    const expected = await h.request('POST', '/v1/cohorts/preview', { token: ws.token, body: { criteria } });
+    expect(expected.status).toBe(200);
+    expect(expected.body.count).toBeGreaterThan(0);
+    const previewCount = page.getByTestId('preview-count');
+    await expect.poll(() => previewCount.textContent()).toBe(expected.body.count.toLocaleString('en'));
+    expect(await page.getByTestId('preview-unmatchable').textContent()).toBe(
+      expected.body.unmatchable.toLocaleString('en'),
+    );
+    await page
+      .getByRole('table', { name: /Sample members/ })
+      .getByText('external_id')
+      .first()
+      .waitFor();
+    expect(await page.getByLabel('Name', { exact: true }).getAttribute('aria-invalid')).toBeNull();
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')).toBeLessThanOrEqual(
+      0,
+    );
+    await shot(page, '02-cohort-builder');
+    await page.getByRole('button', { name: 'JSON' }).click();
+    expect(JSON.parse(await page.getByLabel('Criteria as JSON').inputValue())).toEqual(criteria);
+    await page.getByRole('button', { name: 'Builder' }).click();
+    await page.getByRole('button', { name: 'Create cohort' }).click();
+    await page.waitForURL(/#\/cohorts\/[0-9a-f-]{36}$/);
+    const cohortId = /cohorts\/([0-9a-f-]{36})/.exec(page.url())![1]!;
+    expect((await apiGet(`/v1/cohorts/${cohortId}`)).criteria).toEqual(criteria);
+    // The saved cohort opens in the builder as it was built.
+    await page.getByRole('heading', { level: 1, name: 'Edit Brazil, identified' }).waitFor();
+    expect(await page.getByLabel('Property name').inputValue()).toBe('country');
+    expect(await page.getByLabel('Value', { exact: true }).inputValue()).toBe('BR');
+    expect(await page.getByLabel('Identity', { exact: true }).inputValue()).toBe('identified');
+
+    // Import to Braze, once.
+    await page.getByRole('button', { name: 'Import to Braze' }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.getByRole('radio', { name: 'Once now' }).isChecked()).toBe(true);
+    await dialog.getByRole('button', { name: 'Import now' }).click();
+    await page.waitForURL(/\/history$/);
+    const first = await settledRow(page, 'Once');
+    expect(await first.locator('[data-label="Outcome"]').textContent()).toBe('Succeeded');
+    const imported = expected.body.count - expected.body.unmatchable;
+    expect(await first.locator('[data-label="Users imported"]').textContent()).toBe(imported.toLocaleString('en'));
+    const [run] = (await apiGet(`/v1/cohorts/${cohortId}/imports`)).data;
+    expect(run).toMatchObject({ status: 'succeeded', cohort_size: expected.body.count, added: imported });
+
+    // A daily schedule in a named zone, shown in words with its next run on the list.
+    await page.getByRole('button', { name: 'Import to Braze' }).click();
+    await dialog.getByRole('radio', { name: 'On a schedule' }).check();
+    expect(await dialog.getByLabel('Time zone').inputValue()).toBe(ZONE); // the browser's zone, preselected
+    await dialog.getByLabel('Cadence').selectOption('daily');
+    await dialog.getByLabel('Time', { exact: true }).fill('09:00');
+    await dialog.getByLabel('Time zone').fill('America/Sao_Paulo');
+    await dialog.getByRole('button', { name: 'Save schedule' }).click();
+    await dialog.getByText(/^Schedule saved/).waitFor();
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    const schedule = await apiGet(`/v1/cohorts/${cohortId}/schedule`);
+    expect(schedule).toMatchObject({ cadence: 'daily', time: '09:00', timezone: 'America/Sao_Paulo' });
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Cohorts' }).click();
+    const listRow = page.locator(`tr[data-cohort-id="${cohortId}"]`);
+    await expect.poll(() => listRow.locator('[data-label="Schedule"]').textContent()).toBe(scheduleInWords(schedule));
+    expect(scheduleInWords(schedule)).toMatch(
+      /^Daily at 09:00 America\/Sao_Paulo — next run \w{3},? \d{1,2} \w{3}( \d{4})?, 09:00$/,
+    );
+    expect(await listRow.locator('[data-label="Size"]').textContent()).toBe(expected.body.count.toLocaleString('en'));
+    expect(await listRow.locator('[data-label="Last run"]').textContent()).toMatch(/^Succeeded /);
+    await shot(page, '03-cohort-control');
+
+    // Run now: a second row, trigger manual.
+    await listRow.getByRole('link', { name: /History/ }).click();
+    await page.getByRole('button', { name: 'Run now' }).click();
+    const second = await settledRow(page, 'Manual');
+    expect(await second.locator('[data-label="Outcome"]').textContent()).toBe('Succeeded');
+    expect(await page.locator('table.history tbody tr').count()).toBe(2);
+    expect(await page.getByRole('columnheader', { name: /Execution time \(America\/Sao_Paulo\)/ }).count()).toBe(1);
+    await shot(page, '04-history');
+
+    // An invalid recipient: the API's message next to the field.
+    await page.getByRole('button', { name: 'Import to Braze' }).click();
+    await dialog.getByRole('radio', { name: 'On a schedule' }).check();
+    await dialog.getByText(/already has a schedule/).waitFor();
+    await dialog.getByLabel('Recipients').fill('crm@example.com, not-an-email');
+    await dialog.getByRole('button', { name: 'Save schedule' }).click();
+    const recipientsError = dialog.locator('#recipients-error');
+    await recipientsError.waitFor();
+    expect(await recipientsError.textContent()).toMatch(/"not-an-email" is not a valid email address/);
+    expect(await dialog.getByLabel('Recipients').getAttribute('aria-invalid')).toBe('true');
+    await shot(page, '05-recipient-error');
+    await dialog.getByRole('button', { name: 'Pause schedule' }).click();
+    await dialog.getByText('Schedule paused.').waitFor();
+    expect((await apiGet(`/v1/cohorts/${cohortId}/schedule`)).enabled).toBe(false);
+    await dialog.getByRole('button', { name: 'Resume schedule' }).click();
+    await dialog.getByText('Schedule resumed.').waitFor();
+    expect((await apiGet(`/v1/cohorts/${cohortId}/schedule`)).enabled).toBe(true);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+
+    // Sign out: the token is gone from the tab, and was never in a URL or localStorage.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API token').waitFor();
+    expect(await page.evaluate('[sessionStorage.length, localStorage.length]')).toEqual([0, 0]);
+    expect(urls.filter((u) => u.includes(ws.token))).toEqual([]);
+    expect(problems).toEqual([]);
+  }, 180_000);
+
+  it('says "This token is not valid" for a wrong token and stays signed out', async () => {
+    const { page, problems } = await openConsole();
+    await page.getByLabel('API token').fill('ci_not_a_real_token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'This token is not valid' }).waitFor();
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+    expect(problems).toEqual([]);
+  });
+
+  it('imports with the keyboard alone, with focus always visible', async () => {
+    const created = await h.request('POST', '/v1/cohorts', {
+      token: ws.token,
+      body: { name: 'Keyboard cohort', criteria: { all: [{ property: 'country', op: 'eq', value: 'PT' }] } },
+    });
+    const { page } = await openConsole();
+    await page.getByLabel('API token').focus();
+    await page.keyboard.type(ws.token);
+    await page.keyboard.press('Enter');
+    // A new page puts focus on its heading; Tab goes on from there.
+    await expect.poll(() => page.evaluate<string>('document.activeElement?.tagName')).toBe('H1');
+
+    /** Tabs forward until the focused element is the one wanted; every stop must show its focus. */
+    async function tabTo(wanted: (el: Focused) => boolean, max = 60) {
+      for (let i = 0; i < max; i++) {
+        await page.keyboard.press('Tab');
+        const el = await page.evaluate<Focused>(FOCUSED);
+        if (el.tag !== 'BODY') expect(el.outline, `focus visible on ${el.tag} "${el.text}"`).not.toBe('none');
+        if (wanted(el)) return;
+      }
+      throw new Error('the control was not reached with Tab');
+    }
+    await tabTo((el) => el.text === 'Import to Braze' && el.row === created.body.id);
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog').waitFor();
+    await tabTo((el) => el.text === 'Import now');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(new RegExp(`${created.body.id}/history$`));
+    const row = await settledRow(page, 'Once');
+    expect(await row.locator('[data-label="Outcome"]').textContent()).toBe('Succeeded');
+  }, 120_000);
+
+  it('reads well at 390 px: no sideways scrolling, tables become cards, the dialog fits', async () => {
+    const { page } = await openConsole({ width: 390, height: 844 });
+    await signIn(page, ws.token);
+    await page.locator('table.cohorts tbody tr').first().waitFor();
+    const overflow = () => page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    expect((await page.locator('table.cohorts thead').boundingBox())!.height).toBeLessThan(2);
+    await shot(page, '06-phone-list');
+    await page.getByRole('button', { name: 'Import to Braze' }).first().click();
+    await page.getByRole('dialog').getByRole('radio', { name: 'On a schedule' }).check();
+    const box = await page.getByRole('dialog').boundingBox();
+    expect(box!.x).toBeGreaterThanOrEqual(0);
+    expect(box!.x + box!.width).toBeLessThanOrEqual(390);
+    await shot(page, '07-phone-dialog');
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+    await page.getByRole('main').getByRole('link', { name: 'New cohort' }).click();
+    await page.getByRole('button', { name: 'Add event condition' }).click();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+  });
+
+  it('pages a workspace of 1,000 cohorts 50 at a time', async () => {
+    const other = await createConnectedWorkspace(h, 'Many');
+    for (let i = 0; i < 1000; i++) {
+      h.ctx.cohorts.create(other.workspaceId, { name: `Cohort ${i}`, criteria: { identity: 'identified' } });
+    }
+    const { page } = await openConsole();
+    await signIn(page, other.token);
+    const rows = page.locator('table.cohorts tbody tr');
+    await rows.first().waitFor();
+    const names = () => rows.locator('th').allTextContents();
+    const first = await names();
+    expect(first).toHaveLength(50);
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await page.getByText('Page 2').waitFor();
+    const second = await names();
+    expect(second).toHaveLength(50);
+    expect(second.filter((n) => first.includes(n))).toEqual([]);
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await page.getByText('Page 1').waitFor();
+    expect(await names()).toEqual(first);
+  });
+
+  it("shows an active run's progress, says which run blocks Run now, and cancels it", async () => {
+    const created = await h.request('POST', '/v1/cohorts', {
+      token: ws.token,
+      body: { name: 'Slow cohort', criteria: { all: [{ property: 'country', op: 'eq', value: 'US' }] } },
+    });
+    const id = created.body.id;
+    await h.request('PUT', `/v1/cohorts/${id}/schedule`, {
+      token: ws.token,
+      body: { cadence: 'monthly', day_of_month: 'last', time: '06:30', timezone: 'Asia/Tokyo' },
+    });
+    // A slow Braze keeps the run active long enough to watch it.
+    await h.sandbox('PUT', '/sandbox/config', { faults: { latency_ms: 3_000 } });
+    try {
+      const { page } = await openConsole();
+      await signIn(page, ws.token);
+      await page
+        .locator(`tr[data-cohort-id="${id}"]`)
+        .getByRole('link', { name: /History/ })
+        .click();
+      await page.getByText('Schedule: Monthly on the last day at 06:30 Asia/Tokyo').waitFor();
+      await page.getByRole('button', { name: 'Run now' }).click();
+      const active = page.getByRole('region', { name: 'Active run' });
+      await active.waitFor();
+      await active.getByRole('progressbar', { name: 'Pages sent' }).waitFor();
+      // Once the cohort is registered in Braze, the run's pages are counted as they are sent.
+      await active.getByText(/: 0 of 1 pages sent\./).waitFor({ timeout: 30_000 });
+      const [run] = (await apiGet(`/v1/cohorts/${id}/imports`)).data;
+
+      await page.getByRole('button', { name: 'Run now' }).click();
+      await page.getByText(`Run ${run.id} is already active`).waitFor();
+      await shot(page, '08-active-run');
+
+      await active.getByRole('button', { name: 'Cancel run' }).click();
+      const row = await settledRow(page, 'Manual');
+      expect(await row.locator('[data-label="Outcome"]').textContent()).toBe('Failed');
+      expect(await row.locator('[data-label="Error"]').textContent()).toBe('Cancelled by request.');
+      await active.waitFor({ state: 'detached' });
+    } finally {
+      await h.sandbox('PUT', '/sandbox/config', { faults: null });
+    }
+  }, 120_000);
+
+  it('connects Braze: endpoint from the list, key write-only, removal confirmed', async () => {
+    const ws2 = await h.request('POST', '/v1/workspaces', { token: h.adminToken, body: { name: 'Unconnected' } });
+    const brazeWs = await h.sandbox('POST', '/sandbox/workspaces', { name: 'Unconnected' });
+    const key = await h.sandbox('POST', `/sandbox/workspaces/${brazeWs.id}/data-import-keys`, {});
+    const { page } = await openConsole();
+    await signIn(page, ws2.body.api_token);
+    await page.getByRole('link', { name: 'Braze connection' }).click();
+    await page.getByText('This workspace is not connected to Braze yet.').waitFor();
+    await page.getByText('Partner Integrations > Technology Partners').waitFor();
+    const endpoint = page.getByLabel('REST endpoint');
+    expect(await endpoint.locator('option').allTextContents()).toContain('https://rest.iad-01.braze.com (US)');
+
+    await page.getByRole('button', { name: 'Save connection' }).click();
+    await page.locator('#endpoint-error').waitFor();
+
+    await endpoint.selectOption(h.sandboxUrl);
+    await page.getByLabel('Data import key').fill(key.key);
+    await page.getByRole('button', { name: 'Save connection' }).click();
+    await page.getByText('Braze connection saved.').waitFor();
+    expect(await page.getByLabel('Data import key').inputValue()).toBe('');
+    const shown = await page.locator('.facts').textContent();
+    expect(shown).toContain(`…${key.key.slice(-4)}`);
+    expect(shown).not.toContain(key.key);
+
+    await page.getByRole('button', { name: 'Remove connection' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Remove the Braze connection?' });
+    await confirm.getByRole('button', { name: 'Keep it' }).click();
+    expect((await h.request('GET', '/v1/braze-connection', { token: ws2.body.api_token })).status).toBe(200);
+    await page.getByRole('button', { name: 'Remove connection' }).click();
+    await confirm.getByRole('button', { name: 'Remove', exact: true }).click();
+    await page.getByText('This workspace is not connected to Braze yet.').waitFor();
+    expect((await h.request('GET', '/v1/braze-connection', { token: ws2.body.api_token })).status).toBe(404);
+  });
+});
