@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { ControlDb } from '../../db/client';
 import { importRuns, type RunStatus, type RunTrigger } from '../../db/schema';
@@ -81,6 +82,35 @@ export class RunRepository {
       .orderBy(desc(importRuns.createdAt), desc(importRuns.id))
       .limit(limit)
       .all();
+  }
+
+  /**
+   * Records a schedule's firing that did not run because another run of the cohort was
+   * active, so the history shows it; it never blocks the cohort and is never emailed.
+   */
+  recordSkipped(skip: {
+    workspaceId: string;
+    cohortId: string;
+    recipients: string[];
+    activeRunId: string | undefined;
+  }): RunRow {
+    const id = randomUUID();
+    const now = new Date();
+    this.db
+      .insert(importRuns)
+      .values({
+        id,
+        workspaceId: skip.workspaceId,
+        cohortId: skip.cohortId,
+        trigger: 'scheduled',
+        status: 'skipped',
+        recipients: skip.recipients,
+        createdAt: now,
+        finishedAt: now,
+        error: `Skipped: the schedule fired while an import of this cohort${skip.activeRunId ? ` (run ${skip.activeRunId})` : ''} was still in progress; the next firing imports every change.`,
+      })
+      .run();
+    return this.get(id)!;
   }
 
   markRunning(runId: string, syncScope: string): void {
