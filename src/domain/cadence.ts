@@ -7,10 +7,10 @@
  * over it.** Runs that land on the same instant (two hourly slots inside one skipped stretch)
  * are one run.
  *
- * Computed directly from the zone's transitions (`zone-clock.ts`), not by a cron library:
- * cron-parser 5 threw on Lord Howe's half-hour fall-back, skipped times that exist (Chatham
- * 03:45 after its 02:45 jump), and lost days where clocks change at midnight (Azores, Havana,
- * Nuuk, Santiago, Cairo). A schedule is still mirrored in BullMQ as a cron pattern plus `tz`
+ * Computed directly from the zone's transitions (`zone-clock.ts`), not by a cron library: the
+ * cron-parser based computation found no next run around Lord Howe's half-hour fall-back
+ * (reads answered 500), skipped times that exist (Chatham 03:45 after its 02:45 jump), and
+ * lost days where clocks change at midnight (Azores, Havana, Nuuk, Santiago, Cairo). A schedule is still mirrored in BullMQ as a cron pattern plus `tz`
  * (readable in Bull Board, and what `upsertJobScheduler` asks for), but the pattern is only an
  * encoding: `cadenceRepeatStrategy` reads it back into a cadence and computes the next run
  * here. The scheduled queue and every worker of it must be created with
