@@ -121,6 +121,9 @@ export class ZoneClock {
     const end = Date.UTC(year + 1, 0, 1);
     const startOffset = this.readOffset(start);
     const transitions: ZoneTransition[] = [];
+    // A change exactly at the year's first instant is listed here (the year before stops short of it).
+    const offsetBefore = this.readOffset(start - SECOND);
+    if (offsetBefore !== startOffset) transitions.push({ at: start, offsetBefore, offsetAfter: startOffset });
     let at = start;
     let offset = startOffset;
     while (at < end) {
@@ -136,7 +139,7 @@ export class ZoneClock {
           else hi = mid;
         }
         const changeAt = hi * SECOND;
-        // A change exactly at the year's end belongs to the next year's table.
+        // A change exactly at the year's end is listed in the next year's table.
         if (changeAt < end) transitions.push({ at: changeAt, offsetBefore: offset, offsetAfter: nextOffset });
       }
       at = next;

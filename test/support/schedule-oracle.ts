@@ -28,7 +28,7 @@ export class ScheduleOracle {
     const runs = new Set<number>();
     for (const date of this.datesOf(from, to)) {
       for (const minutes of this.selectedMinutes(spec, date)) {
-        const run = this.instantOf(date, minutes);
+        const run = this.instantOf(date.date, minutes);
         if (run > from && run <= to) runs.add(run);
       }
     }
@@ -69,7 +69,8 @@ export class ScheduleOracle {
     return Temporal.Instant.fromEpochMilliseconds(ms).toZonedDateTimeISO(this.timeZone).toPlainDate();
   }
 
-  private instantOf({ date }: LocalDate, minutes: number): number {
+  /** The instant a local date and time (minutes after midnight) stands for under the rule. */
+  instantOf(date: Temporal.PlainDate, minutes: number): number {
     const key = `${date.toString()} ${minutes}`;
     let instant = this.instants.get(key);
     if (instant === undefined) {
