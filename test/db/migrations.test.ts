@@ -8,32 +8,31 @@ import { scheduleSpecOf } from '../../src/services/schedule-spec';
 import { scratchDir } from '../support/scratch';
 
 /**
- * 0003 rebuilds `schedules` (time became nullable for hourly cadences). drizzle-kit generated
+ * The hourly_schedules migration rebuilds `schedules` (time became nullable for hourly cadences). drizzle-kit generated
  * its copy step selecting the new columns from the old table; it was fixed by hand, and this
  * checks the upgrade of a database that already holds schedules and runs.
  */
 const dir = scratchDir('migrations');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The migrations folder as it was before `tag`. */
-function migrationsBefore(tag: string): string {
-  const folder = join(dir, `before-${tag}`);
+/** The migrations folder as it was before the migration whose tag ends with `name` (its number may change on merge). */
+function migrationsBefore(name: string): string {
+  const folder = join(dir, `before-${name}`);
   cpSync(resolve('db/migrations'), folder, { recursive: true });
   const journalPath = join(folder, 'meta/_journal.json');
   const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { tag: string }[] };
-  journal.entries = journal.entries.slice(
-    0,
-    journal.entries.findIndex((e) => e.tag === tag),
-  );
+  const index = journal.entries.findIndex((e) => e.tag.endsWith(name));
+  if (index < 0) throw new Error(`no migration named *${name} in the journal`);
+  journal.entries = journal.entries.slice(0, index);
   writeFileSync(journalPath, JSON.stringify(journal));
   return folder;
 }
 
-describe('0003_hourly_schedules', () => {
+describe('the hourly_schedules migration', () => {
   it('keeps existing schedules and runs, which read as before with notify "always"', () => {
     const path = join(dir, 'control.db');
     const old = openSqlite(path);
-    migrate(drizzle(old), { migrationsFolder: migrationsBefore('0003_hourly_schedules') });
+    migrate(drizzle(old), { migrationsFolder: migrationsBefore('_hourly_schedules') });
     old.exec(`
       INSERT INTO workspaces (id, name, created_at) VALUES ('w1', 'Acme', 1);
       INSERT INTO cohorts (id, workspace_id, name, braze_cohort_id, criteria, created_at, updated_at)
