@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { NOTIFY_POLICIES } from '../src/domain/notify-policy';
 import { cadences, runStatuses, runTriggers } from './schema';
 
 /**
@@ -84,6 +85,7 @@ export const importRuns = pgTable(
     status: text('status', { enum: runStatuses }).notNull(),
     idempotencyKey: text('idempotency_key'),
     recipients: jsonb('recipients').$type<string[]>().notNull().default([]),
+    notify: text('notify', { enum: NOTIFY_POLICIES }).notNull().default('always'),
     fullResync: boolean('full_resync').notNull().default(false),
     syncScope: text('sync_scope'),
     createdAt: createdAt(),
@@ -120,11 +122,14 @@ export const schedules = pgTable(
       .notNull()
       .references(() => workspaces.id, { onDelete: 'cascade' }),
     cadence: text('cadence', { enum: cadences }).notNull(),
-    time: text('time').notNull(),
+    time: text('time'),
+    minute: integer('minute'),
+    everyHours: integer('every_hours'),
     timezone: text('timezone').notNull(),
     weekday: integer('weekday'),
     dayOfMonth: text('day_of_month'),
     recipients: jsonb('recipients').$type<string[]>().notNull().default([]),
+    notify: text('notify', { enum: NOTIFY_POLICIES }).notNull().default('always'),
     enabled: boolean('enabled').notNull(),
     createdAt: createdAt(),
     updatedAt: at('updated_at').notNull(),

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { NOTIFY_POLICIES } from '../src/domain/notify-policy';
 
 /** The control database: what the control plane owns. Times are epoch milliseconds. */
 
@@ -71,7 +72,8 @@ export const cohorts = sqliteTable(
   ],
 );
 
-export const runStatuses = ['queued', 'running', 'succeeded', 'partially_failed', 'failed'] as const;
+/** `skipped`: a schedule fired while another run of the cohort was active; nothing ran. */
+export const runStatuses = ['queued', 'running', 'succeeded', 'partially_failed', 'failed', 'skipped'] as const;
 export type RunStatus = (typeof runStatuses)[number];
 export const runTriggers = ['one_time', 'scheduled', 'manual'] as const;
 export type RunTrigger = (typeof runTriggers)[number];
@@ -90,6 +92,8 @@ export const importRuns = sqliteTable(
     status: text('status', { enum: runStatuses }).notNull(),
     idempotencyKey: text('idempotency_key'),
     recipients: text('recipients', { mode: 'json' }).$type<string[]>().notNull().default([]),
+    /** Copied from the schedule with the recipients: email after every run, or after failures only. */
+    notify: text('notify', { enum: NOTIFY_POLICIES }).notNull().default('always'),
     fullResync: integer('full_resync', { mode: 'boolean' }).notNull().default(false),
     /** The connection's sync scope, fixed when the run starts. */
     syncScope: text('sync_scope'),
@@ -121,7 +125,7 @@ export const importRuns = sqliteTable(
   ],
 );
 
-export const cadences = ['daily', 'weekly', 'monthly'] as const;
+export const cadences = ['hourly', 'daily', 'weekly', 'monthly'] as const;
 
 /**
  * At most one import schedule per cohort. The source of truth: the web process mirrors each
@@ -137,14 +141,19 @@ export const schedules = sqliteTable(
       .notNull()
       .references(() => workspaces.id, { onDelete: 'cascade' }),
     cadence: text('cadence', { enum: cadences }).notNull(),
-    /** "HH:MM" local time in `timezone`. */
-    time: text('time').notNull(),
+    /** "HH:MM" local time in `timezone` (daily, weekly, monthly). */
+    time: text('time'),
+    /** Minute past the hour, 0–59 (hourly only). */
+    minute: integer('minute'),
+    /** 1, 2, 3, 4, 6, 8 or 12, counted from local midnight (hourly only). */
+    everyHours: integer('every_hours'),
     timezone: text('timezone').notNull(),
     /** 0 = Sunday … 6 = Saturday (weekly only). */
     weekday: integer('weekday'),
     /** "1" … "28" or "last" (monthly only). */
     dayOfMonth: text('day_of_month'),
     recipients: text('recipients', { mode: 'json' }).$type<string[]>().notNull().default([]),
+    notify: text('notify', { enum: NOTIFY_POLICIES }).notNull().default('always'),
     enabled: integer('enabled', { mode: 'boolean' }).notNull(),
     createdAt: createdAt(),
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),

@@ -90,7 +90,7 @@ export async function createContext(config: Config, processName: string, log?: L
     cohorts,
     runs,
     imports,
-    schedules: new ScheduleService(db, cohorts, imports, runs, reconciler),
+    schedules: new ScheduleService(db, cohorts, imports, runs, reconciler, logger),
     reconciler,
     mailer,
     health: new HealthService(redis, db, warehouse),

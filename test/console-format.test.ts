@@ -11,6 +11,7 @@ const base: Schedule = {
   time: '09:00',
   timezone: 'America/Sao_Paulo',
   recipients: [],
+  notify: 'always',
   enabled: true,
   next_run_at: '2026-11-30T09:00:00-03:00',
   created_at: '2026-11-01T00:00:00.000Z',
@@ -18,6 +19,16 @@ const base: Schedule = {
 };
 
 describe('scheduleInWords', () => {
+  it('says an hourly cadence by its step and minute', () => {
+    const hourly = { ...base, cadence: 'hourly' as const, time: undefined, minute: 5, every_hours: 6 };
+    expect(scheduleInWords({ ...hourly, next_run_at: '2026-11-29T12:05:00-03:00' }, now)).toBe(
+      'Every 6 hours from midnight at :05 America/Sao_Paulo — next run Sun 29 Nov, 12:05',
+    );
+    expect(scheduleInWords({ ...hourly, every_hours: 1, enabled: false, next_run_at: null }, now)).toBe(
+      'Every hour at :05 America/Sao_Paulo — paused',
+    );
+  });
+
   it('says the cadence, time, zone and next run in that zone', () => {
     expect(scheduleInWords(base, now)).toBe('Daily at 09:00 America/Sao_Paulo — next run Mon 30 Nov, 09:00');
     expect(

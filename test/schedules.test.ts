@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
 import { createContext } from '../src/context';
+import { nextRunAt } from '../src/domain/cadence';
 import { schedulerIdFor } from '../src/queue/schedule-reconciler';
 import { startWorkers } from '../workers/start-workers';
 import { parseMimeMessage } from './support/mime-message';
@@ -152,7 +154,10 @@ describe('the schedule resource', () => {
     [{ cadence: 'daily', time: '09:00', recipients: ['not-an-email'] }, 'recipients[0]'],
     [{ cadence: 'daily', time: '09:00', recipients: ['a@x.io', 'A@x.io'] }, 'recipients[1]'],
     [{ cadence: 'daily', time: '09:00', recipients: Array.from({ length: 21 }, (_, i) => `r${i}@x.io`) }, 'recipients'],
-    [{ cadence: 'hourly', time: '09:00' }, 'cadence'],
+    [{ cadence: 'hourly', time: '09:00' }, 'time'],
+    [{ cadence: 'hourly', every_hours: 5 }, 'every_hours'],
+    [{ cadence: 'hourly', minute: 60 }, 'minute'],
+    [{ cadence: 'daily', time: '09:00', notify: 'sometimes' }, 'notify'],
   ])('PUT %j → 400 naming %s', async (body, field) => {
     const cohort = await newCohort('Bad input');
     const res = await h.request('PUT', `/v1/cohorts/${cohort.id}/schedule`, { token: ws.token, body });
@@ -344,5 +349,191 @@ describe('completion email', () => {
     const text = message.parts.find((p) => p.contentType.startsWith('text/plain'))!.body;
     expect(text).toMatch(/data import key/);
     expect(text).not.toContain(other.dataImportKey);
+  });
+});
+
+describe('time zones (issue 13)', () => {
+  it.each(['Asia/Kolkata', 'Europe/Kyiv', 'America/Nuuk', 'Asia/Kathmandu', 'Asia/Calcutta'])(
+    '%s comes back as sent, from PUT, GET, the list and the job scheduler',
+    async (timezone) => {
+      const cohort = await newCohort(`Zone ${timezone}`);
+      const path = `/v1/cohorts/${cohort.id}/schedule`;
+      const put = await h.request('PUT', path, {
+        token: ws.token,
+        body: { cadence: 'daily', time: '09:00', timezone },
+      });
+      expect(put.status).toBe(200);
+      expect(put.body.timezone).toBe(timezone);
+      expect((await h.request('GET', path, { token: ws.token })).body.timezone).toBe(timezone);
+      const list = await h.request('GET', '/v1/schedules', { token: ws.token });
+      expect(list.body.data.find((s: { cohort_id: string }) => s.cohort_id === cohort.id).timezone).toBe(timezone);
+      const scheduler = await h.ctx.queues.scheduledImport.getJobScheduler(schedulerIdFor(cohort.id));
+      expect(scheduler?.tz).toBe(timezone);
+    },
+  );
+
+  it('a schedule whose next run cannot be computed reads as null and is logged, never a 500', async () => {
+    const cohort = await newCohort('Unknowable');
+    await h.request('PUT', `/v1/cohorts/${cohort.id}/schedule`, {
+      token: ws.token,
+      body: { cadence: 'daily', time: '09:00' },
+    });
+    // A zone this runtime's tz data does not know, as a hand edit or an older runtime could leave.
+    const schedulesTable = h.ctx.db.tables.schedules;
+    await h.ctx.db
+      .update(schedulesTable)
+      .set({ timezone: 'Mars/Olympus' })
+      .where(eq(schedulesTable.cohortId, cohort.id));
+    const one = await h.request('GET', `/v1/cohorts/${cohort.id}/schedule`, { token: ws.token });
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({ timezone: 'Mars/Olympus', enabled: true, next_run_at: null });
+    const list = await h.request('GET', '/v1/schedules', { token: ws.token });
+    expect(list.status).toBe(200);
+    expect(list.body.data.at(-1)).toMatchObject({ cohort_id: cohort.id, next_run_at: null });
+    expect(h.logs.some((line) => line.includes('schedule_next_run') && line.includes(cohort.id))).toBe(true);
+    // Fixing it with a PATCH brings the next run back.
+    const fixed = await h.request('PATCH', `/v1/cohorts/${cohort.id}/schedule`, {
+      token: ws.token,
+      body: { timezone: 'Asia/Kolkata' },
+    });
+    expect(fixed.body.next_run_at).toMatch(/T09:00:00\+05:30$/);
+  });
+});
+
+describe('hourly schedules', () => {
+  it('validates, mirrors, fires every N hours from local midnight and mails only failures when asked', async () => {
+    const other = await createConnectedWorkspace(h, 'Hourly');
+    await h.request('POST', '/v1/users/batch', { token: other.token, body: { users } });
+    await h.sandbox('POST', `/sandbox/workspaces/${other.brazeWorkspaceId}/users/batch`, {
+      users: [{ external_id: 'sched-1' }],
+    });
+    const cohort = await h.request('POST', '/v1/cohorts', {
+      token: other.token,
+      body: { name: 'Every three hours', criteria: { all: [{ property: 'tier', op: 'eq', value: 'gold' }] } },
+    });
+    const path = `/v1/cohorts/${cohort.body.id}/schedule`;
+    const put = await h.request('PUT', path, {
+      token: other.token,
+      body: {
+        cadence: 'hourly',
+        minute: 20,
+        every_hours: 3,
+        timezone: 'Asia/Kathmandu',
+        recipients: ['hourly@example.com'],
+        notify: 'failures',
+      },
+    });
+    expect(put.status).toBe(200);
+    expect(put.body).toMatchObject({
+      cadence: 'hourly',
+      minute: 20,
+      every_hours: 3,
+      timezone: 'Asia/Kathmandu',
+      notify: 'failures',
+    });
+    expect(put.body).not.toHaveProperty('time');
+    // 00:20, 03:20, … 21:20 Kathmandu time (UTC+05:45).
+    expect(put.body.next_run_at).toMatch(/T(00|03|06|09|12|15|18|21):20:00\+05:45$/);
+    expect(await h.ctx.queues.scheduledImport.getJobScheduler(schedulerIdFor(cohort.body.id))).toMatchObject({
+      pattern: '20 */3 * * *',
+      tz: 'Asia/Kathmandu',
+    });
+
+    const firedAt = await fire(cohort.body.id);
+    const run = await waitFor('the hourly run', async () => {
+      const res = await h.request('GET', `${path}/history`, { token: other.token });
+      const first = res.body.data[0];
+      return first && first.status !== 'queued' && first.status !== 'running' ? first : undefined;
+    });
+    expect(run).toMatchObject({ trigger: 'scheduled', status: 'succeeded', added: 3 });
+    // Succeeded under notify "failures": its run is settled and no email was queued for it.
+    await waitFor('finalize to settle the run', async () =>
+      (await h.ctx.queues.finalizeRun.getJob(`finalize-${run.id}`))?.finishedOn ? true : undefined,
+    );
+    expect(await h.ctx.queues.notifications.getJob(`notify-${run.id}`)).toBeUndefined();
+
+    // The next firing is the next slot after the one that fired (the job was promoted early).
+    const spec = { cadence: 'hourly', minute: 20, every_hours: 3, timezone: 'Asia/Kathmandu' } as const;
+    const next = await waitFor('the next firing', async () => {
+      const s = await h.ctx.queues.scheduledImport.getJobScheduler(schedulerIdFor(cohort.body.id));
+      return s?.next && s.next > firedAt ? s.next : undefined;
+    });
+    expect(next).toBe(nextRunAt(spec, new Date(firedAt)).getTime());
+    expect(next - firedAt).toBe(3 * 3600_000);
+
+    // A failed run is mailed.
+    await h.sandbox(
+      'POST',
+      `/sandbox/workspaces/${other.brazeWorkspaceId}/data-import-keys/${other.dataImportKeyId}/invalidate`,
+      {},
+    );
+    const manual = await h.request('POST', `${path}/run`, { token: other.token });
+    expect((await waitForRun(h, other.token, manual.body.id)).status).toBe('failed');
+    const mail = await waitFor('the failure email', () => mailsTo('hourly@example.com')[0]);
+    expect(parseMimeMessage(mail.raw).header('subject')).toMatch(/Every three hours.*failed/);
+    expect(mailsTo('hourly@example.com')).toHaveLength(1);
+  });
+
+  it('PATCH switches daily → hourly and back', async () => {
+    const cohort = await newCohort('Switching');
+    const path = `/v1/cohorts/${cohort.id}/schedule`;
+    await h.request('PUT', path, { token: ws.token, body: { cadence: 'daily', time: '09:00' } });
+    const hourly = await h.request('PATCH', path, { token: ws.token, body: { cadence: 'hourly', minute: 5 } });
+    expect(hourly.status).toBe(200);
+    expect(hourly.body).toMatchObject({ cadence: 'hourly', minute: 5, every_hours: 1, notify: 'always' });
+    expect(hourly.body).not.toHaveProperty('time');
+    expect(await h.ctx.queues.scheduledImport.getJobScheduler(schedulerIdFor(cohort.id))).toMatchObject({
+      pattern: '5 * * * *',
+    });
+    const missing = await h.request('PATCH', path, { token: ws.token, body: { cadence: 'weekly' } });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.details.issues.map((i: { path: string }) => i.path).sort()).toEqual(['time', 'weekday']);
+    const weekly = await h.request('PATCH', path, {
+      token: ws.token,
+      body: { cadence: 'weekly', time: '08:00', weekday: 'friday' },
+    });
+    expect(weekly.body).toMatchObject({ cadence: 'weekly', time: '08:00', weekday: 5 });
+    expect(weekly.body).not.toHaveProperty('minute');
+  });
+});
+
+describe('a firing while a run is active', () => {
+  it('is recorded in the history as skipped, with the active run named, and mails no one', async () => {
+    const cohort = await newCohort('Busy');
+    const path = `/v1/cohorts/${cohort.id}/schedule`;
+    await h.request('PUT', path, {
+      token: ws.token,
+      body: { cadence: 'hourly', every_hours: 2, recipients: ['busy@example.com'] },
+    });
+    // Hold the cohort busy: no worker takes import runs while the queue is paused.
+    await h.ctx.queues.importRun.pause();
+    let active: { id: string };
+    try {
+      const started = await h.request('POST', `/v1/cohorts/${cohort.id}/imports`, { token: ws.token, body: {} });
+      expect(started.status).toBe(202);
+      active = started.body;
+      await fire(cohort.id);
+      const skipped = await waitFor('the skipped firing', async () => {
+        const res = await h.request('GET', `${path}/history`, { token: ws.token });
+        return res.body.data.find((r: { status: string }) => r.status === 'skipped');
+      });
+      expect(skipped).toMatchObject({ trigger: 'scheduled', status: 'skipped', cohort_size: null, added: 0 });
+      expect(skipped.error).toContain(active.id);
+      expect(skipped.finished_at).toBe(skipped.created_at);
+      expect((await h.request('GET', `/v1/imports/${skipped.id}`, { token: ws.token })).body.status).toBe('skipped');
+      expect(await h.ctx.queues.notifications.getJob(`notify-${skipped.id}`)).toBeUndefined();
+    } finally {
+      await h.ctx.queues.importRun.resume();
+    }
+    expect((await waitForRun(h, ws.token, active.id)).status).toBe('succeeded');
+    // The skipped row does not block the cohort: the next manual run starts.
+    const manual = await h.request('POST', `${path}/run`, { token: ws.token });
+    expect(manual.status).toBe(202);
+    expect((await waitForRun(h, ws.token, manual.body.id)).status).toBe('succeeded');
+    const history = await h.request('GET', `${path}/history`, { token: ws.token });
+    expect(history.body.data.map((r: { trigger: string; status: string }) => `${r.trigger} ${r.status}`)).toEqual([
+      'manual succeeded',
+      'scheduled skipped',
+    ]);
   });
 });

@@ -50,6 +50,12 @@ function ordinal(n: number): string {
 export function scheduleInWords(s: Schedule, now = new Date()): string {
   let when: string;
   switch (s.cadence) {
+    case 'hourly': {
+      const minute = `:${String(s.minute ?? 0).padStart(2, '0')}`;
+      const every = s.every_hours ?? 1;
+      when = every === 1 ? `Every hour at ${minute}` : `Every ${every} hours from midnight at ${minute}`;
+      break;
+    }
     case 'daily':
       when = 'Daily';
       break;
@@ -61,7 +67,7 @@ export function scheduleInWords(s: Schedule, now = new Date()): string {
         s.day_of_month === 'last' ? 'Monthly on the last day' : `Monthly on the ${ordinal(s.day_of_month as number)}`;
       break;
   }
-  const head = `${when} at ${s.time} ${s.timezone}`;
+  const head = s.cadence === 'hourly' ? `${when} ${s.timezone}` : `${when} at ${s.time} ${s.timezone}`;
   if (!s.enabled || !s.next_run_at) return `${head} — paused`;
   return `${head} — next run ${dateTimeIn(s.next_run_at, s.timezone, { now })}`;
 }
@@ -72,6 +78,7 @@ export const OUTCOME_LABEL: Record<RunStatus, string> = {
   succeeded: 'Succeeded',
   partially_failed: 'Partially failed',
   failed: 'Failed',
+  skipped: 'Skipped (a run was in progress)',
 };
 
 export const TRIGGER_LABEL: Record<RunTrigger, string> = {

@@ -1,42 +1,31 @@
 /**
- * Cadence → cron pattern, and the instants a schedule fires.
+ * Cadences and the instants a schedule fires.
  *
- * A schedule is mirrored as a BullMQ job scheduler `{pattern, tz}`. BullMQ 6.7 computes each
- * next fire time with cron-parser 5.10.3 (`defaultRepeatStrategy`, bullmq's
- * `job-scheduler.js`): `CronExpressionParser.parse(pattern, {...repeatOpts, currentDate})
- * .next()`, where `currentDate` is "now" when the scheduler is upserted and, after each
- * fire, the moment a worker picks the fired job up (never earlier than the fire time).
+ * The rule, in every IANA zone: **exactly one run per selected local day (for an hourly
+ * cadence, per selected local hour), at the chosen local time; at the first valid instant
+ * after it when the clocks skip that time; at its first occurrence when the clocks fall back
+ * over it.** Runs that land on the same instant (two hourly slots inside one skipped stretch)
+ * are one run.
  *
- * What cron-parser does with `tz` at daylight saving transitions (measured; see the tests):
- * - A time the transition does not touch: exactly HH:MM local, once (09:00 in New York,
- *   Berlin and Sydney on both change days).
- * - Spring forward, HH:MM missing (02:30 in New York on 2026-03-08, in Berlin on
- *   2026-03-29, in Sydney on 2026-10-04): once, at HH:MM + the gap (03:30 local). But where
- *   the clock jumps at midnight (America/Santiago, Atlantic/Azores, Africa/Cairo) every time
- *   in the gap is skipped that day, and a weekly schedule on that weekday misses a week.
- * - Fall back, HH:MM twice (01:30 in New York on 2026-11-01; 02:30 in Berlin and Sydney):
- *   the first occurrence, and the second too whenever `currentDate` lies between the
- *   clock falling back and the second occurrence: a worker picking the first run up
- *   30 minutes late (one minute late for 01:59), or a scheduler upserted in that window,
- *   makes the schedule run twice that day.
- *
- * Chosen behaviour, exactly once per selected local day, implemented by
- * `cadenceRepeatStrategy` around that same cron-parser call:
- * - A time that happens twice runs at its first occurrence only; a schedule created after
- *   the first occurrence first runs on the next selected day.
- * - A time that does not exist runs at that wall time read with the offset in force before
- *   the jump (02:30 → 03:30), as cron-parser already does away from midnight.
- * BullMQ fires this way only if the Queue and every Worker of the scheduled queue are
- * created with `settings: { repeatStrategy: cadenceRepeatStrategy }`; without it BullMQ
- * fires as plain cron-parser, which differs from `nextRunAt` only in the cases above.
+ * Computed directly from the zone's transitions (`zone-clock.ts`), not by a cron library: the
+ * cron-parser based computation found no next run around Lord Howe's half-hour fall-back
+ * (reads answered 500), skipped times that exist (Chatham 03:45 after its 02:45 jump), and
+ * lost days where clocks change at midnight (Azores, Havana, Nuuk, Santiago, Cairo). A schedule is still mirrored in BullMQ as a cron pattern plus `tz`
+ * (readable in Bull Board, and what `upsertJobScheduler` asks for), but the pattern is only an
+ * encoding: `cadenceRepeatStrategy` reads it back into a cadence and computes the next run
+ * here. The scheduled queue and every worker of it must be created with
+ * `settings: { repeatStrategy: cadenceRepeatStrategy }`.
  */
-import { CronExpressionParser, type CronExpression } from 'cron-parser';
+import { startOfWallDay, zoneClock } from './zone-clock';
 
-export type Cadence = 'daily' | 'weekly' | 'monthly';
+export type Cadence = 'hourly' | 'daily' | 'weekly' | 'monthly';
 /** 0 = Sunday … 6 = Saturday, as in cron. */
 export type Weekday = 0 | 1 | 2 | 3 | 4 | 5 | 6;
 /** 1–28, or the last day of the month. */
 export type DayOfMonth = number | 'last';
+/** Divisors of 24, so every day has the same slots, counted from local midnight. */
+export const EVERY_HOURS = [1, 2, 3, 4, 6, 8, 12] as const;
+export type EveryHours = (typeof EVERY_HOURS)[number];
 
 interface LocalTime {
   /** "HH:MM", 24-hour clock. */
@@ -44,10 +33,11 @@ interface LocalTime {
   /** IANA time zone name. */
   timezone: string;
 }
+export type HourlyCadence = { cadence: 'hourly'; minute: number; every_hours: EveryHours; timezone: string };
 export type DailyCadence = LocalTime & { cadence: 'daily' };
 export type WeeklyCadence = LocalTime & { cadence: 'weekly'; weekday: Weekday };
 export type MonthlyCadence = LocalTime & { cadence: 'monthly'; day_of_month: DayOfMonth };
-export type CadenceSpec = DailyCadence | WeeklyCadence | MonthlyCadence;
+export type CadenceSpec = HourlyCadence | DailyCadence | WeeklyCadence | MonthlyCadence;
 
 /** What BullMQ's `upsertJobScheduler` takes as repeat options. */
 export interface CronSchedule {
@@ -63,21 +53,24 @@ export interface CronRepeatOptions {
   endDate?: Date | string | number;
 }
 
-const DAY_MS = 86_400_000;
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+/** Local days searched for the next run: a monthly cadence needs at most 31 + the 2 before. */
+const SEARCH_DAYS = 40;
 
 export function cadenceToCron(spec: CadenceSpec): CronSchedule {
-  const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(spec.time);
-  if (!match) {
-    throw new Error(`cadenceToCron: time must be "HH:MM", got "${spec.time}"`);
+  if (spec.cadence === 'hourly') {
+    const hours = spec.every_hours === 1 ? '*' : `*/${spec.every_hours}`;
+    return { pattern: `${spec.minute} ${hours} * * *`, tz: spec.timezone };
   }
-  const clock = `${Number(match[2])} ${Number(match[1])}`;
+  const minutes = clockMinutes(spec.time);
+  const clock = `${minutes % 60} ${Math.floor(minutes / 60)}`;
   switch (spec.cadence) {
     case 'daily':
       return { pattern: `${clock} * * *`, tz: spec.timezone };
     case 'weekly':
       return { pattern: `${clock} * * ${spec.weekday}`, tz: spec.timezone };
     case 'monthly':
-      // cron-parser's `L` is the month's last day, leap years included (Feb 29 2028).
       return {
         pattern: `${clock} ${spec.day_of_month === 'last' ? 'L' : spec.day_of_month} * *`,
         tz: spec.timezone,
@@ -85,34 +78,67 @@ export function cadenceToCron(spec: CadenceSpec): CronSchedule {
   }
 }
 
+/** The cadence a pattern of `cadenceToCron` encodes, or undefined for any other pattern. */
+export function cadenceFromCron(pattern: string, timezone: string): CadenceSpec | undefined {
+  const fields = pattern.trim().split(/\s+/);
+  if (fields.length !== 5 || fields[3] !== '*') return undefined;
+  const [minuteField, hourField, dayField, , weekdayField] = fields as [string, string, string, string, string];
+  const minute = wholeNumber(minuteField, 0, 59);
+  if (minute === undefined) return undefined;
+
+  const every = /^\*(?:\/(\d+))?$/.exec(hourField);
+  if (every) {
+    const everyHours = Number(every[1] ?? 1) as EveryHours;
+    if (!EVERY_HOURS.includes(everyHours) || dayField !== '*' || weekdayField !== '*') return undefined;
+    return { cadence: 'hourly', minute, every_hours: everyHours, timezone };
+  }
+  const hour = wholeNumber(hourField, 0, 23);
+  if (hour === undefined) return undefined;
+  const time = `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`;
+  if (dayField === '*' && weekdayField === '*') return { cadence: 'daily', time, timezone };
+  if (dayField === '*') {
+    const weekday = wholeNumber(weekdayField, 0, 6);
+    return weekday === undefined ? undefined : { cadence: 'weekly', weekday: weekday as Weekday, time, timezone };
+  }
+  if (weekdayField !== '*') return undefined;
+  const day = dayField === 'L' ? 'last' : wholeNumber(dayField, 1, 31);
+  return day === undefined ? undefined : { cadence: 'monthly', day_of_month: day, time, timezone };
+}
+
 /**
- * A BullMQ `RepeatStrategy`: BullMQ's default cron computation, corrected at daylight
- * saving transitions as described at the top of this file.
+ * A BullMQ `RepeatStrategy`. BullMQ calls it with "now" when a scheduler is upserted and,
+ * after each firing, with the moment a worker picked the fired job up (never before the
+ * firing), so "the first run strictly after `millis`" never repeats a run. It throws rather
+ * than return nothing for a pattern it cannot read: nothing would end the scheduler silently,
+ * and the worker logs the error.
  */
 export function cadenceRepeatStrategy(millis: number, opts: CronRepeatOptions): number | undefined {
   const { pattern } = opts;
   if (!pattern) return undefined;
   const tz = opts.tz ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
-
-  let next = bullmqNextMillis(millis, opts);
-  // Drop the second pass over a repeated hour, and cron-parser's own stand-in for a missing
-  // time (its wall clock does not match the pattern); the stand-in is recomputed below.
-  while (next !== undefined && (isSecondOccurrence(next, tz) || !wallClockMatches(pattern, next, tz))) {
-    next = bullmqNextMillis(next, opts);
-  }
-  if (next === undefined) return undefined;
-  const after = Math.max(millis, opts.startDate === undefined ? millis : new Date(opts.startDate).getTime());
-  const gapRun = firstRunInSkippedTime(pattern, tz, after, next);
-  return gapRun ?? next;
+  const spec = cadenceFromCron(pattern, tz);
+  if (!spec) throw new Error(`cadenceRepeatStrategy: "${pattern}" is not a pattern made by cadenceToCron`);
+  const after = opts.startDate === undefined ? millis : Math.max(millis, new Date(opts.startDate).getTime());
+  return nextRunAt(spec, new Date(after)).getTime();
 }
 
-/** The first time the schedule fires strictly after `from`. */
+/** The first time the schedule fires strictly after `from`. Throws only for an unknown zone. */
 export function nextRunAt(spec: CadenceSpec, from: Date): Date {
-  const next = cadenceRepeatStrategy(from.getTime(), cadenceToCron(spec));
-  if (next === undefined) {
-    throw new Error(`no next run for ${spec.cadence} schedule at ${spec.time} ${spec.timezone}`);
+  const clock = zoneClock(spec.timezone);
+  const fromMs = from.getTime();
+  // Two days back: a run of an earlier day can land after `from` when its time was skipped
+  // (Nuuk's Saturday 23:30 runs at Sunday 00:00, when the clocks jump over it).
+  const firstDay = startOfWallDay(clock.wallOf(fromMs)) - 2 * DAY;
+  const selected = selectedMinutes(spec);
+  for (let day = firstDay; day < firstDay + SEARCH_DAYS * DAY; day += DAY) {
+    if (!isSelectedDay(spec, day)) continue;
+    for (const minutes of selected) {
+      const run = clock.instantOf(day + minutes * MINUTE);
+      if (run > fromMs) return new Date(run);
+    }
   }
-  return new Date(next);
+  // Unreachable for a valid cadence: every one selects a day within any 31.
+  throw new Error(`no run of ${JSON.stringify(spec)} within ${SEARCH_DAYS} days of ${from.toISOString()}`);
 }
 
 /** The next `count` fire times after `from`, each computed from the previous one as BullMQ does. */
@@ -129,8 +155,8 @@ export function nextRuns(spec: CadenceSpec, from: Date, count: number): Date[] {
 /** ISO 8601 in the zone's local time with its offset, e.g. `2026-03-08T09:00:00-04:00`. */
 export function formatInZone(date: Date, tz: string): string {
   const ms = date.getTime();
-  const offsetMinutes = Math.round(offsetAt(ms, tz) / 60_000);
-  const wall = new Date(ms + offsetMinutes * 60_000);
+  const offsetMinutes = Math.round(zoneClock(tz).offsetAt(ms) / MINUTE);
+  const wall = new Date(ms + offsetMinutes * MINUTE);
   const pad = (n: number, width = 2) => String(n).padStart(width, '0');
   const fraction = wall.getUTCMilliseconds() === 0 ? '' : `.${pad(wall.getUTCMilliseconds(), 3)}`;
   const sign = offsetMinutes < 0 ? '-' : '+';
@@ -142,135 +168,35 @@ export function formatInZone(date: Date, tz: string): string {
   );
 }
 
-/** Exactly bullmq's `defaultRepeatStrategy` (without `immediately`, which we never set). */
-function bullmqNextMillis(millis: number, opts: CronRepeatOptions): number | undefined {
-  const fromMillis = new Date(millis);
-  const startDate = opts.startDate === undefined ? undefined : new Date(opts.startDate);
-  const currentDate = startDate && startDate > fromMillis ? startDate : fromMillis;
-  const interval = CronExpressionParser.parse(opts.pattern ?? '', { ...opts, currentDate });
-  try {
-    return interval.next().getTime();
-  } catch {
-    return undefined;
+/** The local times the cadence selects on a selected day, as minutes after midnight, ascending. */
+function selectedMinutes(spec: CadenceSpec): number[] {
+  if (spec.cadence !== 'hourly') return [clockMinutes(spec.time)];
+  return Array.from({ length: 24 / spec.every_hours }, (_, i) => i * spec.every_hours * 60 + spec.minute);
+}
+
+/** Whether the cadence runs on a wall day (its midnight as epoch ms of the reading in UTC). */
+function isSelectedDay(spec: CadenceSpec, day: number): boolean {
+  switch (spec.cadence) {
+    case 'hourly':
+    case 'daily':
+      return true;
+    case 'weekly':
+      return new Date(day).getUTCDay() === spec.weekday;
+    case 'monthly':
+      return spec.day_of_month === 'last'
+        ? new Date(day + DAY).getUTCDate() === 1
+        : new Date(day).getUTCDate() === spec.day_of_month;
   }
 }
 
-/** True when the same local wall time already happened earlier (fall-back repeat). */
-function isSecondOccurrence(ms: number, tz: string): boolean {
-  const offset = offsetAt(ms, tz);
-  const shift = offsetAt(ms - DAY_MS, tz) - offset;
-  return shift > 0 && offsetAt(ms - shift, tz) === offset + shift;
+function clockMinutes(time: string): number {
+  const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(time);
+  if (!match) throw new Error(`time must be "HH:MM", got "${time}"`);
+  return Number(match[1]) * 60 + Number(match[2]);
 }
 
-/** Whether the local wall time of `ms` is one the pattern selects. */
-function wallClockMatches(pattern: string, ms: number, tz: string): boolean {
-  return wallClockPattern(pattern).includesDate(new Date(ms + offsetAt(ms, tz)));
-}
-
-const wallClockPatterns = new Map<string, CronExpression>();
-
-/**
- * The pattern evaluated in UTC, applied to "wall time as if it were UTC": compares fields
- * only, so it can test wall times that do not exist in the zone. Cached: parsing costs
- * about half a millisecond.
- */
-function wallClockPattern(pattern: string): CronExpression {
-  let expression = wallClockPatterns.get(pattern);
-  if (!expression) {
-    expression = CronExpressionParser.parse(pattern, { tz: 'UTC' });
-    wallClockPatterns.set(pattern, expression);
-  }
-  return expression;
-}
-
-/**
- * The earliest run in (after, before) that stands in for a selected wall time skipped by a
- * spring-forward jump: that wall time read with the offset in force before the jump.
- */
-function firstRunInSkippedTime(pattern: string, tz: string, after: number, before: number): number | undefined {
-  // A stand-in lies at most one gap (under a day) after its transition.
-  for (const jump of springForwardJumps(tz, after - DAY_MS, before)) {
-    const gapStart = jump.at + jump.offsetBefore;
-    const gapEnd = jump.at + jump.offsetAfter;
-    const wall = firstWallTimeFrom(pattern, gapStart);
-    if (wall === undefined || wall >= gapEnd) continue;
-    const run = wall - jump.offsetBefore;
-    if (run > after && run < before) return run;
-  }
-  return undefined;
-}
-
-/** The first wall time (as if UTC) at or after `wallFrom` that the pattern selects. */
-function firstWallTimeFrom(pattern: string, wallFrom: number): number | undefined {
-  const wallClock = wallClockPattern(pattern);
-  wallClock.reset(new Date(wallFrom - 1));
-  try {
-    return wallClock.next().getTime();
-  } catch {
-    return undefined;
-  }
-}
-
-interface ClockJump {
-  /** First instant on the new offset. */
-  at: number;
-  offsetBefore: number;
-  offsetAfter: number;
-}
-
-/** Forward clock jumps in (from, to], in order; assumes at most one transition a day. */
-function springForwardJumps(tz: string, from: number, to: number): ClockJump[] {
-  const jumps: ClockJump[] = [];
-  let start = from;
-  let startOffset = offsetAt(start, tz);
-  while (start < to) {
-    const end = Math.min(start + DAY_MS, to);
-    const endOffset = offsetAt(end, tz);
-    if (endOffset > startOffset) {
-      let lo = start;
-      let hi = end;
-      while (hi - lo > 1) {
-        const mid = Math.floor((lo + hi) / 2);
-        if (offsetAt(mid, tz) === startOffset) lo = mid;
-        else hi = mid;
-      }
-      jumps.push({ at: hi, offsetBefore: startOffset, offsetAfter: endOffset });
-    }
-    start = end;
-    startOffset = endOffset;
-  }
-  return jumps;
-}
-
-const wallClockFormats = new Map<string, Intl.DateTimeFormat>();
-
-/** The zone's UTC offset at `ms`, in milliseconds (local = UTC + offset). */
-function offsetAt(ms: number, tz: string): number {
-  let format = wallClockFormats.get(tz);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-US', {
-      timeZone: tz,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    wallClockFormats.set(tz, format);
-  }
-  const field: Record<string, number> = {};
-  for (const part of format.formatToParts(new Date(ms))) {
-    if (part.type !== 'literal') field[part.type] = Number(part.value);
-  }
-  const wall = Date.UTC(
-    field.year ?? 0,
-    (field.month ?? 1) - 1,
-    field.day ?? 1,
-    field.hour ?? 0,
-    field.minute ?? 0,
-    field.second ?? 0,
-  );
-  return wall - Math.floor(ms / 1000) * 1000;
+function wholeNumber(field: string, min: number, max: number): number | undefined {
+  if (!/^\d{1,2}$/.test(field)) return undefined;
+  const n = Number(field);
+  return n >= min && n <= max ? n : undefined;
 }

@@ -4,11 +4,13 @@
  * with a message a customer can act on.
  */
 import * as z from 'zod';
-import type { CadenceSpec, DayOfMonth, Weekday } from './cadence';
+import { type Cadence, type CadenceSpec, type DayOfMonth, EVERY_HOURS, type EveryHours, type Weekday } from './cadence';
+import { NOTIFY_POLICIES, type NotifyPolicy } from './notify-policy';
 
 export type ScheduleSpec = CadenceSpec & {
   recipients: string[];
   enabled: boolean;
+  notify: NotifyPolicy;
 };
 
 export interface ScheduleInputIssue {
@@ -21,8 +23,45 @@ export type ScheduleInputResult = { ok: true; value: ScheduleSpec } | { ok: fals
 export const MAX_RECIPIENTS = 20;
 export const DEFAULT_TIMEZONE = 'UTC';
 
-const FIELDS = ['cadence', 'time', 'timezone', 'weekday', 'day_of_month', 'recipients', 'enabled'] as const;
+const FIELDS = [
+  'cadence',
+  'time',
+  'minute',
+  'every_hours',
+  'timezone',
+  'weekday',
+  'day_of_month',
+  'recipients',
+  'notify',
+  'enabled',
+] as const;
 type Field = (typeof FIELDS)[number];
+
+/** The fields that belong to one cadence or another; `null` for any of them means absent. */
+const CADENCE_FIELDS = ['time', 'weekday', 'day_of_month', 'minute', 'every_hours'] as const;
+type CadenceField = (typeof CADENCE_FIELDS)[number];
+
+const TIME_HINT = 'a local time "HH:MM" on a 24-hour clock, such as "09:00"';
+
+/** Each cadence's own fields: required ones with the hint shown when missing, optional ones with no hint. */
+const OWN_FIELDS: Record<Cadence, Partial<Record<CadenceField, string | null>>> = {
+  hourly: { minute: null, every_hours: null },
+  daily: { time: TIME_HINT },
+  weekly: {
+    time: TIME_HINT,
+    weekday: 'a number from 0 to 6 (0 = Sunday) or a day name such as "monday"',
+  },
+  monthly: { time: TIME_HINT, day_of_month: 'a day from 1 to 28, or "last"' },
+};
+
+/** Which cadences a field belongs to, as the message says it. */
+const FIELD_OWNERS: Record<CadenceField, string> = {
+  time: 'a daily, weekly or monthly schedule (an hourly one has minute and every_hours)',
+  weekday: 'a weekly schedule',
+  day_of_month: 'a monthly schedule',
+  minute: 'an hourly schedule',
+  every_hours: 'an hourly schedule',
+};
 
 const WEEKDAY_NAMES = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
 
@@ -32,9 +71,26 @@ interface FieldRule<T> {
   explain: (input: unknown) => string;
 }
 
-const cadenceRule: FieldRule<CadenceSpec['cadence']> = {
-  schema: z.enum(['daily', 'weekly', 'monthly']),
-  explain: (input) => `cadence must be "daily", "weekly" or "monthly" (got ${show(input)})`,
+const cadenceRule: FieldRule<Cadence> = {
+  schema: z.enum(['hourly', 'daily', 'weekly', 'monthly']),
+  explain: (input) => `cadence must be "hourly", "daily", "weekly" or "monthly" (got ${show(input)})`,
+};
+
+const minuteRule: FieldRule<number> = {
+  schema: z.int().min(0).max(59),
+  explain: (input) => `minute must be a whole number from 0 to 59, the minute past each hour (got ${show(input)})`,
+};
+
+const everyHoursRule: FieldRule<EveryHours> = {
+  schema: z.union(EVERY_HOURS.map((n) => z.literal(n))) as z.ZodType<EveryHours>,
+  explain: (input) =>
+    `every_hours must be 1, 2, 3, 4, 6, 8 or 12: runs are counted from local midnight, so the step must divide the day evenly (got ${show(input)})`,
+};
+
+const notifyRule: FieldRule<NotifyPolicy> = {
+  schema: z.enum(NOTIFY_POLICIES),
+  explain: (input) =>
+    `notify must be "always" (an email after every run) or "failures" (only after a failed or partially failed run) (got ${show(input)})`,
 };
 
 const timeRule: FieldRule<string> = {
@@ -45,12 +101,12 @@ const timeRule: FieldRule<string> = {
 
 const timezoneRule: FieldRule<string> = {
   schema: z.string().transform((name, ctx) => {
-    const canonical = canonicalTimeZone(name);
-    if (canonical === undefined) {
+    const known = knownTimeZone(name);
+    if (known === undefined) {
       ctx.addIssue({ code: 'custom', message: 'unknown time zone' });
       return z.NEVER;
     }
-    return canonical;
+    return known;
   }),
   explain: (input) =>
     typeof input === 'string'
@@ -86,13 +142,6 @@ const enabledRule: FieldRule<boolean> = {
 
 const emailSchema = z.email();
 
-/** Field and rule for each cadence's own day field. */
-const DAY_FIELD = {
-  daily: undefined,
-  weekly: { field: 'weekday', hint: 'a number from 0 to 6 (0 = Sunday) or a day name such as "monday"' },
-  monthly: { field: 'day_of_month', hint: 'a day from 1 to 28, or "last"' },
-} as const;
-
 export function parseScheduleInput(input: unknown): ScheduleInputResult {
   if (!isPlainObject(input)) {
     return { ok: false, issues: [{ path: '', message: 'the schedule must be a JSON object' }] };
@@ -104,67 +153,75 @@ export function parseScheduleInput(input: unknown): ScheduleInputResult {
       issues.push({ path: key, message: `unknown field "${key}"; a schedule has ${FIELDS.join(', ')}` });
     }
   }
+  // null clears a cadence's field, so a client may send `weekday: null` when switching cadence.
+  const given = (field: CadenceField) => input[field] !== undefined && input[field] !== null;
+  const cadenceField = <T>(field: CadenceField, rule: FieldRule<T>) =>
+    given(field) ? optionalField(input, field, rule, issues) : undefined;
 
   const cadence = requiredField(
     input,
     'cadence',
     cadenceRule,
-    'cadence is required: "daily", "weekly" or "monthly"',
+    'cadence is required: "hourly", "daily", "weekly" or "monthly"',
     issues,
   );
-  const time = requiredField(input, 'time', timeRule, 'time is required, as "HH:MM" (e.g. "09:00")', issues);
+  const time = cadenceField('time', timeRule);
   const timezone = optionalField(input, 'timezone', timezoneRule, issues) ?? DEFAULT_TIMEZONE;
   const enabled = optionalField(input, 'enabled', enabledRule, issues) ?? true;
   const recipients = input.recipients === undefined ? [] : parseRecipients(input.recipients, issues);
-  // null clears a day field, so a client may send `weekday: null` when switching cadence.
-  const weekday = input.weekday === null ? undefined : optionalField(input, 'weekday', weekdayRule, issues);
-  const dayOfMonth =
-    input.day_of_month === null ? undefined : optionalField(input, 'day_of_month', dayOfMonthRule, issues);
+  const notify = optionalField(input, 'notify', notifyRule, issues) ?? 'always';
+  const weekday = cadenceField('weekday', weekdayRule);
+  const dayOfMonth = cadenceField('day_of_month', dayOfMonthRule);
+  const minute = cadenceField('minute', minuteRule) ?? 0;
+  const everyHours = cadenceField('every_hours', everyHoursRule) ?? 1;
 
   if (cadence !== undefined) {
-    const own = DAY_FIELD[cadence];
-    for (const dayField of ['weekday', 'day_of_month'] as const) {
-      const present = input[dayField] !== undefined && input[dayField] !== null;
-      if (present && own?.field !== dayField) {
-        const owner = dayField === 'weekday' ? 'weekly' : 'monthly';
+    const own = OWN_FIELDS[cadence];
+    for (const field of CADENCE_FIELDS) {
+      if (given(field) && !(field in own)) {
         issues.push({
-          path: dayField,
-          message: `${dayField} only applies to a ${owner} schedule; remove it from this ${cadence} schedule`,
+          path: field,
+          message: `${field} only applies to ${FIELD_OWNERS[field]}; remove it from this ${cadence} schedule`,
         });
       }
     }
-    if (own && !(input[own.field] !== undefined && input[own.field] !== null)) {
-      issues.push({ path: own.field, message: `${own.field} is required for a ${cadence} schedule: ${own.hint}` });
+    for (const [field, hint] of Object.entries(own)) {
+      if (hint && !given(field as CadenceField)) {
+        issues.push({ path: field, message: `${field} is required for a ${cadence} schedule: ${hint}` });
+      }
     }
   }
 
-  if (issues.length > 0 || cadence === undefined || time === undefined) {
-    return { ok: false, issues };
-  }
-  const common = { time, timezone, recipients, enabled };
+  if (issues.length > 0 || cadence === undefined) return { ok: false, issues };
+  const common = { timezone, recipients, notify, enabled };
   switch (cadence) {
+    case 'hourly':
+      return { ok: true, value: { cadence, minute, every_hours: everyHours, ...common } };
     case 'daily':
-      return { ok: true, value: { cadence, ...common } };
+      return { ok: true, value: { cadence, time: time!, ...common } };
     case 'weekly':
-      return { ok: true, value: { cadence, weekday: weekday as Weekday, ...common } };
+      return { ok: true, value: { cadence, time: time!, weekday: weekday as Weekday, ...common } };
     case 'monthly':
-      return { ok: true, value: { cadence, day_of_month: dayOfMonth as DayOfMonth, ...common } };
+      return { ok: true, value: { cadence, time: time!, day_of_month: dayOfMonth as DayOfMonth, ...common } };
   }
 }
 
 /**
  * PATCH: `patch` may set any field. Fields it leaves out keep their current value, except
- * that changing the cadence drops the old cadence's day field (`weekday` or `day_of_month`),
- * so the new cadence's day field must then be in the patch. `recipients` is replaced whole.
+ * that changing the cadence drops the old cadence's fields the new one does not have
+ * (`weekday`, `day_of_month`, `time`, `minute`, `every_hours`), so the new cadence's
+ * required fields must then be in the patch. `recipients` is replaced whole.
  */
 export function mergeSchedulePatch(existing: ScheduleSpec, patch: unknown): ScheduleInputResult {
   if (!isPlainObject(patch)) {
     return { ok: false, issues: [{ path: '', message: 'the schedule patch must be a JSON object' }] };
   }
   const merged: Record<string, unknown> = { ...existing, recipients: [...existing.recipients] };
+  const next = OWN_FIELDS[patch.cadence as Cadence];
   if ('cadence' in patch && patch.cadence !== existing.cadence) {
-    delete merged.weekday;
-    delete merged.day_of_month;
+    for (const field of CADENCE_FIELDS) {
+      if (!next || !(field in next) || !(field in OWN_FIELDS[existing.cadence])) delete merged[field];
+    }
   }
   return parseScheduleInput({ ...merged, ...patch });
 }
@@ -234,12 +291,18 @@ function optionalField<T>(
   return parsed.data;
 }
 
-/** The zone's canonical IANA name as Intl knows it, or undefined when Intl does not know it. */
-function canonicalTimeZone(name: string): string | undefined {
+/**
+ * The zone name to store, or undefined when Intl does not know it. The name is kept as the
+ * client sent it, canonical or alias (Intl would answer "Asia/Calcutta" for "Asia/Kolkata"
+ * and "Europe/Kiev" for "Europe/Kyiv"); only a name that differs from Intl's by letter case
+ * alone takes Intl's spelling.
+ */
+function knownTimeZone(name: string): string | undefined {
   // Intl also accepts offsets such as "+05:00" on newer Node versions; those are not zones.
   if (!/^[A-Za-z]/.test(name)) return undefined;
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+    const resolved = new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+    return resolved.toLowerCase() === name.toLowerCase() ? resolved : name;
   } catch {
     return undefined;
   }

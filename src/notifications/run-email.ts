@@ -76,8 +76,8 @@ export function composeRunEmail(input: RunEmailInput): RunEmail {
 }
 
 function finishedStatus(run: RunView): FinishedStatus {
-  if (run.status === 'queued' || run.status === 'running') {
-    // A caller bug, not a retryable condition: only a finished run has an outcome to report.
+  if (run.status === 'queued' || run.status === 'running' || run.status === 'skipped') {
+    // A caller bug, not a retryable condition: only a run that ran and ended has an outcome to report.
     throw new Error(`composeRunEmail needs a finished run; run ${run.id} is ${run.status}`);
   }
   return run.status;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RunTrigger } from '../../db/schema';
+import type { NotifyPolicy } from '../domain/notify-policy';
 import type { Logger } from '../logger';
 import { enqueueImportRun, finalizeJobId, importRunJobId } from '../queue/producers';
 import type { RunJanitor } from '../queue/run-janitor';
@@ -15,6 +16,8 @@ import { isActiveRun, type RunRepository, type RunRow, type RunView, runView } f
 export interface EnqueueInput {
   trigger: RunTrigger;
   recipients?: string[];
+  /** Whether the recipients hear of every run or of failures only (a schedule's choice). */
+  notify?: NotifyPolicy;
   fullResync?: boolean;
   idempotencyKey?: string;
   /**
@@ -80,6 +83,7 @@ export class ImportService {
       status: 'queued',
       idempotencyKey: input.idempotencyKey ?? null,
       recipients: input.recipients ?? [],
+      notify: input.notify ?? 'always',
       fullResync: input.fullResync ?? false,
     });
     if (!inserted) {

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { notifiesOf } from '../domain/notify-policy';
 import type { Logger } from '../logger';
 import { enqueueRunNotification } from '../queue/producers';
 import type { Queues } from '../queue/queues';
@@ -47,6 +48,8 @@ export class RunCloser {
     await this.warehouse.discardRun(run.id);
     await this.redis.del(runProgressKey(this.queuePrefix, run.id));
     // Once per run: the email job's id is the run's.
-    if (run.recipients.length > 0) await enqueueRunNotification(this.queues, run.id, this.mail);
+    if (run.recipients.length > 0 && notifiesOf(run.notify, run.status)) {
+      await enqueueRunNotification(this.queues, run.id, this.mail);
+    }
   }
 }

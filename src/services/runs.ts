@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
 import type { ControlDb, ControlTables } from '../../db/client';
 import type { RunStatus, RunTrigger } from '../../db/schema';
@@ -116,6 +117,32 @@ export class RunRepository {
   async latestForCohorts(cohortIds: string[]): Promise<RunRow[]> {
     const newest = await Promise.all(cohortIds.map((id) => this.listForCohort(id, 1, null)));
     return newest.flat();
+  }
+
+  /**
+   * Records a schedule's firing that did not run because another run of the cohort was
+   * active, so the history shows it; it never blocks the cohort and is never emailed.
+   */
+  async recordSkipped(skip: {
+    workspaceId: string;
+    cohortId: string;
+    recipients: string[];
+    activeRunId: string | undefined;
+  }): Promise<RunRow> {
+    const id = randomUUID();
+    const now = new Date();
+    await this.db.insert(this.t).values({
+      id,
+      workspaceId: skip.workspaceId,
+      cohortId: skip.cohortId,
+      trigger: 'scheduled',
+      status: 'skipped',
+      recipients: skip.recipients,
+      createdAt: now,
+      finishedAt: now,
+      error: `Skipped: the schedule fired while an import of this cohort${skip.activeRunId ? ` (run ${skip.activeRunId})` : ''} was still in progress; the next firing imports every change.`,
+    });
+    return (await this.get(id))!;
   }
 
   async markRunning(runId: string, syncScope: string): Promise<void> {

@@ -1,7 +1,9 @@
 import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import type { ControlDb } from '../../db/client';
 import { formatInZone, nextRunAt } from '../domain/cadence';
+import type { NotifyPolicy } from '../domain/notify-policy';
 import { mergeSchedulePatch, parseScheduleInput, type ScheduleSpec } from '../domain/schedule-input';
+import type { Logger } from '../logger';
 import type { ScheduleReconciler } from '../queue/schedule-reconciler';
 import type { CohortService } from './cohorts';
 import { QUEUE_DEADLINE_MS, withDeadline } from './deadline';
@@ -14,33 +16,47 @@ import { type ScheduleRow, scheduleColumnsOf, scheduleSpecOf } from './schedule-
 export interface ScheduleView {
   cohort_id: string;
   cadence: ScheduleSpec['cadence'];
-  time: string;
+  time?: string;
+  minute?: number;
+  every_hours?: number;
   timezone: string;
   weekday?: number;
   day_of_month?: number | 'last';
   recipients: string[];
+  notify: NotifyPolicy;
   enabled: boolean;
-  /** ISO 8601 with the zone's offset; null while paused. */
+  /** ISO 8601 with the zone's offset; null while paused (or, after a bug, when it cannot be computed). */
   next_run_at: string | null;
   created_at: string;
   updated_at: string;
 }
 
-export function scheduleView(row: ScheduleRow, now = new Date()): ScheduleView {
+export function scheduleView(row: ScheduleRow, log: Logger, now = new Date()): ScheduleView {
   const spec = scheduleSpecOf(row);
   return {
     cohort_id: row.cohortId,
     cadence: spec.cadence,
-    time: spec.time,
+    ...(spec.cadence === 'hourly' ? { minute: spec.minute, every_hours: spec.every_hours } : { time: spec.time }),
     timezone: spec.timezone,
     ...(spec.cadence === 'weekly' ? { weekday: spec.weekday } : {}),
     ...(spec.cadence === 'monthly' ? { day_of_month: spec.day_of_month } : {}),
     recipients: spec.recipients,
+    notify: spec.notify,
     enabled: spec.enabled,
-    next_run_at: spec.enabled ? formatInZone(nextRunAt(spec, now), spec.timezone) : null,
+    next_run_at: spec.enabled ? nextRunView(spec, now, row.cohortId, log) : null,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
   };
+}
+
+/** A read never fails because of the next run: a schedule without one is a bug to alarm on. */
+function nextRunView(spec: ScheduleSpec, now: Date, cohortId: string, log: Logger): string | null {
+  try {
+    return formatInZone(nextRunAt(spec, now), spec.timezone);
+  } catch (err) {
+    log.error({ err, cohortId, alarm: 'schedule_next_run' }, 'the next run of a schedule cannot be computed');
+    return null;
+  }
 }
 
 /** A cohort's import schedule (one at most), its manual trigger and its history. */
@@ -51,6 +67,7 @@ export class ScheduleService {
     private readonly imports: ImportService,
     private readonly runs: RunRepository,
     private readonly reconciler: ScheduleReconciler,
+    private readonly log: Logger,
   ) {}
 
   /** The schedule row of a live cohort, or undefined (workers use it when a schedule fires). */
@@ -84,7 +101,7 @@ export class ScheduleService {
       .values({ cohortId: cohort.id, workspaceId, ...columns, createdAt: now, updatedAt: now })
       .onConflictDoUpdate({ target: schedules.cohortId, set: { ...columns, updatedAt: now } });
     await this.mirror(cohort.id);
-    return scheduleView(await this.row(workspaceId, cohort.id));
+    return scheduleView(await this.row(workspaceId, cohort.id), this.log);
   }
 
   /** Applies the saved schedule to its BullMQ job scheduler, or says why it could not yet. */
@@ -101,7 +118,7 @@ export class ScheduleService {
   }
 
   async get(workspaceId: string, cohortId: string): Promise<ScheduleView> {
-    return scheduleView(await this.row(workspaceId, cohortId));
+    return scheduleView(await this.row(workspaceId, cohortId), this.log);
   }
 
   async patch(workspaceId: string, cohortId: string, body: unknown): Promise<ScheduleView> {
@@ -114,7 +131,7 @@ export class ScheduleService {
       .set({ ...scheduleColumnsOf(merged.value), updatedAt: new Date() })
       .where(eq(schedules.cohortId, existing.cohortId));
     await this.mirror(existing.cohortId);
-    return scheduleView(await this.row(workspaceId, cohortId));
+    return scheduleView(await this.row(workspaceId, cohortId), this.log);
   }
 
   async delete(workspaceId: string, cohortId: string): Promise<void> {
@@ -135,7 +152,7 @@ export class ScheduleService {
       .where(and(eq(schedules.workspaceId, workspaceId), isNull(cohorts.deletedAt)))
       .orderBy(asc(schedules.createdAt));
     const key = (v: ScheduleView) => (v.next_run_at ? Date.parse(v.next_run_at) : Number.POSITIVE_INFINITY);
-    return rows.map((r) => scheduleView(r.schedule, now)).sort((a, b) => key(a) - key(b));
+    return rows.map((r) => scheduleView(r.schedule, this.log, now)).sort((a, b) => key(a) - key(b));
   }
 
   /** The schedules of these cohorts, by cohort id (for a list of cohorts). */
@@ -144,13 +161,17 @@ export class ScheduleService {
     const { schedules } = this.db.tables;
     const now = new Date();
     const rows = await this.db.select().from(schedules).where(inArray(schedules.cohortId, cohortIds));
-    return new Map(rows.map((r) => [r.cohortId, scheduleView(r, now)]));
+    return new Map(rows.map((r) => [r.cohortId, scheduleView(r, this.log, now)]));
   }
 
   /** Runs the schedule now (trigger "manual"), to its recipients; 409 while a run is active. */
   async runNow(workspaceId: string, cohortId: string) {
     const row = await this.row(workspaceId, cohortId);
-    return this.imports.enqueue(workspaceId, row.cohortId, { trigger: 'manual', recipients: row.recipients });
+    return this.imports.enqueue(workspaceId, row.cohortId, {
+      trigger: 'manual',
+      recipients: row.recipients,
+      notify: row.notify,
+    });
   }
 
   /** The schedule's runs (scheduled and manual), newest first. */

@@ -1,8 +1,11 @@
 import { defaultRepeatStrategy, type RepeatStrategy } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import {
+  cadenceFromCron,
   cadenceRepeatStrategy,
   cadenceToCron,
+  EVERY_HOURS,
+  type EveryHours,
   formatInZone,
   nextRunAt,
   nextRuns,
@@ -19,19 +22,6 @@ const daily = (time: string, timezone: string): CadenceSpec => ({ cadence: 'dail
 /** Runs as local ISO strings, so a failure shows the local times side by side. */
 function localRuns(spec: CadenceSpec, fromIso: string, count: number): string[] {
   return nextRuns(spec, new Date(fromIso), count).map((run) => formatInZone(run, spec.timezone));
-}
-
-/** BullMQ's own computation, chained the way its worker does after each fire. */
-function bullmqDefaultRuns(spec: CadenceSpec, fromIso: string, count: number, pickupDelayMs: number): string[] {
-  const opts = cadenceToCron(spec);
-  const runs: string[] = [];
-  let now = Date.parse(fromIso);
-  for (let i = 0; i < count; i++) {
-    const next = defaultRepeatStrategy(now, opts) as number;
-    runs.push(formatInZone(new Date(next), spec.timezone));
-    now = next + pickupDelayMs;
-  }
-  return runs;
 }
 
 describe('cadenceToCron', () => {
@@ -54,6 +44,14 @@ describe('cadenceToCron', () => {
 
   it('passes the time zone through as tz', () => {
     expect(cadenceToCron(daily('09:00', 'Australia/Sydney'))).toEqual({ pattern: '0 9 * * *', tz: 'Australia/Sydney' });
+  });
+
+  it.each<[string, CadenceSpec, string]>([
+    ['hourly at :00', { cadence: 'hourly', minute: 0, every_hours: 1, timezone: 'UTC' }, '0 * * * *'],
+    ['every 2 h at :30', { cadence: 'hourly', minute: 30, every_hours: 2, timezone: 'UTC' }, '30 */2 * * *'],
+    ['every 12 h at :59', { cadence: 'hourly', minute: 59, every_hours: 12, timezone: 'UTC' }, '59 */12 * * *'],
+  ])('%s → %s', (_name, spec, pattern) => {
+    expect(cadenceToCron(spec)).toEqual({ pattern, tz: 'UTC' });
   });
 
   it('refuses a time that is not HH:MM', () => {
@@ -217,7 +215,7 @@ describe('monthly', () => {
 
 /**
  * One week around each transition. Every list is one run per local day, at the local time,
- * or, for a time the clocks skip, at that wall time read with the offset before the jump.
+ * or, for a time the clocks skip, at the first instant after it: the moment of the jump.
  */
 interface DstWeek {
   zone: string;
@@ -252,7 +250,7 @@ const dstWeeks: DstWeek[] = [
       '2026-03-05T02:30:00-05:00',
       '2026-03-06T02:30:00-05:00',
       '2026-03-07T02:30:00-05:00',
-      '2026-03-08T03:30:00-04:00',
+      '2026-03-08T03:00:00-04:00',
       '2026-03-09T02:30:00-04:00',
       '2026-03-10T02:30:00-04:00',
       '2026-03-11T02:30:00-04:00',
@@ -312,7 +310,7 @@ const dstWeeks: DstWeek[] = [
       '2026-03-26T02:30:00+01:00',
       '2026-03-27T02:30:00+01:00',
       '2026-03-28T02:30:00+01:00',
-      '2026-03-29T03:30:00+02:00',
+      '2026-03-29T03:00:00+02:00',
       '2026-03-30T02:30:00+02:00',
       '2026-03-31T02:30:00+02:00',
       '2026-04-01T02:30:00+02:00',
@@ -372,7 +370,7 @@ const dstWeeks: DstWeek[] = [
       '2026-10-01T02:30:00+10:00',
       '2026-10-02T02:30:00+10:00',
       '2026-10-03T02:30:00+10:00',
-      '2026-10-04T03:30:00+11:00',
+      '2026-10-04T03:00:00+11:00',
       '2026-10-05T02:30:00+11:00',
       '2026-10-06T02:30:00+11:00',
       '2026-10-07T02:30:00+11:00',
@@ -427,14 +425,6 @@ describe.each(dstWeeks)('daylight saving: $zone, $change, daily $time', ({ zone,
     expectOneRunPerLocalDay(runs);
   });
 
-  it('matches BullMQ’s own cron computation when the worker picks each job up within seconds', () => {
-    for (const pickupDelayMs of [0, 1, 250, 5_000]) {
-      expect(bullmqDefaultRuns(spec, from, runs.length, pickupDelayMs), `pickup delay ${pickupDelayMs} ms`).toEqual(
-        runs,
-      );
-    }
-  });
-
   it('from any instant of the week, the next run is the first listed run after it', () => {
     const fires = runs.map((run) => Date.parse(run));
     const start = Date.parse(from);
@@ -483,12 +473,12 @@ describe('where plain cron-parser misbehaves, cadenceRepeatStrategy does not', (
     expect(strategyRun(spec, '2026-10-25T02:10:00+01:00')).toBe('2026-10-26T02:30:00+01:00');
   });
 
-  it('Santiago springs forward at midnight: cron-parser skips the day, we run at 01:30', () => {
+  it('Santiago springs forward at midnight: cron-parser skips the day, we run when the clocks jump', () => {
     const spec = daily('00:30', 'America/Santiago');
     expect(bullmqRun(spec, '2026-09-05T12:00:00-04:00')).toBe('2026-09-07T00:30:00-03:00');
     expect(localRuns(spec, '2026-09-04T12:00:00-04:00', 4)).toEqual([
       '2026-09-05T00:30:00-04:00',
-      '2026-09-06T01:30:00-03:00',
+      '2026-09-06T01:00:00-03:00',
       '2026-09-07T00:30:00-03:00',
       '2026-09-08T00:30:00-03:00',
     ]);
@@ -517,24 +507,180 @@ describe('where plain cron-parser misbehaves, cadenceRepeatStrategy does not', (
     expect(bullmqRun(spec, '2026-04-17T00:30:00+02:00')).toBe('2026-05-01T00:30:00+03:00');
     expect(localRuns(spec, '2026-04-10T12:00:00+02:00', 3)).toEqual([
       '2026-04-17T00:30:00+02:00',
-      '2026-04-24T01:30:00+03:00',
+      '2026-04-24T01:00:00+03:00',
       '2026-05-01T00:30:00+03:00',
     ]);
   });
 
-  it('Lord Howe’s half-hour jump: 02:15 runs once at 02:45', () => {
+  it('Lord Howe’s half-hour jump: 02:15 runs once, at 02:30 when the clocks jump', () => {
     expect(localRuns(daily('02:15', 'Australia/Lord_Howe'), '2026-10-03T00:00:00+10:30', 3)).toEqual([
       '2026-10-03T02:15:00+10:30',
-      '2026-10-04T02:45:00+11:00',
+      '2026-10-04T02:30:00+11:00',
       '2026-10-05T02:15:00+11:00',
     ]);
   });
 
-  it('on the spring-forward day after the jump but before the stand-in, the stand-in still runs', () => {
+  it('on the spring-forward day after the jump but before 02:30 would have been, the run still happens', () => {
     // cron-parser alone answers the next day here (2026-03-09T02:30).
     const spec = daily('02:30', 'America/New_York');
-    expect(bullmqRun(spec, '2026-03-08T03:10:00-04:00')).toBe('2026-03-09T02:30:00-04:00');
-    expect(strategyRun(spec, '2026-03-08T03:10:00-04:00')).toBe('2026-03-08T03:30:00-04:00');
+    expect(bullmqRun(spec, '2026-03-08T02:59:00-05:00')).toBe('2026-03-09T02:30:00-04:00');
+    expect(strategyRun(spec, '2026-03-08T01:59:00-05:00')).toBe('2026-03-08T03:00:00-04:00');
+  });
+});
+
+/** The five classes of issue 13, each with the case the independent check reported. */
+describe('issue 13 regressions', () => {
+  it('Lord Howe’s 30-minute fall-back: no throw, every quarter-hour time of the day has a next run', () => {
+    // The cron-parser based strategy found no next run here, and reads answered 500.
+    const from = new Date('2026-04-04T00:00:00Z');
+    expect(formatInZone(nextRunAt(daily('09:00', 'Australia/Lord_Howe'), from), 'Australia/Lord_Howe')).toBe(
+      '2026-04-05T09:00:00+10:30',
+    );
+    for (let q = 0; q < 96; q++) {
+      const time = `${String(Math.floor(q / 4)).padStart(2, '0')}:${String((q % 4) * 15).padStart(2, '0')}`;
+      const runs = localRuns(daily(time, 'Australia/Lord_Howe'), '2026-04-04T00:00:00Z', 3);
+      expectOneRunPerLocalDay(runs);
+    }
+    // 01:45 happens twice on 2026-04-05 (02:00 → 01:30): the first one only.
+    expect(localRuns(daily('01:45', 'Australia/Lord_Howe'), '2026-04-04T00:00:00Z', 3)).toEqual([
+      '2026-04-05T01:45:00+11:00',
+      '2026-04-06T01:45:00+10:30',
+      '2026-04-07T01:45:00+10:30',
+    ]);
+  });
+
+  it.each([
+    ['Atlantic/Azores', '2026-10-24T12:00:00Z', '2026-10-25T00:30:00+00:00', '2026-10-26T00:30:00-01:00'],
+    ['America/Havana', '2026-10-31T12:00:00Z', '2026-11-01T00:30:00-04:00', '2026-11-02T00:30:00-05:00'],
+  ])('%s: a repeated hour starting at midnight runs at its first occurrence', (zone, from, first, second) => {
+    expect(localRuns(daily('00:30', zone), from, 2)).toEqual([first, second]);
+  });
+
+  it('Azores weekly Sunday 00:00 and monthly do not lose a week or a month', () => {
+    const weekly: CadenceSpec = { cadence: 'weekly', weekday: 0, time: '00:00', timezone: 'Atlantic/Azores' };
+    expect(localRuns(weekly, '2026-10-20T12:00:00Z', 2)).toEqual([
+      '2026-10-25T00:00:00+00:00',
+      '2026-11-01T00:00:00-01:00',
+    ]);
+    const monthly: CadenceSpec = { cadence: 'monthly', day_of_month: 25, time: '00:15', timezone: 'Atlantic/Azores' };
+    expect(localRuns(monthly, '2026-10-20T12:00:00Z', 2)).toEqual([
+      '2026-10-25T00:15:00+00:00',
+      '2026-11-25T00:15:00-01:00',
+    ]);
+  });
+
+  it('Chatham (02:45 → 03:45): 03:45 exists on the spring-forward day and runs then', () => {
+    expect(localRuns(daily('03:45', 'Pacific/Chatham'), '2026-09-26T00:00:00Z', 2)).toEqual([
+      '2026-09-27T03:45:00+13:45',
+      '2026-09-28T03:45:00+13:45',
+    ]);
+    expect(localRuns(daily('03:00', 'Pacific/Chatham'), '2026-09-26T00:00:00Z', 2)).toEqual([
+      '2026-09-27T03:45:00+13:45',
+      '2026-09-28T03:00:00+13:45',
+    ]);
+  });
+
+  it.each(['America/Nuuk', 'America/Scoresbysund'])('%s (jumps Saturday 23:00): Saturday keeps its run', (zone) => {
+    expect(localRuns(daily('09:00', zone), '2026-03-28T01:30:00Z', 2)).toEqual([
+      '2026-03-28T09:00:00-02:00',
+      '2026-03-29T09:00:00-01:00',
+    ]);
+    // 23:30 does not exist on Saturday: Saturday's run is when the clocks jump (Sunday 00:00),
+    // and Sunday still has exactly its own, at 23:30.
+    expect(localRuns(daily('23:30', zone), '2026-03-27T12:00:00Z', 3)).toEqual([
+      '2026-03-27T23:30:00-02:00',
+      '2026-03-29T00:00:00-01:00',
+      '2026-03-29T23:30:00-01:00',
+    ]);
+    const saturday: CadenceSpec = { cadence: 'weekly', weekday: 6, time: '23:30', timezone: zone };
+    expect(localRuns(saturday, '2026-03-22T12:00:00Z', 2)).toEqual([
+      '2026-03-29T00:00:00-01:00',
+      '2026-04-04T23:30:00-01:00',
+    ]);
+    const sunday: CadenceSpec = { cadence: 'weekly', weekday: 0, time: '23:30', timezone: zone };
+    expect(localRuns(sunday, '2026-03-22T12:00:00Z', 2)).toEqual([
+      '2026-03-22T23:30:00-02:00',
+      '2026-03-29T23:30:00-01:00',
+    ]);
+  });
+});
+
+describe('hourly', () => {
+  const hourly = (minute: number, every_hours: EveryHours, timezone = 'UTC'): CadenceSpec => ({
+    cadence: 'hourly',
+    minute,
+    every_hours,
+    timezone,
+  });
+
+  it.each(EVERY_HOURS.map((every) => [every]))('every %i h is anchored at local midnight', (every) => {
+    const runs = localRuns(hourly(20, every, 'Asia/Kolkata'), '2026-06-09T23:59:00+05:30', 24 / every);
+    expect(runs).toEqual(
+      Array.from({ length: 24 / every }, (_, i) => `2026-06-10T${String(i * every).padStart(2, '0')}:20:00+05:30`),
+    );
+  });
+
+  it('runs each selected local hour once across a fall-back: the repeated hour once', () => {
+    expect(localRuns(hourly(30, 1, 'America/New_York'), '2026-11-01T00:00:00-04:00', 4)).toEqual([
+      '2026-11-01T00:30:00-04:00',
+      '2026-11-01T01:30:00-04:00',
+      '2026-11-01T02:30:00-05:00',
+      '2026-11-01T03:30:00-05:00',
+    ]);
+  });
+
+  it('a skipped hour runs when the clocks jump; two skipped slots at one instant are one run', () => {
+    expect(localRuns(hourly(30, 1, 'America/New_York'), '2026-03-08T00:00:00-05:00', 3)).toEqual([
+      '2026-03-08T00:30:00-05:00',
+      '2026-03-08T01:30:00-05:00',
+      '2026-03-08T03:00:00-04:00',
+    ]);
+    // Troll jumps 01:00 → 03:00: 01:30 and 02:30 both stand at 03:00, then 03:30.
+    expect(localRuns(hourly(30, 1, 'Antarctica/Troll'), '2026-03-29T00:00:00+00:00', 3)).toEqual([
+      '2026-03-29T00:30:00+00:00',
+      '2026-03-29T03:00:00+02:00',
+      '2026-03-29T03:30:00+02:00',
+    ]);
+  });
+
+  it('every 12 h at :45 in Chatham', () => {
+    expect(localRuns(hourly(45, 12, 'Pacific/Chatham'), '2026-01-15T00:00:00+13:45', 3)).toEqual([
+      '2026-01-15T00:45:00+13:45',
+      '2026-01-15T12:45:00+13:45',
+      '2026-01-16T00:45:00+13:45',
+    ]);
+  });
+});
+
+describe('cadenceFromCron', () => {
+  const specs: CadenceSpec[] = [
+    { cadence: 'hourly', minute: 0, every_hours: 1, timezone: 'UTC' },
+    { cadence: 'hourly', minute: 59, every_hours: 12, timezone: 'Asia/Kolkata' },
+    { cadence: 'daily', time: '00:00', timezone: 'UTC' },
+    { cadence: 'daily', time: '23:59', timezone: 'Europe/Kyiv' },
+    { cadence: 'weekly', weekday: 6, time: '07:05', timezone: 'America/Nuuk' },
+    { cadence: 'monthly', day_of_month: 28, time: '12:00', timezone: 'UTC' },
+    { cadence: 'monthly', day_of_month: 'last', time: '18:45', timezone: 'UTC' },
+  ];
+  it.each(specs)('reads back what cadenceToCron wrote: %j', (spec) => {
+    const { pattern, tz } = cadenceToCron(spec);
+    expect(cadenceFromCron(pattern, tz)).toEqual(spec);
+  });
+
+  it.each([
+    '',
+    '0 9 * *',
+    '*/5 * * * *',
+    '0 */5 * * *',
+    '0 9 * 1 *',
+    '0 9 1 * 1',
+    '60 9 * * *',
+    '0 24 * * *',
+    '0 9 * * 7',
+  ])('refuses "%s"', (pattern) => {
+    expect(cadenceFromCron(pattern, 'UTC')).toBeUndefined();
+    if (pattern) expect(() => cadenceRepeatStrategy(0, { pattern, tz: 'UTC' })).toThrow(/not a pattern/);
+    else expect(cadenceRepeatStrategy(0, { tz: 'UTC' })).toBeUndefined();
   });
 });
 

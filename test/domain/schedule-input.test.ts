@@ -7,7 +7,7 @@ describe('parseScheduleInput accepts', () => {
   it('a minimal daily schedule, filling in the defaults', () => {
     expect(parseScheduleInput({ cadence: 'daily', time: '09:00' })).toEqual({
       ok: true,
-      value: { cadence: 'daily', time: '09:00', timezone: 'UTC', recipients: [], enabled: true },
+      value: { cadence: 'daily', time: '09:00', timezone: 'UTC', recipients: [], notify: 'always', enabled: true },
     });
   });
 
@@ -19,6 +19,7 @@ describe('parseScheduleInput accepts', () => {
         timezone: 'Europe/Berlin',
         weekday: 0,
         recipients: ['ops@example.com', 'Data.Team+cohorts@example.co.uk'],
+        notify: 'failures',
         enabled: false,
       }),
     ).toEqual({
@@ -29,6 +30,7 @@ describe('parseScheduleInput accepts', () => {
         timezone: 'Europe/Berlin',
         weekday: 0,
         recipients: ['ops@example.com', 'Data.Team+cohorts@example.co.uk'],
+        notify: 'failures',
         enabled: false,
       },
     });
@@ -65,6 +67,14 @@ describe('parseScheduleInput accepts', () => {
     ['america/new_york', 'America/New_York'],
     ['Australia/Sydney', 'Australia/Sydney'],
     ['UTC', 'UTC'],
+    ['utc', 'UTC'],
+    // Aliases and new names are kept as sent, though Intl answers the old ICU names.
+    ['Asia/Kolkata', 'Asia/Kolkata'],
+    ['Europe/Kyiv', 'Europe/Kyiv'],
+    ['America/Nuuk', 'America/Nuuk'],
+    ['Asia/Kathmandu', 'Asia/Kathmandu'],
+    ['Asia/Calcutta', 'Asia/Calcutta'],
+    ['US/Eastern', 'US/Eastern'],
   ])('time zone %s, stored as %s', (timezone, stored) => {
     const result = parseScheduleInput({ cadence: 'daily', time: '09:00', timezone });
     expect(result.ok && result.value.timezone).toBe(stored);
@@ -73,6 +83,36 @@ describe('parseScheduleInput accepts', () => {
   it('exactly 20 recipients', () => {
     const result = parseScheduleInput({ cadence: 'daily', time: '09:00', recipients: emails(20) });
     expect(result.ok && result.value.recipients).toHaveLength(20);
+  });
+
+  it('an hourly schedule, every hour at :00 unless told otherwise', () => {
+    expect(parseScheduleInput({ cadence: 'hourly' })).toEqual({
+      ok: true,
+      value: {
+        cadence: 'hourly',
+        minute: 0,
+        every_hours: 1,
+        timezone: 'UTC',
+        recipients: [],
+        notify: 'always',
+        enabled: true,
+      },
+    });
+  });
+
+  it.each([1, 2, 3, 4, 6, 8, 12])('every_hours %i', (every) => {
+    const result = parseScheduleInput({
+      cadence: 'hourly',
+      minute: 59,
+      every_hours: every,
+      timezone: 'Asia/Kathmandu',
+    });
+    expect(result.ok && result.value).toMatchObject({ minute: 59, every_hours: every, timezone: 'Asia/Kathmandu' });
+  });
+
+  it('notify "failures"', () => {
+    const result = parseScheduleInput({ cadence: 'daily', time: '09:00', notify: 'failures' });
+    expect(result.ok && result.value.notify).toBe('failures');
   });
 
   it('null for the other cadence’s day field, as a client switching cadence may send', () => {
@@ -203,9 +243,45 @@ describe('parseScheduleInput rejects, naming the field', () => {
     ['enabled not a boolean', { cadence: 'daily', time: '09:00', enabled: 'yes' }, 'enabled', /true or false/],
     [
       'unknown cadence',
-      { cadence: 'hourly', time: '09:00' },
+      { cadence: 'yearly', time: '09:00' },
       'cadence',
-      /"daily", "weekly" or "monthly".*got "hourly"/,
+      /"hourly", "daily", "weekly" or "monthly".*got "yearly"/,
+    ],
+    [
+      'time on an hourly schedule',
+      { cadence: 'hourly', time: '09:00' },
+      'time',
+      /time only applies to a daily, weekly or monthly schedule.*minute and every_hours/,
+    ],
+    ['minute 60', { cadence: 'hourly', minute: 60 }, 'minute', /from 0 to 59.*got 60/],
+    ['minute -1', { cadence: 'hourly', minute: -1 }, 'minute', /from 0 to 59/],
+    ['minute "30"', { cadence: 'hourly', minute: '30' }, 'minute', /from 0 to 59.*got "30"/],
+    ['every_hours 5', { cadence: 'hourly', every_hours: 5 }, 'every_hours', /1, 2, 3, 4, 6, 8 or 12.*got 5/],
+    ['every_hours 24', { cadence: 'hourly', every_hours: 24 }, 'every_hours', /divide the day/],
+    ['every_hours 0', { cadence: 'hourly', every_hours: 0 }, 'every_hours', /got 0/],
+    [
+      'minute on a daily schedule',
+      { cadence: 'daily', time: '09:00', minute: 5 },
+      'minute',
+      /only applies to an hourly schedule; remove it from this daily/,
+    ],
+    [
+      'every_hours on a weekly schedule',
+      { cadence: 'weekly', time: '09:00', weekday: 1, every_hours: 2 },
+      'every_hours',
+      /only applies to an hourly schedule/,
+    ],
+    [
+      'weekday on an hourly schedule',
+      { cadence: 'hourly', weekday: 1 },
+      'weekday',
+      /only applies to a weekly schedule; remove it from this hourly/,
+    ],
+    [
+      'notify "never"',
+      { cadence: 'daily', time: '09:00', notify: 'never' },
+      'notify',
+      /"always".*"failures".*got "never"/,
     ],
     ['missing cadence', { time: '09:00' }, 'cadence', /cadence is required/],
     ['unknown field', { cadence: 'daily', time: '09:00', hour: 9 }, 'hour', /unknown field "hour"/],
@@ -255,6 +331,7 @@ describe('mergeSchedulePatch', () => {
     timezone: 'America/New_York',
     weekday: 1,
     recipients: ['ops@example.com'],
+    notify: 'always',
     enabled: true,
   };
 
@@ -294,6 +371,7 @@ describe('mergeSchedulePatch', () => {
         time: '09:00',
         timezone: 'America/New_York',
         recipients: ['ops@example.com'],
+        notify: 'always',
         enabled: true,
       },
     });
@@ -319,12 +397,20 @@ describe('mergeSchedulePatch', () => {
       timezone: 'America/New_York',
       day_of_month: 'last',
       recipients: ['ops@example.com'],
+      notify: 'always',
       enabled: true,
     });
   });
 
   it('daily → weekly requires weekday', () => {
-    const daily: ScheduleSpec = { cadence: 'daily', time: '09:00', timezone: 'UTC', recipients: [], enabled: true };
+    const daily: ScheduleSpec = {
+      cadence: 'daily',
+      time: '09:00',
+      timezone: 'UTC',
+      recipients: [],
+      notify: 'always',
+      enabled: true,
+    };
     const result = mergeSchedulePatch(daily, { cadence: 'weekly' });
     expect(!result.ok && result.issues.map((issue) => issue.path)).toEqual(['weekday']);
   });
@@ -334,7 +420,14 @@ describe('mergeSchedulePatch', () => {
   });
 
   it('rejects a field that does not belong to the resulting cadence', () => {
-    const daily: ScheduleSpec = { cadence: 'daily', time: '09:00', timezone: 'UTC', recipients: [], enabled: true };
+    const daily: ScheduleSpec = {
+      cadence: 'daily',
+      time: '09:00',
+      timezone: 'UTC',
+      recipients: [],
+      notify: 'always',
+      enabled: true,
+    };
     const onDaily = mergeSchedulePatch(daily, { weekday: 2 });
     expect(!onDaily.ok && onDaily.issues.map((issue) => issue.path)).toEqual(['weekday']);
     const switching = mergeSchedulePatch(weekly, { cadence: 'daily', weekday: 2 });
@@ -355,6 +448,40 @@ describe('mergeSchedulePatch', () => {
   ])('reports bad patch %j at %s', (patch, path) => {
     const result = mergeSchedulePatch(weekly, patch);
     expect(!result.ok && result.issues.map((issue) => issue.path)).toContain(path);
+  });
+
+  it('weekly → hourly drops time and weekday; minute and every_hours take their defaults', () => {
+    expect(mergeSchedulePatch(weekly, { cadence: 'hourly', every_hours: 6 })).toEqual({
+      ok: true,
+      value: {
+        cadence: 'hourly',
+        minute: 0,
+        every_hours: 6,
+        timezone: 'America/New_York',
+        recipients: ['ops@example.com'],
+        notify: 'always',
+        enabled: true,
+      },
+    });
+  });
+
+  it('hourly → daily drops minute and every_hours and requires time', () => {
+    const hourly: ScheduleSpec = {
+      cadence: 'hourly',
+      minute: 15,
+      every_hours: 2,
+      timezone: 'UTC',
+      recipients: [],
+      notify: 'failures',
+      enabled: true,
+    };
+    const missing = mergeSchedulePatch(hourly, { cadence: 'daily' });
+    expect(!missing.ok && missing.issues.map((issue) => issue.path)).toEqual(['time']);
+    expect(mergeSchedulePatch(hourly, { cadence: 'daily', time: '07:00' })).toEqual({
+      ok: true,
+      value: { cadence: 'daily', time: '07:00', timezone: 'UTC', recipients: [], notify: 'failures', enabled: true },
+    });
+    expect(mergeSchedulePatch(hourly, { minute: 45 })).toEqual({ ok: true, value: { ...hourly, minute: 45 } });
   });
 
   it('rejects a patch that is not an object', () => {

@@ -43,7 +43,7 @@ export function ImportDialog(props: {
       .then((s) => {
         setExisting(s);
         setCadence(s.cadence);
-        setTime(s.time);
+        setTime(s.time ?? '09:00');
         setZone(s.timezone);
         if (s.weekday !== undefined) setWeekday(s.weekday);
         if (s.day_of_month !== undefined) setDayOfMonth(String(s.day_of_month));
