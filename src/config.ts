@@ -42,6 +42,10 @@ const envSchema = z.object({
     .default('cohort-import'),
   DATABASE_URL: z.string().min(1).default('data/control.db'),
   WAREHOUSE_URL: z.string().min(1).default('data/warehouse.db'),
+  /** PostgreSQL warehouse: how long a per-member statement (freeze, diff, clean-up) may run. */
+  WAREHOUSE_BULK_TIMEOUT_MS: wholeNumber(1).default(300_000),
+  /** PostgreSQL warehouse: how long any other statement (a page, a preview, an upsert) may run. */
+  WAREHOUSE_QUERY_TIMEOUT_MS: wholeNumber(1).default(30_000),
   DATA_DIR: z.string().min(1).default('data'),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
   ENCRYPTION_KEY: z.string().refine((s) => decodeKey(s) !== null, 'must be 32 bytes, as 64 hex characters or base64'),
@@ -90,6 +94,7 @@ function toConfig(env: z.infer<typeof envSchema>) {
     queuePrefix: env.QUEUE_PREFIX,
     databaseUrl: env.DATABASE_URL,
     warehouseUrl: env.WAREHOUSE_URL,
+    warehouseDeadlines: { bulkMs: env.WAREHOUSE_BULK_TIMEOUT_MS, queryMs: env.WAREHOUSE_QUERY_TIMEOUT_MS },
     dataDir: env.DATA_DIR,
     adminToken: env.ADMIN_TOKEN,
     encryptionKey: decodeKey(env.ENCRYPTION_KEY)!,

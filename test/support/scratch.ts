@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * Names for a test run's scratch state (temp folders, Redis queue prefixes) that carry the pid
+ * Names for a test run's scratch state (temp folders, Redis queue prefixes, PostgreSQL
+ * databases in `postgres.ts`) that carry the pid
  * of the vitest process that owns them, so the set-up of a later run removes only what a dead
  * run left behind — never the state of a suite that is still running beside it (another
  * checkout on the same machine, or a second `npm test`).
@@ -13,7 +14,7 @@ export const TEST_PREFIX_ROOT = 'citest';
 const DIR_ROOT = 'cohort-import-test-';
 
 /** The owning run: vitest's main process (forks are its children; globalSetup runs in it). */
-function ownerPid(): number {
+export function ownerPid(): number {
   const fromEnv = Number(process.env.COHORT_TEST_OWNER_PID);
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : process.pid;
 }
