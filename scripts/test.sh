@@ -4,6 +4,7 @@ source "$(dirname "$0")/lib.sh"
 ensure_node
 ensure_deps
 ensure_redis
+ensure_postgres
 say "Checking formatting (npm run format fixes it)"
 npx prettier --check . --log-level warn
 say "Type-checking"
