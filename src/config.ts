@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { allowlistedOrigin } from './domain/braze-endpoint';
+import { DEFAULT_WAREHOUSE_DEADLINES } from './warehouse/deadlines';
 
 /**
  * All configuration, read once from the environment and validated. A missing or malformed
@@ -41,11 +42,12 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_{}-]+$/, 'letters, digits, _ - { } only')
     .default('cohort-import'),
   DATABASE_URL: z.string().min(1).default('data/control.db'),
+  /** A SQLite file path, or postgres://… / postgresql://… for PostgreSQL. */
   WAREHOUSE_URL: z.string().min(1).default('data/warehouse.db'),
   /** PostgreSQL warehouse: how long a per-member statement (freeze, diff, clean-up) may run. */
-  WAREHOUSE_BULK_TIMEOUT_MS: wholeNumber(1).default(300_000),
+  WAREHOUSE_BULK_TIMEOUT_MS: wholeNumber(1).default(DEFAULT_WAREHOUSE_DEADLINES.bulkMs),
   /** PostgreSQL warehouse: how long any other statement (a page, a preview, an upsert) may run. */
-  WAREHOUSE_QUERY_TIMEOUT_MS: wholeNumber(1).default(30_000),
+  WAREHOUSE_QUERY_TIMEOUT_MS: wholeNumber(1).default(DEFAULT_WAREHOUSE_DEADLINES.queryMs),
   DATA_DIR: z.string().min(1).default('data'),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
   ENCRYPTION_KEY: z.string().refine((s) => decodeKey(s) !== null, 'must be 32 bytes, as 64 hex characters or base64'),

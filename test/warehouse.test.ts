@@ -133,7 +133,13 @@ describe.each(['sqlite', 'postgres'] as const)('the warehouse on %s', (engine) =
       },
       remove: { userIds: [], deviceIds: [], aliases: [] },
     });
-    expect(JSON.parse(cohortChangesJson(first))).toHaveLength(1);
+    expect(JSON.parse(cohortChangesJson(first))).toEqual([
+      {
+        user_ids: ['ext-"quoted"'],
+        device_ids: ['dev-ç-☃'],
+        aliases: [{ alias_name: 'b@example.com', alias_label: 'email' }],
+      },
+    ]);
     // Pages split the numbered diff: 1..2 and 3..3 hold the three entries between them.
     const split = [await wh.readPage(RUN_1, 1, 2), await wh.readPage(RUN_1, 3, 3)];
     expect(split.map((p) => p.added)).toEqual([2, 1]);
@@ -155,6 +161,10 @@ describe.each(['sqlite', 'postgres'] as const)('the warehouse on %s', (engine) =
       deviceIds: [],
       aliases: [{ alias_name: 'b@example.com', alias_label: 'email' }],
     });
+    // Braze's body: one entry object, one exit object.
+    const [entries, exits] = JSON.parse(cohortChangesJson(await wh.readPage(RUN_2, 1, 3)));
+    expect({ ...entries, user_ids: entries.user_ids.sort() }).toEqual({ user_ids: ['ext-c', 'ext-e'] });
+    expect(exits).toEqual({ aliases: [{ alias_name: 'b@example.com', alias_label: 'email' }], should_remove: true });
     await wh.applyChanges(RUN_2, 'cohort', 'scope', 1, 3);
 
     expect(await diff(RUN_3)).toEqual({ additions: 0, removals: 0 });
