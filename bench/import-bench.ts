@@ -25,7 +25,7 @@ import { demoUser } from '../src/seed/demo-users';
 import { createProgressBar } from '../src/seed/progress-bar';
 import { registerInSandbox } from '../src/seed/register-in-sandbox';
 import { seedWarehouse } from '../src/seed/seed-warehouse';
-import { openSqliteWarehouse } from '../src/warehouse/sqlite-warehouse';
+import { openWarehouse } from '../src/warehouse/open-warehouse';
 
 const USERS = Number(process.env.BENCH_USERS ?? 1_000_000);
 const CONCURRENCY = Number(process.env.WORKER_CONCURRENCY ?? 8);
@@ -217,11 +217,11 @@ async function main() {
 
   const now = Date.now();
   const t0 = performance.now();
-  const warehouse = await openSqliteWarehouse(env.WAREHOUSE_URL!);
+  const warehouse = await openWarehouse(env.WAREHOUSE_URL!);
   const bar = createProgressBar({ label: 'seed warehouse', total: USERS });
-  const seeded = seedWarehouse(warehouse.db, { workspaceId, users: USERS, seed: SEED, now, onProgress: bar.update });
+  const seeded = await seedWarehouse(warehouse, { workspaceId, users: USERS, seed: SEED, now, onProgress: bar.update });
   bar.finish();
-  warehouse.close();
+  await warehouse.close();
   const seedSeconds = (performance.now() - t0) / 1000;
   const t1 = performance.now();
   const registered = await registerInSandbox({

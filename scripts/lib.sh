@@ -123,3 +123,83 @@ ensure_chromium() {
   echo "or set CHROMIUM_PATH to a Chromium or Chrome binary, then run this command again." >&2
   exit 1
 }
+
+# PostgreSQL for the tests that run the warehouse on it: PGHOST:PGPORT (default 127.0.0.1:5432),
+# user PGUSER (postgres) without a password on loopback (trust), as on CI.
+postgres_answers() {
+  local host=$1 port=$2
+  if command -v pg_isready >/dev/null 2>&1; then
+    pg_isready -q -h "$host" -p "$port" -t 3
+    return
+  fi
+  local limit=()
+  command -v timeout >/dev/null 2>&1 && limit=(timeout 3)
+  "${limit[@]}" bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$host" "$port" 2>/dev/null
+}
+
+# Loopback trust for the postgres user, for a server this script installed (Debian's default asks
+# for a password the tests do not have). Inserted first so it wins over the packaged lines.
+postgres_trust_loopback() {
+  local hba=$1
+  grep -q '^# cohort-import tests' "$hba" && return 0
+  sed -i '1i # cohort-import tests: the postgres user on loopback without a password\nhost all postgres 127.0.0.1/32 trust\nhost all postgres ::1/128 trust' "$hba"
+}
+
+ensure_postgres() {
+  local host=${PGHOST:-127.0.0.1} port=${PGPORT:-5432} user=${PGUSER:-postgres} installed=0
+  if ! postgres_answers "$host" "$port"; then
+    case "$host" in
+      127.0.0.1 | localhost | ::1) ;;
+      *)
+        echo "PostgreSQL at $host:$port does not answer. Start it, or unset PGHOST to use a local one." >&2
+        exit 1
+        ;;
+    esac
+    if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+      if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        say "Installing postgresql with apt-get"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+        installed=1
+      else
+        echo "PostgreSQL is not running at $host:$port and is not installed. Run:" >&2
+        echo "    sudo apt-get install -y postgresql    # Debian/Ubuntu" >&2
+        echo "or start one with Docker: docker run -d -p $port:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:16" >&2
+        echo "then run this command again." >&2
+        exit 1
+      fi
+    fi
+    local version name
+    read -r version name < <(pg_lsclusters -h 2>/dev/null | awk -v p="$port" '$3 == p { print $1, $2; exit }') || true
+    if [ -z "${version:-}" ]; then
+      echo "No PostgreSQL cluster is set up on port $port. Run:" >&2
+      echo "    sudo pg_createcluster $(ls /usr/lib/postgresql | sort -n | tail -1) cohort-import-tests --port $port --start" >&2
+      echo "then run this command again." >&2
+      exit 1
+    fi
+    [ "$installed" = 1 ] && postgres_trust_loopback "/etc/postgresql/$version/$name/pg_hba.conf"
+    say "Starting PostgreSQL $version/$name on port $port (it keeps running: pg_ctlcluster $version $name stop stops it)"
+    if ! pg_ctlcluster "$version" "$name" start 2>/dev/null && ! pg_ctlcluster "$version" "$name" status >/dev/null 2>&1; then
+      echo "PostgreSQL $version/$name did not start. Run:" >&2
+      echo "    sudo pg_ctlcluster $version $name start" >&2
+      echo "then run this command again." >&2
+      exit 1
+    fi
+    [ "$installed" = 1 ] && pg_ctlcluster "$version" "$name" reload
+    for _ in $(seq 1 50); do
+      postgres_answers "$host" "$port" && break
+      sleep 0.2
+    done
+    if ! postgres_answers "$host" "$port"; then
+      echo "PostgreSQL $version/$name started but does not answer at $host:$port; see /var/log/postgresql/" >&2
+      exit 1
+    fi
+  fi
+  if command -v psql >/dev/null 2>&1 &&
+    ! PGCONNECT_TIMEOUT=5 psql -w -h "$host" -p "$port" -U "$user" -d postgres -Atqc 'SELECT 1' >/dev/null 2>&1; then
+    echo "PostgreSQL at $host:$port refuses user $user without a password. Either set PGPASSWORD, or allow" >&2
+    echo "loopback trust for it: add 'host all $user 127.0.0.1/32 trust' at the top of pg_hba.conf and run" >&2
+    echo "    sudo pg_ctlcluster <version> <cluster> reload" >&2
+    exit 1
+  fi
+}

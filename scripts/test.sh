@@ -4,6 +4,7 @@ source "$(dirname "$0")/lib.sh"
 ensure_node
 ensure_deps
 ensure_redis
+ensure_postgres
 ensure_chromium
 say "Building the web console"
 npm run --silent build:console -- --logLevel warn

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { allowlistEntry } from './domain/braze-endpoint';
+import { DEFAULT_WAREHOUSE_DEADLINES } from './warehouse/deadlines';
 
 /**
  * All configuration, read once from the environment and validated. A missing or malformed
@@ -41,7 +42,12 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_{}-]+$/, 'letters, digits, _ - { } only')
     .default('cohort-import'),
   DATABASE_URL: z.string().min(1).default('data/control.db'),
+  /** A SQLite file path, or postgres://… / postgresql://… for PostgreSQL. */
   WAREHOUSE_URL: z.string().min(1).default('data/warehouse.db'),
+  /** PostgreSQL warehouse: how long a per-member statement (freeze, diff, clean-up) may run. */
+  WAREHOUSE_BULK_TIMEOUT_MS: wholeNumber(1).default(DEFAULT_WAREHOUSE_DEADLINES.bulkMs),
+  /** PostgreSQL warehouse: how long any other statement (a page, a preview, an upsert) may run. */
+  WAREHOUSE_QUERY_TIMEOUT_MS: wholeNumber(1).default(DEFAULT_WAREHOUSE_DEADLINES.queryMs),
   DATA_DIR: z.string().min(1).default('data'),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
   ENCRYPTION_KEY: z.string().refine((s) => decodeKey(s) !== null, 'must be 32 bytes, as 64 hex characters or base64'),
@@ -94,6 +100,7 @@ function toConfig(env: z.infer<typeof envSchema>) {
     queuePrefix: env.QUEUE_PREFIX,
     databaseUrl: env.DATABASE_URL,
     warehouseUrl: env.WAREHOUSE_URL,
+    warehouseDeadlines: { bulkMs: env.WAREHOUSE_BULK_TIMEOUT_MS, queryMs: env.WAREHOUSE_QUERY_TIMEOUT_MS },
     dataDir: env.DATA_DIR,
     adminToken: env.ADMIN_TOKEN,
     encryptionKey: decodeKey(env.ENCRYPTION_KEY)!,

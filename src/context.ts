@@ -20,7 +20,7 @@ import { RunCloser } from './services/run-closer';
 import { RunRepository } from './services/runs';
 import { ScheduleService } from './services/schedules';
 import { WorkspaceService } from './services/workspaces';
-import { openSqliteWarehouse } from './warehouse/sqlite-warehouse';
+import { openWarehouse } from './warehouse/open-warehouse';
 import type { Warehouse } from './warehouse/warehouse';
 
 /** Everything a process needs, built once from the configuration and closed in order. */
@@ -53,7 +53,7 @@ export interface AppContext {
 export async function createContext(config: Config, processName: string, log?: Logger): Promise<AppContext> {
   const logger = log ?? createLogger(processName, config.logLevel);
   const db = await openControlDb(config.databaseUrl);
-  const warehouse = await openSqliteWarehouse(config.warehouseUrl);
+  const warehouse = await openWarehouse(config.warehouseUrl, { deadlines: config.warehouseDeadlines });
   const redisOutages = new RedisOutageLog(logger, config.redisUrl);
   const redis = redisOutages.watch(createRedis(config.redisUrl, 'client'));
   const queues = createQueues(redis, config.queuePrefix, redisOutages.onError);
@@ -100,7 +100,7 @@ export async function createContext(config: Config, processName: string, log?: L
       await mailer.close();
       await queues.close();
       await redis.quit().catch(() => redis.disconnect());
-      warehouse.close();
+      await warehouse.close();
       await db.close();
     },
   };

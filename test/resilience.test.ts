@@ -1,8 +1,14 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SqliteWarehouse } from '../src/warehouse/sqlite-warehouse';
 import { expectedFromDemo, sandboxMembers, sandboxRequests } from './support/expectations';
-import { createConnectedWorkspace, type Harness, startHarness, waitForRun, seedDemo } from './support/harness';
+import {
+  createConnectedWorkspace,
+  type Harness,
+  queryWarehouse,
+  startHarness,
+  waitForRun,
+  seedDemo,
+} from './support/harness';
 import { startProcess } from './support/processes';
 
 /** Runs that do not go smoothly: pages that give up, and a worker stopped mid-run. */
@@ -120,19 +126,21 @@ describe('cancel and lost runs', () => {
   it('cancels a queued run at once, and the cohort can be imported again', async () => {
     const { cohort, runId } = await start('Cancel queued');
     // As if an earlier attempt had frozen the members before being delayed (say by a 429).
-    const wh = h.ctx.warehouse as SqliteWarehouse;
-    await wh.freezeRunMembers(runId, ws.workspaceId, criteria as never, Date.now());
-    const frozen = () =>
-      wh.db
-        .prepare('SELECT count(*) FROM cohort_run_members m JOIN run_keys k ON k.id = m.run_key WHERE k.run_id = ?')
-        .pluck()
-        .get(runId);
-    expect(frozen()).toBeGreaterThan(0);
+    await h.ctx.warehouse.freezeRunMembers(runId, ws.workspaceId, criteria as never, Date.now());
+    const frozen = async () => {
+      const [row] = await queryWarehouse<{ n: number | string }>(
+        h,
+        'SELECT count(*) AS n FROM cohort_run_members m JOIN run_keys k ON k.id = m.run_key WHERE k.run_id = $1',
+        [runId],
+      );
+      return Number(row!.n);
+    };
+    expect(await frozen()).toBeGreaterThan(0);
     const cancelled = await h.request('POST', `/v1/imports/${runId}/cancel`, { token: ws.token });
     expect(cancelled.status).toBe(200);
     expect(cancelled.body).toMatchObject({ id: runId, status: 'failed', error: 'Cancelled by request.' });
     expect(await h.ctx.queues.importRun.getJob(`run-${runId}`)).toBeUndefined();
-    expect(frozen()).toBe(0);
+    expect(await frozen()).toBe(0);
     const again = await h.request('POST', `/v1/imports/${runId}/cancel`, { token: ws.token });
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('run_not_active');

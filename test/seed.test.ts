@@ -8,7 +8,7 @@ import { COUNTRY_WEIGHTS, demoUser, EVENT_NAME_WEIGHTS, type DemoUser } from '..
 import { createProgressBar } from '../src/seed/progress-bar';
 import { registerInSandbox, type SandboxUserRecord } from '../src/seed/register-in-sandbox';
 import { seedWarehouse } from '../src/seed/seed-warehouse';
-import { warehouseMigrations } from '../src/warehouse/sqlite-schema';
+import { openSqliteWarehouse, type SqliteWarehouse } from '../src/warehouse/sqlite-warehouse';
 import { scratchDir } from './support/scratch';
 
 const SEED = 7;
@@ -45,18 +45,17 @@ function share(part: number, whole: number): number {
 
 describe('seedWarehouse', () => {
   let dir: string;
+  let warehouse: SqliteWarehouse;
   let db: Database.Database;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = scratchDir('seed');
-    db = new Database(join(dir, 'warehouse.db'));
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    for (const migration of warehouseMigrations) db.exec(migration);
+    warehouse = await openSqliteWarehouse(join(dir, 'warehouse.db'));
+    db = warehouse.db;
   });
 
-  afterEach(() => {
-    db.close();
+  afterEach(async () => {
+    await warehouse.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -72,8 +71,8 @@ describe('seedWarehouse', () => {
       .all(workspaceId);
   const eventCount = (): number => db.prepare<[], number>('SELECT COUNT(*) FROM events').pluck().get()!;
 
-  it('stores the agreed shares of identity kinds', () => {
-    seedWarehouse(db, { workspaceId: WORKSPACE, users: USERS, seed: SEED, now: NOW });
+  it('stores the agreed shares of identity kinds', async () => {
+    await seedWarehouse(warehouse, { workspaceId: WORKSPACE, users: USERS, seed: SEED, now: NOW });
     const rows = userRows();
     expect(rows).toHaveLength(USERS);
 
@@ -99,8 +98,8 @@ describe('seedWarehouse', () => {
     expect(rows.every((r) => (r.alias_name === null) === (r.alias_label === null))).toBe(true);
   });
 
-  it('stores weighted countries and plans and ages from 16 to 80', () => {
-    seedWarehouse(db, { workspaceId: WORKSPACE, users: USERS, seed: SEED, now: NOW });
+  it('stores weighted countries and plans and ages from 16 to 80', async () => {
+    await seedWarehouse(warehouse, { workspaceId: WORKSPACE, users: USERS, seed: SEED, now: NOW });
     const properties = userRows().map((r) => JSON.parse(r.properties) as Record<string, unknown>);
 
     const countries = new Map<unknown, number>();
@@ -124,8 +123,8 @@ describe('seedWarehouse', () => {
     expect(Math.max(...ages)).toBeGreaterThanOrEqual(76);
   });
 
-  it('stores 0 to 6 events per user, all within the last 90 days and between first and last seen', () => {
-    const result = seedWarehouse(db, { workspaceId: WORKSPACE, users: USERS, seed: SEED, now: NOW });
+  it('stores 0 to 6 events per user, all within the last 90 days and between first and last seen', async () => {
+    const result = await seedWarehouse(warehouse, { workspaceId: WORKSPACE, users: USERS, seed: SEED, now: NOW });
     const users = userRows();
     const events = eventRows();
     expect(result).toEqual({ users: USERS, events: events.length });
@@ -158,8 +157,8 @@ describe('seedWarehouse', () => {
     expect(withoutEvents).toBeLessThan(USERS * 0.25);
   });
 
-  it('gives every user unique identifiers', () => {
-    seedWarehouse(db, { workspaceId: WORKSPACE, users: USERS, seed: SEED, now: NOW });
+  it('gives every user unique identifiers', async () => {
+    await seedWarehouse(warehouse, { workspaceId: WORKSPACE, users: USERS, seed: SEED, now: NOW });
     const uniqueness = db
       .prepare<[], Record<string, number>>(
         `SELECT COUNT(user_key) AS keys,       COUNT(DISTINCT user_key)   AS distinct_keys,
@@ -201,26 +200,26 @@ describe('seedWarehouse', () => {
   const regenerated = (count: number, now = NOW, seed = SEED): Omit<DemoUser, 'known_to_braze'>[] =>
     demoUsers(count, seed, now).map(({ known_to_braze: _notStored, ...stored }) => stored);
 
-  it('stores exactly what demoUser(seed, index, now) regenerates', () => {
-    seedWarehouse(db, { workspaceId: WORKSPACE, users: USERS, seed: SEED, now: NOW });
+  it('stores exactly what demoUser(seed, index, now) regenerates', async () => {
+    await seedWarehouse(warehouse, { workspaceId: WORKSPACE, users: USERS, seed: SEED, now: NOW });
     const stored = storedUsers();
     expect(stored[42]!.user_key).toBe('u-0000042');
     expect(stored).toStrictEqual(regenerated(USERS));
   });
 
-  it('re-seeding the same range changes nothing, and a later `now` replaces the events', () => {
-    const first = seedWarehouse(db, { workspaceId: WORKSPACE, users: USERS, seed: SEED, now: NOW });
+  it('re-seeding the same range changes nothing, and a later `now` replaces the events', async () => {
+    const first = await seedWarehouse(warehouse, { workspaceId: WORKSPACE, users: USERS, seed: SEED, now: NOW });
     const idsBefore = userRows().map((r) => [r.user_key, r.id]);
     const eventsBefore = eventRows();
 
-    const again = seedWarehouse(db, { workspaceId: WORKSPACE, users: USERS, seed: SEED, now: NOW });
+    const again = await seedWarehouse(warehouse, { workspaceId: WORKSPACE, users: USERS, seed: SEED, now: NOW });
     expect(again).toEqual(first);
     expect(userRows().map((r) => [r.user_key, r.id])).toEqual(idsBefore);
     expect(eventCount()).toBe(eventsBefore.length); // checked first: a diff of duplicates is slow to print
     expect(eventRows()).toEqual(eventsBefore);
 
     const later = NOW + 10 * DAY_MS;
-    const moved = seedWarehouse(db, { workspaceId: WORKSPACE, users: USERS, seed: SEED, now: later });
+    const moved = await seedWarehouse(warehouse, { workspaceId: WORKSPACE, users: USERS, seed: SEED, now: later });
     const expectedEvents = demoUsers(USERS, SEED, later).reduce((n, u) => n + u.events.length, 0);
     expect(moved.events).toBe(expectedEvents);
     expect(eventCount()).toBe(expectedEvents);
@@ -230,18 +229,18 @@ describe('seedWarehouse', () => {
     expect(oldest).toBeGreaterThan(later - 90 * DAY_MS);
   });
 
-  it('re-seeding a range with another seed replaces those users in place', () => {
-    seedWarehouse(db, { workspaceId: WORKSPACE, users: 1_000, seed: SEED, now: NOW });
+  it('re-seeding a range with another seed replaces those users in place', async () => {
+    await seedWarehouse(warehouse, { workspaceId: WORKSPACE, users: 1_000, seed: SEED, now: NOW });
     const idsBefore = userRows().map((r) => r.id);
-    seedWarehouse(db, { workspaceId: WORKSPACE, users: 1_000, seed: SEED + 1, now: NOW });
+    await seedWarehouse(warehouse, { workspaceId: WORKSPACE, users: 1_000, seed: SEED + 1, now: NOW });
     expect(userRows().map((r) => r.id)).toEqual(idsBefore);
     expect(storedUsers()).toStrictEqual(regenerated(1_000, NOW, SEED + 1));
   });
 
-  it('seeds overlapping ranges with startIndex without duplicates and reports progress per transaction', () => {
+  it('seeds overlapping ranges with startIndex without duplicates and reports progress per transaction', async () => {
     const progress: [number, number][] = [];
-    seedWarehouse(db, { workspaceId: WORKSPACE, users: 3_000, seed: SEED, now: NOW });
-    const second = seedWarehouse(db, {
+    await seedWarehouse(warehouse, { workspaceId: WORKSPACE, users: 3_000, seed: SEED, now: NOW });
+    const second = await seedWarehouse(warehouse, {
       workspaceId: WORKSPACE,
       users: 3_000,
       startIndex: 2_000,
@@ -263,10 +262,10 @@ describe('seedWarehouse', () => {
     expect(eventCount()).toBe(demoUsers(USERS).reduce((n, u) => n + u.events.length, 0));
   });
 
-  it('keeps workspaces apart', () => {
-    seedWarehouse(db, { workspaceId: 'ws-a', users: 1_000, seed: SEED, now: NOW });
+  it('keeps workspaces apart', async () => {
+    await seedWarehouse(warehouse, { workspaceId: 'ws-a', users: 1_000, seed: SEED, now: NOW });
     const eventsA = eventRows('ws-a').length;
-    seedWarehouse(db, { workspaceId: 'ws-b', users: 1_000, seed: SEED + 1, now: NOW });
+    await seedWarehouse(warehouse, { workspaceId: 'ws-b', users: 1_000, seed: SEED + 1, now: NOW });
     expect(userRows('ws-a')).toHaveLength(1_000);
     expect(userRows('ws-b')).toHaveLength(1_000);
     expect(eventRows('ws-a')).toHaveLength(eventsA);

@@ -1,91 +1,63 @@
 /**
- * Compiles validated criteria to one boolean SQLite expression over `users <alias>`.
+ * Compiles validated criteria to one boolean SQL expression over `users <alias>`, for
+ * SQLite or PostgreSQL from the same tree. This file owns the tree (all/any/not), identity,
+ * event counts and which property tests negate which; a dialect (`criteria-sqlite.ts`,
+ * `criteria-postgres.ts`) says how one JSON property is tested.
  *
- * Safety: the `sql` tag below binds every interpolated string or number as a `?` parameter;
- * only other `sql` fragments and the checked table alias become SQL text. Property names
- * reach SQL solely as a bound JSON path (`$."address"."city"`) built from names that match
- * the property name pattern, so they cannot leave their quotes.
+ * Safety: every value is bound as a parameter (see `sql-fragment.ts`); only other fragments
+ * and the checked table alias become SQL text. Property names reach SQL solely as a bound
+ * JSON path built from names that match the property name pattern.
  *
- * Every fragment evaluates to 0 or 1, never NULL (types are read through
- * `IFNULL(json_type(...), 'null')`), so NOT, neq, not_in and not_exists are exact
- * complements. Semantics are documented in `criteria.ts`; `criteria-evaluator.ts` is the
- * in-memory oracle the tests hold this compiler to.
+ * Every fragment evaluates to true or false, never NULL, so NOT, neq, not_in and not_exists
+ * are exact complements. Semantics are documented in `criteria.ts`; `criteria-evaluator.ts`
+ * is the in-memory oracle the tests hold this compiler to, on both engines.
  */
-import type { Criteria, CriteriaNode, EventCondition, PropertyCondition, ScalarValue } from './criteria';
+import type { Criteria, CriteriaNode, EventCondition, PropertyCondition } from './criteria';
+import { type CriteriaDialect, ELEMENT_ALIAS } from './criteria-dialect';
 import { propertyPathSegments } from './criteria-property-name';
+import { postgresDialect } from './criteria-postgres';
+import { sqliteDialect, sqliteJsonPath } from './criteria-sqlite';
 import { identifiedSql } from './identity';
+import { not, join, type Sql, sql, type SqlParam, trusted } from './sql-fragment';
 import { assertSqlIdentifier } from './sql-identifier';
 
-export type SqlParam = string | number | null;
+export type { SqlParam } from './sql-fragment';
 
 export interface CompiledCriteria {
   sql: string;
   params: SqlParam[];
 }
 
+export type SqlDialectName = CriteriaDialect['name'];
+
 export interface CompileCriteriaOptions {
   /** evaluation time, epoch milliseconds; event windows end here */
   now: number;
   /** alias of the `users` table in the surrounding query; default `u` */
   userAlias?: string;
+  /** default `sqlite` */
+  dialect?: SqlDialectName;
+  /** PostgreSQL: the number of the first placeholder (`$n`), after the query's own; default 1 */
+  firstParameter?: number;
 }
+
+const DIALECTS: Record<SqlDialectName, CriteriaDialect> = { sqlite: sqliteDialect, postgres: postgresDialect };
 
 const DAY_MS = 86_400_000;
 
-// Aliases of the correlated subqueries; the users alias must differ from them.
+// Alias of the correlated event subquery; the users alias must differ from it and ELEMENT_ALIAS.
 const EVENT_ALIAS = 'criteria_event';
-const ELEMENT_ALIAS = 'criteria_element';
 
-class Sql {
-  constructor(
-    readonly text: string,
-    readonly params: readonly SqlParam[],
-  ) {}
-}
-
-/** Interpolated values are bound as parameters; only `Sql` fragments are inlined. */
-function sql(strings: TemplateStringsArray, ...parts: (Sql | SqlParam)[]): Sql {
-  let text = strings[0] ?? '';
-  const params: SqlParam[] = [];
-  parts.forEach((part, index) => {
-    if (part instanceof Sql) {
-      text += part.text;
-      params.push(...part.params);
-    } else {
-      text += '?';
-      params.push(part);
-    }
-    text += strings[index + 1] ?? '';
-  });
-  return new Sql(text, params);
-}
-
-/** For the few names the compiler itself owns (aliases), never for input. */
-function trusted(text: string): Sql {
-  return new Sql(text, []);
-}
-
-function join(fragments: readonly Sql[], operator: 'AND' | 'OR'): Sql {
-  return new Sql(
-    `(${fragments.map((fragment) => fragment.text).join(` ${operator} `)})`,
-    fragments.flatMap((fragment) => fragment.params),
-  );
-}
-
-function not(fragment: Sql): Sql {
-  return sql`(NOT ${fragment})`;
-}
-
-/** `address.city` → `$."address"."city"`; the name pattern rules out quotes and backslashes. */
+/** `address.city` → `$."address"."city"` (SQLite's JSON path). */
 export function jsonPathOf(property: string): string {
-  return `$${propertyPathSegments(property)
-    .map((segment) => `."${segment}"`)
-    .join('')}`;
+  return sqliteJsonPath(propertyPathSegments(property));
 }
 
 interface Context {
   now: number;
+  alias: string;
   users: Sql;
+  dialect: CriteriaDialect;
 }
 
 function compileNode(node: CriteriaNode, ctx: Context): Sql {
@@ -101,7 +73,7 @@ function compileNode(node: CriteriaNode, ctx: Context): Sql {
     );
   if ('not' in node) return not(compileNode(node.not, ctx));
   if ('identity' in node) {
-    const identified = trusted(identifiedSql(ctx.users.text));
+    const identified = trusted(identifiedSql(ctx.alias));
     switch (node.identity) {
       case 'identified':
         return identified;
@@ -138,77 +110,38 @@ function compileEvent(node: EventCondition, ctx: Context): Sql {
   }
 }
 
-const NUMBER_TYPES = trusted(`('integer', 'real')`);
-const BOOLEAN_TYPES = trusted(`('true', 'false')`);
-
 function compileProperty(node: PropertyCondition, ctx: Context): Sql {
-  const properties = sql`${ctx.users}.properties`;
-  const path = jsonPathOf(node.property);
-  const type = sql`IFNULL(json_type(${properties}, ${path}), 'null')`;
-  const value = sql`json_extract(${properties}, ${path})`;
-
-  const equalsScalar = (expected: ScalarValue): Sql => {
-    if (typeof expected === 'string') return sql`(${type} = 'text' AND ${value} = ${expected})`;
-    if (typeof expected === 'number') return sql`(${type} IN ${NUMBER_TYPES} AND ${value} = ${expected})`;
-    // json_extract gives 1/0 for JSON true/false; the type test keeps numbers 1/0 out.
-    return sql`(${type} IN ${BOOLEAN_TYPES} AND ${value} = ${expected ? 1 : 0})`;
-  };
-
-  const inList = (expected: readonly ScalarValue[]): Sql => {
-    // One bound JSON array per type class keeps the statement size independent of the list.
-    const strings = expected.filter((item): item is string => typeof item === 'string');
-    const numbers = expected.filter((item): item is number => typeof item === 'number');
-    const booleans = expected.filter((item): item is boolean => typeof item === 'boolean').map((b) => (b ? 1 : 0));
-    const element = trusted(ELEMENT_ALIAS);
-    const member = (list: readonly (string | number)[]) =>
-      sql`${value} IN (SELECT ${element}.value FROM json_each(${JSON.stringify(list)}) ${element})`;
-    const alternatives: Sql[] = [];
-    if (strings.length > 0) alternatives.push(sql`(${type} = 'text' AND ${member(strings)})`);
-    if (numbers.length > 0) alternatives.push(sql`(${type} IN ${NUMBER_TYPES} AND ${member(numbers)})`);
-    if (booleans.length > 0) alternatives.push(sql`(${type} IN ${BOOLEAN_TYPES} AND ${member(booleans)})`);
-    return join(alternatives, 'OR');
-  };
-
-  const compare = (operator: Sql, expected: number | string): Sql =>
-    typeof expected === 'number'
-      ? sql`(${type} IN ${NUMBER_TYPES} AND ${value} ${operator} ${expected})`
-      : sql`(${type} = 'text' AND ${value} ${operator} ${expected})`;
-
-  const exists = sql`(${type} <> 'null')`;
-
+  const test = ctx.dialect.property(sql`${ctx.users}.properties`, propertyPathSegments(node.property));
   switch (node.op) {
     case 'eq':
-      return equalsScalar(node.value);
+      return test.equals(node.value);
     case 'neq':
-      return not(equalsScalar(node.value));
+      return not(test.equals(node.value));
     case 'in':
-      return inList(node.value);
+      return test.inList(node.value);
     case 'not_in':
-      return not(inList(node.value));
+      return not(test.inList(node.value));
     case 'gt':
-      return compare(trusted('>'), node.value);
+      return test.compare('>', node.value);
     case 'gte':
-      return compare(trusted('>='), node.value);
+      return test.compare('>=', node.value);
     case 'lt':
-      return compare(trusted('<'), node.value);
+      return test.compare('<', node.value);
     case 'lte':
-      return compare(trusted('<='), node.value);
-    case 'contains': {
-      const element = trusted(ELEMENT_ALIAS);
-      // instr is a case-sensitive, wildcard-free substring test (unlike LIKE).
-      return sql`(CASE ${type} WHEN 'text' THEN instr(${value}, ${node.value}) > 0 WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(${properties}, ${path}) ${element} WHERE ${element}.type = 'text' AND ${element}.value = ${node.value}) ELSE 0 END)`;
-    }
+      return test.compare('<=', node.value);
+    case 'contains':
+      return test.contains(node.value);
     case 'exists':
-      return exists;
+      return test.exists();
     case 'not_exists':
-      return not(exists);
+      return not(test.exists());
     default:
       throw new TypeError(`unknown property op ${JSON.stringify((node satisfies never as { op: unknown }).op)}`);
   }
 }
 
 /**
- * A 0/1 SQL expression over `users <alias>` with `?` placeholders, for example
+ * A boolean SQL expression over `users <alias>` with the dialect's placeholders, for example
  * `SELECT u.id FROM users u WHERE u.workspace_id = ? AND (<sql>)`.
  */
 export function compileCriteria(criteria: Criteria, options: CompileCriteriaOptions): CompiledCriteria {
@@ -219,6 +152,12 @@ export function compileCriteria(criteria: Criteria, options: CompileCriteriaOpti
   if (!Number.isSafeInteger(options.now)) {
     throw new TypeError(`now must be an integer epoch in milliseconds; got ${String(options.now)}`);
   }
-  const compiled = compileNode(criteria, { now: options.now, users: trusted(alias) });
-  return { sql: compiled.text, params: [...compiled.params] };
+  const first = options.firstParameter ?? 1;
+  if (!Number.isSafeInteger(first) || first < 1) {
+    throw new TypeError(`firstParameter must be a positive integer; got ${String(first)}`);
+  }
+  const dialect = DIALECTS[options.dialect ?? 'sqlite'];
+  const compiled = compileNode(criteria, { now: options.now, alias, users: trusted(alias), dialect });
+  const { text, params } = compiled.render(dialect.placeholder, first);
+  return { sql: text, params };
 }

@@ -55,7 +55,7 @@ export interface BrazeIdentifierSql {
 }
 
 function presentSql(column: string): string {
-  return `IFNULL(${column}, '') <> ''`;
+  return `COALESCE(${column}, '') <> ''`;
 }
 
 function hasExternalIdSql(alias: string): string {
@@ -66,7 +66,7 @@ function hasAliasSql(alias: string): string {
   return `(${presentSql(`${alias}.alias_name`)} AND ${presentSql(`${alias}.alias_label`)})`;
 }
 
-/** SQL expressions (no parameters) over the `users` table aliased as `alias`. */
+/** SQL expressions (no parameters) over the `users` table aliased as `alias`; SQLite and PostgreSQL alike. */
 export function brazeIdentifierSql(alias = 'u'): BrazeIdentifierSql {
   assertSqlIdentifier(alias, 'users table alias');
   const external = hasExternalIdSql(alias);
@@ -83,7 +83,7 @@ export function brazeIdentifierSql(alias = 'u'): BrazeIdentifierSql {
   };
 }
 
-/** A 0/1 SQL expression (never NULL, no parameters): the user is identified. */
+/** A boolean SQL expression (never NULL, no parameters): the user is identified. SQLite and PostgreSQL alike. */
 export function identifiedSql(alias = 'u'): string {
   assertSqlIdentifier(alias, 'users table alias');
   return `(${hasExternalIdSql(alias)} OR ${hasAliasSql(alias)})`;

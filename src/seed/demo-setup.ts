@@ -5,7 +5,7 @@ import type { Config } from '../config';
 import { SecretBox } from '../crypto/secret-box';
 import { BrazeConnectionService } from '../services/braze-connections';
 import { WorkspaceService } from '../services/workspaces';
-import { openSqliteWarehouse } from '../warehouse/sqlite-warehouse';
+import { openWarehouse } from '../warehouse/open-warehouse';
 import { createProgressBar } from './progress-bar';
 import { registerInSandbox } from './register-in-sandbox';
 import { seedWarehouse } from './seed-warehouse';
@@ -54,7 +54,7 @@ export async function ensureDemo(
   opts: { sandboxUrl: string; users: number; seed?: number; force?: boolean },
 ): Promise<DemoState> {
   const db = await openControlDb(config.databaseUrl);
-  const warehouse = await openSqliteWarehouse(config.warehouseUrl);
+  const warehouse = await openWarehouse(config.warehouseUrl, { deadlines: config.warehouseDeadlines });
   try {
     let state = readDemoState(config);
     const workspaces = new WorkspaceService(db);
@@ -88,7 +88,7 @@ export async function ensureDemo(
       const now = Date.now();
       const seed = state.seed;
       const bar = createProgressBar({ label: 'warehouse', total: opts.users });
-      const seeded = seedWarehouse(warehouse.db, {
+      const seeded = await seedWarehouse(warehouse, {
         workspaceId: state.workspace_id,
         users: opts.users,
         seed,
@@ -115,7 +115,7 @@ export async function ensureDemo(
     }
     return state;
   } finally {
-    warehouse.close();
+    await warehouse.close();
     await db.close();
   }
 }

@@ -318,7 +318,7 @@ export class SqliteWarehouse implements Warehouse {
     this.db.prepare('SELECT 1').get();
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 }

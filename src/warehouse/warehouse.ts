@@ -79,5 +79,5 @@ export interface Warehouse {
   /** Forgets what Braze was told for a cohort (the cohort is gone). */
   forgetCohort(cohortId: string): Promise<void>;
   ping(): Promise<void>;
-  close(): void;
+  close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
-/** The same suite as ../import.e2e.test.ts, with the control database on PostgreSQL. */
+/** The same suite as ../import.e2e.test.ts, with both databases on PostgreSQL. */
 import { useEngines } from '../support/engines';
 
-useEngines({ control: 'postgres' });
+useEngines({ control: 'postgres', warehouse: 'postgres' });
 await import('../import.e2e.test');

@@ -9,14 +9,15 @@ import { startBrazeSandbox } from '../../src/braze-sandbox/server';
 import { mulberry32 } from '../../src/seed/demo-users';
 import { registerInSandbox } from '../../src/seed/register-in-sandbox';
 import { seedWarehouse } from '../../src/seed/seed-warehouse';
-import type { SqliteWarehouse } from '../../src/warehouse/sqlite-warehouse';
+import type { OpenedWarehouse } from '../../src/warehouse/open-warehouse';
+import { PgWarehouse } from '../../src/warehouse/pg-warehouse';
 import { loadConfig, type Config } from '../../src/config';
 import { type AppContext, createContext } from '../../src/context';
 import { createLogger } from '../../src/logger';
 import type { WorkerManager } from '../../workers/worker-manager';
 import { startWorkers } from '../../workers/start-workers';
 import { type Engine, testEngines } from './engines';
-import { createTestDatabase } from './postgres';
+import { createTestDatabase, type TestDatabase } from './postgres';
 import { scratchDir, scratchPrefix } from './scratch';
 
 export { TEST_PREFIX_ROOT } from './scratch';
@@ -39,6 +40,9 @@ export interface Harness {
   dir: string;
   /** Every log line the in-process web and workers wrote. */
   logs: string[];
+  warehouseEngine: WarehouseEngine;
+  /** The warehouse as its engine's class, for tests that look inside it. */
+  warehouse: OpenedWarehouse;
   workers?: WorkerManager;
   request<T = any>(
     method: string,
@@ -49,6 +53,8 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+export type WarehouseEngine = Engine;
+
 export interface HarnessOptions {
   workers?: boolean;
   /** The control database's engine; by default the file's choice (support/engines.ts). */
@@ -56,15 +62,21 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** More BRAZE_ENDPOINT_ALLOWLIST entries besides the harness' own sandbox (e.g. `EU=http://…`). */
   allowlist?: string[];
+  /** `postgres`: the warehouse in a database of its own on the test PostgreSQL; by default the file's choice. */
+  warehouse?: WarehouseEngine;
 }
 
 /**
  * The real system in one process: the API on a free port, BullMQ workers on real Redis under
- * a queue prefix of its own, SQLite files in a temp folder with the real migrations, and a
- * Braze sandbox over HTTP. `close()` removes all of it.
+ * a queue prefix of its own, SQLite files in a temp folder with the real migrations (or the
+ * warehouse in a fresh PostgreSQL database), and a Braze sandbox over HTTP. `close()` removes
+ * all of it.
  */
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const dir = scratchDir('harness');
+  const warehouseEngine = opts.warehouse ?? testEngines().warehouse;
+  const database: TestDatabase | undefined =
+    warehouseEngine === 'postgres' ? await createTestDatabase('harness') : undefined;
   const sandbox = await startBrazeSandbox({
     port: 0,
     host: '127.0.0.1',
@@ -81,7 +93,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     QUEUE_PREFIX: scratchPrefix(),
     DATABASE_URL: controlPg?.url ?? join(dir, 'control.db'),
-    WAREHOUSE_URL: join(dir, 'warehouse.db'),
+    WAREHOUSE_URL: database?.url ?? join(dir, 'warehouse.db'),
     DATA_DIR: dir,
     ADMIN_TOKEN: adminToken,
     ENCRYPTION_KEY: randomBytes(32).toString('hex'),
@@ -123,6 +135,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     sandboxUrl: sandbox.url,
     dir,
     logs,
+    warehouseEngine,
+    warehouse: ctx.warehouse as OpenedWarehouse,
     workers,
     async request(method, path, o = {}) {
       const headers: Record<string, string> = { ...o.headers };
@@ -161,6 +175,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await ctx.close();
       await sandbox.close();
       await controlPg?.drop();
+      await database?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -215,7 +230,18 @@ export async function seedDemo(
   opts: { users: number; seed: number },
 ): Promise<number> {
   const now = Date.now();
-  seedWarehouse((h.ctx.warehouse as SqliteWarehouse).db, { workspaceId: ws.workspaceId, ...opts, now });
+  await seedWarehouse(h.warehouse, { workspaceId: ws.workspaceId, ...opts, now });
   await registerInSandbox({ sandboxUrl: h.sandboxUrl, brazeWorkspaceId: ws.brazeWorkspaceId, ...opts, now });
   return now;
+}
+
+/** Reads the warehouse directly, on either engine: `$1`, `$2` … placeholders in order; rows as objects. */
+export async function queryWarehouse<T = Record<string, unknown>>(
+  h: Harness,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const wh = h.warehouse;
+  if (wh instanceof PgWarehouse) return (await wh.pool.query(sql, params)).rows as T[];
+  return wh.db.prepare(sql.replace(/\$\d+/g, '?')).all(...params) as T[];
 }

@@ -48,10 +48,19 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, empty database, e.g. `citest-1234-e2e-9f2c1a`; `drop()` removes it. */
-export async function createTestDatabase(label: string): Promise<TestDatabase> {
+/**
+ * A fresh, empty database, e.g. `citest-1234-e2e-9f2c1a`; `drop()` removes it. `icuLocale`
+ * (e.g. `en-US`) gives it a linguistic collation instead of the server's default, which on
+ * these machines is C.UTF-8 and would hide a missing `COLLATE "C"`.
+ */
+export async function createTestDatabase(label: string, opts: { icuLocale?: string } = {}): Promise<TestDatabase> {
   const name = `${DB_ROOT}${ownerPid()}-${label.toLowerCase().replace(/[^a-z0-9]/g, '')}-${randomBytes(4).toString('hex')}`;
-  await withMaintenance((c) => c.query(`CREATE DATABASE ${quoted(name)}`));
+  let create = `CREATE DATABASE ${quoted(name)}`;
+  if (opts.icuLocale !== undefined) {
+    if (!/^[A-Za-z-]{2,20}$/.test(opts.icuLocale)) throw new Error(`not an ICU locale: ${opts.icuLocale}`);
+    create += ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '${opts.icuLocale}'`;
+  }
+  await withMaintenance((c) => c.query(create));
   return {
     name,
     url: postgresUrl(name),

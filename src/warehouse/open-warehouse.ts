@@ -1,0 +1,20 @@
+import type { WarehouseDeadlines } from './deadlines';
+import { openPgWarehouse, type PgWarehouse } from './pg-warehouse';
+import { openSqliteWarehouse, type SqliteWarehouse } from './sqlite-warehouse';
+
+export type OpenedWarehouse = SqliteWarehouse | PgWarehouse;
+
+export interface OpenWarehouseOptions {
+  /** PostgreSQL only: statement deadlines (SQLite runs in-process and has none). */
+  deadlines?: Partial<WarehouseDeadlines>;
+}
+
+/** `postgres://…` or `postgresql://…` is PostgreSQL; anything else is a SQLite file path. */
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url);
+}
+
+/** Opens the warehouse that WAREHOUSE_URL names and applies its pending migrations. */
+export async function openWarehouse(url: string, options: OpenWarehouseOptions = {}): Promise<OpenedWarehouse> {
+  return isPostgresUrl(url) ? openPgWarehouse(url, options) : openSqliteWarehouse(url);
+}

@@ -1,0 +1,255 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { cohortChangesJson } from '../src/braze/cohort-changes';
+import type { Criteria } from '../src/domain/criteria';
+import { openWarehouse, type OpenedWarehouse } from '../src/warehouse/open-warehouse';
+import { openPgWarehouse, PgWarehouse } from '../src/warehouse/pg-warehouse';
+import type { PageChanges } from '../src/warehouse/warehouse';
+import { WarehouseTimeoutError } from '../src/warehouse/warehouse-timeout-error';
+import { createTestDatabase, type TestDatabase } from './support/postgres';
+import { scratchDir } from './support/scratch';
+
+/** The Warehouse contract, held to the same expectations on both engines. */
+const vip = { all: [{ property: 'vip', op: 'eq', value: true }] } as Criteria;
+const RUN_1 = '11111111-1111-4111-8111-111111111111';
+const RUN_2 = '22222222-2222-4222-8222-222222222222';
+const RUN_3 = '33333333-3333-4333-8333-333333333333';
+
+/** A page as data: the JSON text SQL built, parsed (engines differ only in whitespace). */
+function parsed(page: PageChanges) {
+  const lists = (l: PageChanges['add']) => ({
+    userIds: JSON.parse(l.userIds),
+    deviceIds: JSON.parse(l.deviceIds),
+    aliases: JSON.parse(l.aliases),
+  });
+  return { added: page.added, removed: page.removed, add: lists(page.add), remove: lists(page.remove) };
+}
+
+describe.each(['sqlite', 'postgres'] as const)('the warehouse on %s', (engine) => {
+  let dir: string;
+  let database: TestDatabase | undefined;
+  let wh: OpenedWarehouse;
+
+  beforeEach(async () => {
+    dir = scratchDir('warehouse');
+    if (engine === 'postgres') database = await createTestDatabase('warehouse');
+    wh = await openWarehouse(database?.url ?? join(dir, 'warehouse.db'));
+  });
+  afterEach(async () => {
+    await wh.close();
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Rows of a bookkeeping table, whatever the engine. */
+  async function count(table: 'cohort_run_members' | 'cohort_run_changes' | 'run_keys'): Promise<number> {
+    if (wh instanceof PgWarehouse) {
+      return (await wh.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
+    }
+    return (wh.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  }
+
+  async function diff(runId: string, fullResync = false) {
+    await wh.freezeRunMembers(runId, 'w', vip, Date.now());
+    return wh.computeChanges(runId, 'cohort', 'scope', fullResync);
+  }
+
+  it('upserts: omitted fields keep their value, properties merge (null removes), repeats apply in order', async () => {
+    await wh.upsertUsers('w', [
+      {
+        user_key: 'a',
+        external_id: 'ext-a',
+        device_id: 'dev-a',
+        properties: { vip: true, n: { x: 1, y: 2 }, tag: 't' },
+      },
+    ]);
+    const result = await wh.upsertUsers('w', [
+      { user_key: 'a', properties: { n: { x: null, z: 3 }, tag: null } },
+      { user_key: 'b', alias: { name: 'b@example.com', label: 'email' } },
+      { user_key: 'a', device_id: null, properties: { vip: false } },
+      { user_key: 'a', properties: { vip: true } },
+    ]);
+    expect(result).toEqual({ upserted: 4 });
+    const preview = await wh.preview('w', { all: [{ property: 'n.z', op: 'eq', value: 3 }] } as Criteria, {
+      now: Date.now(),
+      limit: 10,
+    });
+    expect(preview).toEqual({
+      count: 1,
+      unmatchable: 0,
+      sample: [{ user_key: 'a', external_id: 'ext-a', alias_name: null, alias_label: null, device_id: null }],
+    });
+    const gone = (property: string) =>
+      wh.preview('w', { all: [{ property, op: 'not_exists' }] } as Criteria, { now: Date.now(), limit: 10 });
+    expect((await gone('n.x')).count).toBe(2); // removed from a, never on b
+    expect((await gone('tag')).sample.map((m) => m.user_key)).toEqual(['a', 'b']);
+    expect((await wh.preview('w', vip, { now: Date.now(), limit: 10 })).count).toBe(1);
+  });
+
+  it('appends events, creating unknown users, and counts them in criteria', async () => {
+    await wh.upsertUsers('w', [{ user_key: 'known', external_id: 'k' }]);
+    const now = Date.now();
+    const result = await wh.appendEvents('w', [
+      { user_key: 'known', name: 'purchase', time: now - 1000 },
+      { user_key: 'new', name: 'purchase', time: now - 2000, properties: { sku: 'x' } },
+      { user_key: 'new', name: 'purchase', time: now - 500 },
+      { user_key: 'new', name: 'open', time: now - 100 },
+    ]);
+    expect(result).toEqual({ appended: 4, usersCreated: 1 });
+    const twice = { all: [{ event: 'purchase', op: 'gte', count: 2, within_days: 1 }] } as Criteria;
+    expect(await wh.preview('w', twice, { now, limit: 5 })).toEqual({
+      count: 1,
+      unmatchable: 1,
+      sample: [{ user_key: 'new', external_id: null, alias_name: null, alias_label: null, device_id: null }],
+    });
+    // Another workspace sees none of it.
+    expect((await wh.preview('other', twice, { now, limit: 5 })).count).toBe(0);
+  });
+
+  it('freezes, diffs, pages, applies: the next diff holds only entries and exits', async () => {
+    await wh.upsertUsers('w', [
+      { user_key: 'a', external_id: 'ext-"quoted"', device_id: 'dev-a', properties: { vip: true } },
+      { user_key: 'b', alias: { name: 'b@example.com', label: 'email' }, properties: { vip: true } },
+      { user_key: 'c', device_id: 'dev-ç-☃', properties: { vip: true } },
+      { user_key: 'd', properties: { vip: true } },
+      { user_key: 'e', external_id: 'ext-e', properties: { vip: false } },
+    ]);
+    expect(await wh.freezeRunMembers(RUN_1, 'w', vip, Date.now())).toEqual({ cohortSize: 4, unmatchable: 1 });
+    // A retried freeze replaces the earlier attempt.
+    expect(await wh.freezeRunMembers(RUN_1, 'w', vip, Date.now())).toEqual({ cohortSize: 4, unmatchable: 1 });
+    expect(await wh.computeChanges(RUN_1, 'cohort', 'scope', false)).toEqual({ additions: 3, removals: 0 });
+    expect(await wh.computeChanges(RUN_1, 'cohort', 'scope', false)).toEqual({ additions: 3, removals: 0 });
+    const first = await wh.readPage(RUN_1, 1, 3);
+    expect(first.remove).toEqual({ userIds: '[]', deviceIds: '[]', aliases: '[]' });
+    expect(parsed(first)).toEqual({
+      added: 3,
+      removed: 0,
+      add: {
+        userIds: ['ext-"quoted"'],
+        deviceIds: ['dev-ç-☃'],
+        aliases: [{ alias_name: 'b@example.com', alias_label: 'email' }],
+      },
+      remove: { userIds: [], deviceIds: [], aliases: [] },
+    });
+    expect(JSON.parse(cohortChangesJson(first))).toEqual([
+      {
+        user_ids: ['ext-"quoted"'],
+        device_ids: ['dev-ç-☃'],
+        aliases: [{ alias_name: 'b@example.com', alias_label: 'email' }],
+      },
+    ]);
+    // Pages split the numbered diff: 1..2 and 3..3 hold the three entries between them.
+    const split = [await wh.readPage(RUN_1, 1, 2), await wh.readPage(RUN_1, 3, 3)];
+    expect(split.map((p) => p.added)).toEqual([2, 1]);
+    await wh.applyChanges(RUN_1, 'cohort', 'scope', 1, 2);
+    await wh.applyChanges(RUN_1, 'cohort', 'scope', 3, 3);
+    await wh.applyChanges(RUN_1, 'cohort', 'scope', 3, 3); // a retried page changes nothing
+
+    // b leaves, e joins, c becomes identified: entries for e and c (under its new id), one exit.
+    await wh.upsertUsers('w', [
+      { user_key: 'b', properties: { vip: false } },
+      { user_key: 'e', properties: { vip: true } },
+      { user_key: 'c', external_id: 'ext-c' },
+    ]);
+    expect(await diff(RUN_2)).toEqual({ additions: 2, removals: 1 });
+    const second = parsed(await wh.readPage(RUN_2, 1, 3));
+    expect(second.add.userIds.sort()).toEqual(['ext-c', 'ext-e']);
+    expect(second.remove).toEqual({
+      userIds: [],
+      deviceIds: [],
+      aliases: [{ alias_name: 'b@example.com', alias_label: 'email' }],
+    });
+    // Braze's body: one entry object, one exit object.
+    const [entries, exits] = JSON.parse(cohortChangesJson(await wh.readPage(RUN_2, 1, 3)));
+    expect({ ...entries, user_ids: entries.user_ids.sort() }).toEqual({ user_ids: ['ext-c', 'ext-e'] });
+    expect(exits).toEqual({ aliases: [{ alias_name: 'b@example.com', alias_label: 'email' }], should_remove: true });
+    await wh.applyChanges(RUN_2, 'cohort', 'scope', 1, 3);
+
+    expect(await diff(RUN_3)).toEqual({ additions: 0, removals: 0 });
+    expect(await diff(RUN_3, true)).toEqual({ additions: 3, removals: 0 });
+    // Another sync scope (a new Braze endpoint) has been told nothing.
+    await wh.freezeRunMembers(RUN_3, 'w', vip, Date.now());
+    expect(await wh.computeChanges(RUN_3, 'cohort', 'other-scope', false)).toEqual({ additions: 3, removals: 0 });
+  });
+
+  it('discards a run: its members, diff and key are gone, and its pages refuse to read', async () => {
+    await wh.upsertUsers('w', [
+      { user_key: 'a', external_id: 'a', properties: { vip: true } },
+      { user_key: 'b', external_id: 'b', properties: { vip: true } },
+    ]);
+    await diff(RUN_1);
+    await diff(RUN_2);
+    expect(await count('cohort_run_members')).toBe(4);
+    await wh.discardRun(RUN_1);
+    expect(await count('cohort_run_members')).toBe(2);
+    expect(await count('cohort_run_changes')).toBe(2);
+    expect(await count('run_keys')).toBe(1);
+    await expect(wh.readPage(RUN_1, 1, 2)).rejects.toThrow(/no changes recorded/);
+    expect((await wh.readPage(RUN_2, 1, 2)).added).toBe(2);
+  });
+
+  it('forgets a cohort: the next diff sends every member again', async () => {
+    await wh.upsertUsers('w', [{ user_key: 'a', external_id: 'a', properties: { vip: true } }]);
+    await diff(RUN_1);
+    await wh.applyChanges(RUN_1, 'cohort', 'scope', 1, 1);
+    expect(await diff(RUN_2)).toEqual({ additions: 0, removals: 0 });
+    await wh.forgetCohort('cohort');
+    expect(await diff(RUN_3)).toEqual({ additions: 1, removals: 0 });
+  });
+
+  it('answers ping until closed', async () => {
+    await expect(wh.ping()).resolves.toBeUndefined();
+    await wh.close();
+    await expect(wh.ping()).rejects.toThrow();
+    wh = await openWarehouse(database?.url ?? join(dir, 'warehouse.db'));
+  });
+});
+
+describe('the warehouse on PostgreSQL only', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase('warehouse-pg');
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it('applies its migrations once when several processes open it at once', async () => {
+    const opened = await Promise.all([1, 2, 3, 4].map(() => openPgWarehouse(database.url, { poolSize: 2 })));
+    try {
+      const { rows } = await opened[0]!.pool.query<{ version: number; n: number }>(
+        'SELECT version, count(*)::int AS n FROM warehouse_migrations GROUP BY version ORDER BY version',
+      );
+      expect(rows).toEqual([{ version: 1, n: 1 }]);
+    } finally {
+      await Promise.all(opened.map((wh) => wh.close()));
+    }
+  });
+
+  it('cancels a statement at its deadline and says which limit was reached', async () => {
+    const wh = await openPgWarehouse(database.url, { deadlines: { queryMs: 300, bulkMs: 400 } });
+    const blocker = new pg.Client({ connectionString: database.url });
+    await blocker.connect();
+    try {
+      await wh.upsertUsers('w', [{ user_key: 'a', external_id: 'a', properties: { vip: true } }]);
+      // Another session holds the table: every statement on it waits until its deadline.
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
+      const preview = wh.preview('w', vip, { now: Date.now(), limit: 1 });
+      await expect(preview).rejects.toThrow(WarehouseTimeoutError);
+      await expect(preview).rejects.toThrow(/within 300 ms/);
+      await expect(wh.freezeRunMembers(RUN_1, 'w', vip, Date.now())).rejects.toMatchObject({
+        name: 'WarehouseTimeoutError',
+        limitMs: 400,
+      });
+      await blocker.query('ROLLBACK');
+      // The pool's connections are usable again at once.
+      expect(await wh.freezeRunMembers(RUN_1, 'w', vip, Date.now())).toEqual({ cohortSize: 1, unmatchable: 0 });
+    } finally {
+      await blocker.end();
+      await wh.close();
+    }
+  });
+});
