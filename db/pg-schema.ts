@@ -102,6 +102,8 @@ export const importRuns = pgTable(
     error: text('error'),
     notificationClaimedAt: at('notification_claimed_at'),
     notificationSentAt: at('notification_sent_at'),
+    /** What follows the end (working sets dropped, email queued) is done; the janitor re-drives it until then. */
+    settledAt: at('settled_at'),
   },
   (t) => [
     uniqueIndex('import_runs_one_active')

@@ -114,6 +114,8 @@ export const importRuns = sqliteTable(
     /** The completion email: claimed before sending, set sent after; at most one per run. */
     notificationClaimedAt: integer('notification_claimed_at', { mode: 'timestamp_ms' }),
     notificationSentAt: integer('notification_sent_at', { mode: 'timestamp_ms' }),
+    /** What follows the end (working sets dropped, email queued) is done; the janitor re-drives it until then. */
+    settledAt: integer('settled_at', { mode: 'timestamp_ms' }),
   },
   (t) => [
     // At most one active run per cohort: the database enforces it, not a race-prone check.

@@ -10,14 +10,15 @@ import { createQueues, type Queues } from './queue/queues';
 import { CohortSlots } from './queue/cohort-slots';
 import { RateBudget } from './queue/rate-budget';
 import { createRedis, RedisOutageLog } from './redis';
-import { RunJanitor } from './queue/run-janitor';
-import { ScheduleReconciler } from './queue/schedule-reconciler';
+import { ImportRuns } from './runs/import-runs';
+import { RunExecution } from './runs/run-execution';
+import { RunJanitor } from './runs/run-janitor';
+import { RunOutcomes } from './runs/run-outcomes';
+import { RunRepository } from './runs/run-store';
 import { BrazeConnectionService } from './services/braze-connections';
 import { CohortService } from './services/cohorts';
 import { HealthService } from './services/health';
-import { ImportService } from './services/imports';
-import { RunCloser } from './services/run-closer';
-import { RunRepository } from './services/runs';
+import { ScheduleReconciler } from './services/schedule-reconciler';
 import { ScheduleService } from './services/schedules';
 import { WorkspaceService } from './services/workspaces';
 import { openWarehouse } from './warehouse/open-warehouse';
@@ -40,13 +41,15 @@ export interface AppContext {
   connections: BrazeConnectionService;
   cohorts: CohortService;
   runs: RunRepository;
-  imports: ImportService;
+  /** An import run's life: src/runs/ (start and cancel here; the workers' side in `execution`). */
+  imports: ImportRuns;
+  execution: RunExecution;
+  outcomes: RunOutcomes;
   schedules: ScheduleService;
   reconciler: ScheduleReconciler;
   mailer: Mailer;
   health: HealthService;
   janitor: RunJanitor;
-  runCloser: RunCloser;
   close(): Promise<void>;
 }
 
@@ -60,11 +63,12 @@ export async function createContext(config: Config, processName: string, log?: L
   const runs = new RunRepository(db);
   const reconciler = new ScheduleReconciler(db, queues.scheduledImport, logger);
   const cohorts = new CohortService(db, warehouse, runs, reconciler);
-  const runCloser = new RunCloser(runs, warehouse, queues, redis, config.queuePrefix, config.mail, logger);
-  const janitor = new RunJanitor(queues, runs, runCloser, logger);
+  const outcomes = new RunOutcomes(runs, warehouse, queues, redis, config.queuePrefix, config.mail, logger);
+  const janitor = new RunJanitor(queues, runs, outcomes, logger);
   const box = new SecretBox(config.encryptionKey);
   const connections = new BrazeConnectionService(db, box, config.braze);
-  const imports = new ImportService(cohorts, connections, runs, queues, janitor, runCloser, logger);
+  const imports = new ImportRuns(cohorts, connections, runs, queues, janitor, outcomes, logger);
+  const execution = new RunExecution(runs, outcomes, cohorts, connections, warehouse, queues, config.worker, logger);
   const mailer = createMailer({
     smtpUrl: config.mail.smtpUrl,
     from: config.mail.from,
@@ -95,7 +99,8 @@ export async function createContext(config: Config, processName: string, log?: L
     mailer,
     health: new HealthService(redis, db, warehouse),
     janitor,
-    runCloser,
+    outcomes,
+    execution,
     async close() {
       await mailer.close();
       await queues.close();

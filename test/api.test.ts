@@ -54,6 +54,7 @@ describe('authentication', () => {
       'import-run',
       'notifications',
       'scheduled-import',
+      'settle-run',
       'upload-page',
     ]);
   });

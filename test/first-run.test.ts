@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { schedulerIdFor } from '../src/queue/schedule-reconciler';
+import { schedulerIdFor } from '../src/services/schedule-reconciler';
 import { createConnectedWorkspace, type Harness, startHarness, waitForRun } from './support/harness';
 import { runToExit, startProcess } from './support/processes';
 import { scratchDir } from './support/scratch';

@@ -17,6 +17,25 @@ const SEED = 5;
 const criteria = { all: [{ identity: 'identified' }] };
 let h: Harness;
 
+/** The members a run froze, still in the warehouse. */
+async function frozenMembers(runId: string): Promise<number> {
+  const [row] = await queryWarehouse<{ n: number | string }>(
+    h,
+    'SELECT count(*) AS n FROM cohort_run_members m JOIN run_keys k ON k.id = m.run_key WHERE k.run_id = $1',
+    [runId],
+  );
+  return Number(row!.n);
+}
+
+/** Polls until `done` holds (at most 20 s): the order of events, not their timing, is the assertion. */
+async function until(done: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Ages a run by two minutes, past the age below which it may still be getting its job. */
 async function makeOlder(runId: string): Promise<void> {
   const t = h.ctx.db.tables.importRuns;
@@ -127,26 +146,66 @@ describe('cancel and lost runs', () => {
     const { cohort, runId } = await start('Cancel queued');
     // As if an earlier attempt had frozen the members before being delayed (say by a 429).
     await h.ctx.warehouse.freezeRunMembers(runId, ws.workspaceId, criteria as never, Date.now());
-    const frozen = async () => {
-      const [row] = await queryWarehouse<{ n: number | string }>(
-        h,
-        'SELECT count(*) AS n FROM cohort_run_members m JOIN run_keys k ON k.id = m.run_key WHERE k.run_id = $1',
-        [runId],
-      );
-      return Number(row!.n);
-    };
+    const frozen = () => frozenMembers(runId);
     expect(await frozen()).toBeGreaterThan(0);
     const cancelled = await h.request('POST', `/v1/imports/${runId}/cancel`, { token: ws.token });
     expect(cancelled.status).toBe(200);
     expect(cancelled.body).toMatchObject({ id: runId, status: 'failed', error: 'Cancelled by request.' });
     expect(await h.ctx.queues.importRun.getJob(`run-${runId}`)).toBeUndefined();
-    expect(await frozen()).toBe(0);
+    // The clean-up is not web's work: it waits in a settle-run job for a worker.
+    expect(await frozen()).toBeGreaterThan(0);
+    expect(await h.ctx.queues.settleRun.getJob(`settle-${runId}`)).toBeDefined();
+    const { startWorkers } = await import('../workers/start-workers');
+    h.workers = await startWorkers(h.ctx);
+    try {
+      await until(async () => (await frozen()) === 0, 'the frozen members to be dropped');
+      const t = h.ctx.db.tables.importRuns;
+      await until(
+        async () => (await h.ctx.db.select().from(t).where(eq(t.id, runId)))[0]?.settledAt != null,
+        'the run to be settled',
+      );
+    } finally {
+      await h.workers.close();
+      h.workers = undefined;
+    }
     const again = await h.request('POST', `/v1/imports/${runId}/cancel`, { token: ws.token });
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('run_not_active');
     expect((await h.request('POST', `/v1/cohorts/${cohort.id}/imports`, { token: ws.token, body: {} })).status).toBe(
       202,
     );
+  });
+
+  it('settles a run whose settling was interrupted: the janitor hands it to a worker', async () => {
+    const { runId } = await start('Interrupted settle');
+    await h.ctx.warehouse.freezeRunMembers(runId, ws.workspaceId, criteria as never, Date.now());
+    // As if the process died right after marking the run failed: ended, never settled.
+    await h.ctx.runs.abort(runId, 'Crashed before settling.');
+    await h.ctx.runs.finish(runId, {
+      status: 'failed',
+      added: 0,
+      removed: 0,
+      failed: 0,
+      error: 'Crashed before settling.',
+    });
+    await h.ctx.queues.importRun.remove(`run-${runId}`);
+    const t = h.ctx.db.tables.importRuns;
+    const row = async () => (await h.ctx.db.select().from(t).where(eq(t.id, runId)))[0]!;
+    await h.ctx.db
+      .update(t)
+      .set({ finishedAt: new Date(Date.now() - 120_000) })
+      .where(eq(t.id, runId));
+    expect((await row()).settledAt).toBeNull();
+    await h.ctx.janitor.sweep();
+    const { startWorkers } = await import('../workers/start-workers');
+    h.workers = await startWorkers(h.ctx);
+    try {
+      await until(async () => (await row()).settledAt !== null, 'the run to be settled');
+    } finally {
+      await h.workers.close();
+      h.workers = undefined;
+    }
+    expect(await frozenMembers(runId)).toBe(0);
   });
 
   it('closes a run whose job was lost instead of answering 409 for ever', async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { createContext } from '../src/context';
 import { nextRunAt } from '../src/domain/cadence';
-import { schedulerIdFor } from '../src/queue/schedule-reconciler';
+import { schedulerIdFor } from '../src/services/schedule-reconciler';
 import { startWorkers } from '../workers/start-workers';
 import { parseMimeMessage } from './support/mime-message';
 import { sandboxMembers } from './support/expectations';

@@ -2,11 +2,11 @@ import type { AppContext } from '../src/context';
 import { cadenceRepeatStrategy } from '../src/domain/cadence';
 import { QueueNames } from '../src/queue/names';
 import { importRunPayload } from '../src/queue/payloads';
-import { failRun } from './processors/run-outcome';
 import { finalizeRun } from './processors/finalize-run';
 import { importRun } from './processors/import-run';
 import { scheduledImport } from './processors/scheduled-import';
 import { sendNotification } from './processors/send-notification';
+import { settleRun } from './processors/settle-run';
 import { uploadPage } from './processors/upload-page';
 import { WorkerManager } from './worker-manager';
 
@@ -16,7 +16,7 @@ export async function startWorkers(ctx: AppContext): Promise<WorkerManager> {
   const concurrency = ctx.config.worker.concurrency;
   const failRunOf = async (data: unknown, err: Error) => {
     const parsed = importRunPayload.safeParse(data);
-    if (parsed.success) await failRun(ctx, parsed.data.runId, `The import could not run: ${err.message}`);
+    if (parsed.success) await ctx.outcomes.fail(parsed.data.runId, `The import could not run: ${err.message}`);
   };
   manager.register({
     queue: QueueNames.importRun,
@@ -44,6 +44,11 @@ export async function startWorkers(ctx: AppContext): Promise<WorkerManager> {
     process: (job) => scheduledImport(ctx, job),
     // The worker computes each next fire time: it must use the same strategy as the queue.
     settings: { repeatStrategy: cadenceRepeatStrategy },
+  });
+  manager.register({
+    queue: QueueNames.settleRun,
+    concurrency: 2,
+    process: (job) => settleRun(ctx, job),
   });
   manager.register({
     queue: QueueNames.notifications,

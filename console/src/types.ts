@@ -7,7 +7,7 @@ import type { RestEndpointChoice } from '../../src/domain/braze-endpoint';
 import type { BrazeConnectionView } from '../../src/services/braze-connections';
 import type { CohortView } from '../../src/services/cohorts';
 import type { FieldIssue as ServerFieldIssue } from '../../src/services/errors';
-import type { RunView } from '../../src/services/runs';
+import type { RunView } from '../../src/runs/run-store';
 import type { ScheduleView } from '../../src/services/schedules';
 
 export type FieldIssue = ServerFieldIssue;

@@ -1,4 +1,4 @@
-import type { RunView } from '../services/runs';
+import type { RunView } from '../runs/run-store';
 
 /**
  * The email that tells a schedule's recipients how a run ended. Pure: the same run renders

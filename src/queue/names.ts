@@ -6,6 +6,8 @@ export const QueueNames = {
   /** Job schedulers live here: one per enabled cohort schedule. */
   scheduledImport: 'scheduled-import',
   notifications: 'notifications',
+  /** What follows a run's end (working sets dropped, email queued), off the web process. */
+  settleRun: 'settle-run',
 } as const;
 
 export type QueueName = (typeof QueueNames)[keyof typeof QueueNames];

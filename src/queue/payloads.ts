@@ -37,3 +37,6 @@ export type ScheduledImportPayload = z.infer<typeof scheduledImportPayload>;
 
 export const notificationPayload = z.object({ runId: z.string().uuid() }).strict();
 export type NotificationPayload = z.infer<typeof notificationPayload>;
+
+export const settleRunPayload = z.object({ runId: z.string().uuid() }).strict();
+export type SettleRunPayload = z.infer<typeof settleRunPayload>;

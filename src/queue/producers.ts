@@ -1,6 +1,13 @@
 import type { JobsOptions } from 'bullmq';
 import { PAGE_SIZE, QueueNames } from './names';
-import { importRunPayload, notificationPayload, type UploadPagePayload, uploadPagePayload } from './payloads';
+import type { Job } from 'bullmq';
+import {
+  importRunPayload,
+  notificationPayload,
+  settleRunPayload,
+  type UploadPagePayload,
+  uploadPagePayload,
+} from './payloads';
 import type { Queues } from './queues';
 
 /** Finished jobs stay a week for operators (ids and counts only), then go. */
@@ -80,4 +87,63 @@ export async function enqueueRunNotification(
     attempts: retry.attempts,
     backoff: { type: 'exponential', delay: retry.backoffMs, jitter: 0.3 },
   });
+}
+
+export const settleJobId = (runId: string) => `settle-${runId}`;
+
+/**
+ * Settles an ended run in a worker (dropping a large working set is not web's work). A re-drive
+ * gets a job id of its own: the first job may have failed for good and still hold the run's.
+ */
+export async function enqueueSettleRun(queues: Queues, runId: string, opts: { redrive?: boolean } = {}): Promise<void> {
+  await queues.settleRun.add('settle-run', settleRunPayload.parse({ runId }), {
+    ...keep,
+    jobId: opts.redrive ? `${settleJobId(runId)}-${Date.now()}` : settleJobId(runId),
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 2_000, jitter: 0.3 },
+  });
+}
+
+/**
+ * Whether anything in the queues will still move the run on: its finalize job once pages are
+ * fanned out, before that its import-run job, alive (not completed, not failed for good).
+ */
+export async function runJobsMoveOn(queues: Queues, runId: string): Promise<boolean> {
+  const [start, finalize] = await Promise.all([
+    queues.importRun.getJob(importRunJobId(runId)),
+    queues.finalizeRun.getJob(finalizeJobId(runId)),
+  ]);
+  return movesOn(finalize ?? start);
+}
+
+async function movesOn(job: Job | undefined): Promise<boolean> {
+  if (!job) return false;
+  const state = await job.getState();
+  return state !== 'completed' && state !== 'failed' && state !== 'unknown';
+}
+
+/**
+ * Takes back a run's import-run job if no worker holds it and no pages exist yet: true when
+ * nothing in the queues acts for the run any more.
+ */
+export async function withdrawRunJobs(queues: Queues, runId: string): Promise<boolean> {
+  if (await queues.finalizeRun.getJob(finalizeJobId(runId))) return false;
+  const job = await queues.importRun.getJob(importRunJobId(runId));
+  if (!job) return true;
+  try {
+    await job.remove();
+    return true;
+  } catch {
+    return false; // active: a worker holds the lock and will see the abort
+  }
+}
+
+/** Whether the run's pages were already fanned out (a retried import-run must not add them twice). */
+export async function runPagesEnqueued(queues: Queues, runId: string): Promise<boolean> {
+  return (await queues.finalizeRun.getJob(finalizeJobId(runId))) !== undefined;
+}
+
+/** Shows "pages done / total" on the run's finalize job in Bull Board. */
+export async function showRunProgress(queues: Queues, runId: string, pagesDone: number, pagesTotal: number) {
+  await queues.finalizeRun.updateJobProgress(finalizeJobId(runId), { pagesDone, pagesTotal });
 }

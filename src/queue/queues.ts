@@ -9,6 +9,7 @@ export interface Queues {
   finalizeRun: Queue;
   scheduledImport: Queue;
   notifications: Queue;
+  settleRun: Queue;
   flows: FlowProducer;
   all(): Queue[];
   close(): Promise<void>;
@@ -28,8 +29,9 @@ export function createQueues(connection: Redis, prefix: string, onError: (err: E
     settings: { repeatStrategy: cadenceRepeatStrategy },
   });
   const notifications = make(QueueNames.notifications);
+  const settleRun = make(QueueNames.settleRun);
   const flows = new FlowProducer({ connection, prefix });
-  const all = () => [importRun, uploadPage, finalizeRun, scheduledImport, notifications];
+  const all = () => [importRun, uploadPage, finalizeRun, scheduledImport, notifications, settleRun];
   for (const q of all()) q.on('error', onError);
   flows.on('error', onError);
   return {
@@ -38,6 +40,7 @@ export function createQueues(connection: Redis, prefix: string, onError: (err: E
     finalizeRun,
     scheduledImport,
     notifications,
+    settleRun,
     flows,
     all,
     async close() {

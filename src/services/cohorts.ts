@@ -3,12 +3,12 @@ import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { ControlDb, ControlTables } from '../../db/client';
 import { parseCriteria, type Criteria } from '../domain/criteria';
 import { brazeIdentifierOf } from '../domain/identity';
-import type { ScheduleReconciler } from '../queue/schedule-reconciler';
+import type { ScheduleReconciler } from './schedule-reconciler';
 import type { Warehouse } from '../warehouse/warehouse';
 import { QUEUE_DEADLINE_MS, withDeadline } from './deadline';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import { decodeCursor, olderThan, pageOf } from './paging';
-import type { RunRepository } from './runs';
+import type { RunRepository } from '../runs/run-store';
 
 export type CohortRow = ControlTables['cohorts']['$inferSelect'];
 

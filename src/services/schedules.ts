@@ -4,13 +4,13 @@ import { formatInZone, nextRunAt } from '../domain/cadence';
 import type { NotifyPolicy } from '../domain/notify-policy';
 import { mergeSchedulePatch, parseScheduleInput, type ScheduleSpec } from '../domain/schedule-input';
 import type { Logger } from '../logger';
-import type { ScheduleReconciler } from '../queue/schedule-reconciler';
+import type { ScheduleReconciler } from './schedule-reconciler';
 import type { CohortService } from './cohorts';
 import { QUEUE_DEADLINE_MS, withDeadline } from './deadline';
 import { NotFoundError, ServiceError, ValidationError } from './errors';
-import type { ImportService } from './imports';
+import type { ImportRuns } from '../runs/import-runs';
 import { decodeCursor, pageOf } from './paging';
-import { type RunRepository, runView } from './runs';
+import { type RunRepository, runView } from '../runs/run-store';
 import { type ScheduleRow, scheduleColumnsOf, scheduleSpecOf } from './schedule-spec';
 
 export interface ScheduleView {
@@ -64,7 +64,7 @@ export class ScheduleService {
   constructor(
     private readonly db: ControlDb,
     private readonly cohorts: CohortService,
-    private readonly imports: ImportService,
+    private readonly imports: ImportRuns,
     private readonly runs: RunRepository,
     private readonly reconciler: ScheduleReconciler,
     private readonly log: Logger,

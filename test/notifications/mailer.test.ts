@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger';
 import { createMailer, outboxFileName, type Mailer, type OutgoingEmail } from '../../src/notifications/mailer';
 import { composeRunEmail } from '../../src/notifications/run-email';
-import type { RunView } from '../../src/services/runs';
+import type { RunView } from '../../src/runs/run-store';
 import { startSmtpServer, type InProcessSmtpServer } from '../support/smtp-server';
 import { parseMimeMessage } from '../support/mime-message';
 import { scratchDir } from '../support/scratch';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { composeRunEmail } from '../../src/notifications/run-email';
-import type { RunView } from '../../src/services/runs';
+import type { RunView } from '../../src/runs/run-store';
 
 function finishedRun(overrides: Partial<RunView> = {}): RunView {
   return {

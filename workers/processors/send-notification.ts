@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import type { AppContext } from '../../src/context';
 import { composeRunEmail } from '../../src/notifications/run-email';
 import { notificationPayload } from '../../src/queue/payloads';
-import { isActiveRun, runView } from '../../src/services/runs';
+import { isActiveRun, runView } from '../../src/runs/run-store';
 
 /**
  * Sends a finished run's email to its recipients, at most once per run: the run row is

@@ -2,16 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { RunTrigger } from '../../db/schema';
 import type { NotifyPolicy } from '../domain/notify-policy';
 import type { Logger } from '../logger';
-import { enqueueImportRun, finalizeJobId, importRunJobId } from '../queue/producers';
-import type { RunJanitor } from '../queue/run-janitor';
+import { enqueueImportRun, withdrawRunJobs } from '../queue/producers';
 import type { Queues } from '../queue/queues';
-import type { BrazeConnectionService } from './braze-connections';
-import type { CohortService } from './cohorts';
-import { ConflictError, NotFoundError, ServiceError } from './errors';
-import { QUEUE_DEADLINE_MS, withDeadline } from './deadline';
-import { decodeCursor, pageOf } from './paging';
-import type { RunCloser } from './run-closer';
-import { isActiveRun, type RunRepository, type RunRow, type RunView, runView } from './runs';
+import type { BrazeConnectionService } from '../services/braze-connections';
+import type { CohortService } from '../services/cohorts';
+import { QUEUE_DEADLINE_MS, withDeadline } from '../services/deadline';
+import { ConflictError, NotFoundError, ServiceError } from '../services/errors';
+import { decodeCursor, pageOf } from '../services/paging';
+import type { RunJanitor } from './run-janitor';
+import type { RunOutcomes } from './run-outcomes';
+import { isActiveRun, type RunRepository, type RunRow, type RunView, runView } from './run-store';
 
 export interface EnqueueInput {
   trigger: RunTrigger;
@@ -27,14 +27,19 @@ export interface EnqueueInput {
   requireConnection?: boolean;
 }
 
-export class ImportService {
+/**
+ * An import run's life as the API sees it: starting one (the Idempotency-Key and the one-active-
+ * run rule), cancelling it, and reading the history. The workers' side of the same life is in
+ * run-execution.ts; how a run ends and settles, in run-outcomes.ts; stuck runs, run-janitor.ts.
+ */
+export class ImportRuns {
   constructor(
     private readonly cohorts: CohortService,
     private readonly connections: BrazeConnectionService,
     private readonly runs: RunRepository,
     private readonly queues: Queues,
     private readonly janitor: RunJanitor,
-    private readonly closer: RunCloser,
+    private readonly outcomes: RunOutcomes,
     private readonly log: Logger,
   ) {}
 
@@ -135,7 +140,7 @@ export class ImportService {
     }
     const reason = 'Cancelled by request.';
     await this.runs.abort(runId, reason);
-    const taken = await withDeadline(this.takeBackUnstartedJob(runId), QUEUE_DEADLINE_MS, 'cancelling').catch(() => {
+    const taken = await withDeadline(withdrawRunJobs(this.queues, runId), QUEUE_DEADLINE_MS, 'cancelling').catch(() => {
       throw new ServiceError(
         503,
         'queue_unavailable',
@@ -143,22 +148,10 @@ export class ImportService {
       );
     });
     // No worker has it: nothing else will close the run (nor drop what an earlier attempt froze).
-    if (taken) await this.closer.closeFailed(runId, reason);
+    // Its clean-up (perhaps a large working set) runs in a worker, not on web's event loop.
+    if (taken) await this.outcomes.fail(runId, reason, 'in-a-worker');
     // Otherwise the worker holding it, or finalize-run once the pages have stopped, ends it.
     return runView((await this.runs.get(runId))!);
-  }
-
-  /** Removes the run's import-run job if no worker holds it and no pages exist yet. */
-  private async takeBackUnstartedJob(runId: string): Promise<boolean> {
-    if (await this.queues.finalizeRun.getJob(finalizeJobId(runId))) return false;
-    const job = await this.queues.importRun.getJob(importRunJobId(runId));
-    if (!job) return true;
-    try {
-      await job.remove();
-      return true;
-    } catch {
-      return false; // active: a worker holds the lock and will see the abort
-    }
   }
 
   async list(workspaceId: string, cohortId: string, opts: { limit: number; cursor?: string }) {
@@ -182,7 +175,7 @@ export class ImportService {
     const row = (await this.runs.get(runId))!;
     let pagesDone: number | null = null;
     if (isActiveRun(row)) {
-      pagesDone = await withDeadline(this.closer.pagesDone(runId), QUEUE_DEADLINE_MS, 'reading progress').catch(
+      pagesDone = await withDeadline(this.outcomes.pagesDone(runId), QUEUE_DEADLINE_MS, 'reading progress').catch(
         () => null,
       );
     } else if (row.status === 'succeeded') {

@@ -3,8 +3,8 @@ import { and, eq, isNull } from 'drizzle-orm';
 import type { ControlDb } from '../../db/client';
 import { cadenceToCron } from '../domain/cadence';
 import type { Logger } from '../logger';
-import { type ScheduleRow, scheduleSpecOf } from '../services/schedule-spec';
-import { type ScheduledImportPayload, scheduledImportPayload } from './payloads';
+import { type ScheduleRow, scheduleSpecOf } from './schedule-spec';
+import { type ScheduledImportPayload, scheduledImportPayload } from '../queue/payloads';
 
 const SCHEDULER_PREFIX = 'cohort-schedule-';
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, isNull, lt } from 'drizzle-orm';
 import type { ControlDb, ControlTables } from '../../db/client';
 import type { RunStatus, RunTrigger } from '../../db/schema';
-import { type Cursor, olderThan } from './paging';
+import { type Cursor, olderThan } from '../services/paging';
 
 export type RunRow = ControlTables['importRuns']['$inferSelect'];
 
@@ -45,7 +45,17 @@ export function runView(r: RunRow): RunView {
 }
 
 export const activeStatuses: RunStatus[] = ['queued', 'running'];
+
+/**
+ * Whether a run is live: queued or running, so it holds its cohort (one active run per cohort)
+ * and its jobs still act. The one answer to "is this run still going"; everything that ends a
+ * run moves it out of these statuses in one conditional UPDATE.
+ */
 export const isActiveRun = (run: { status: RunStatus }) => activeStatuses.includes(run.status);
+
+/** Whether a page of the run may still be sent: running, not aborted by a permanent error or a cancel. */
+export const maySend = (run: { status: RunStatus; error: string | null; syncScope: string | null }) =>
+  run.status === 'running' && run.error === null && run.syncScope !== null;
 
 /** The run history in the control database: what workers record as a run moves along. */
 export class RunRepository {
@@ -218,6 +228,20 @@ export class RunRepository {
       .update(this.t)
       .set({ notificationClaimedAt: null })
       .where(and(eq(this.t.id, runId), isNull(this.t.notificationSentAt)));
+  }
+
+  /** Records that what follows the run's end (working sets dropped, email queued) is done. */
+  async markSettled(runId: string): Promise<void> {
+    await this.db.update(this.t).set({ settledAt: new Date() }).where(eq(this.t.id, runId));
+  }
+
+  /** Runs that ended before `before` and were never settled (a crash or a Redis blip in between). */
+  async unsettled(before: Date, limit = 100): Promise<RunRow[]> {
+    return this.db
+      .select()
+      .from(this.t)
+      .where(and(isNotNull(this.t.finishedAt), isNull(this.t.settledAt), lt(this.t.finishedAt, before)))
+      .limit(limit);
   }
 
   async markNotificationSent(runId: string): Promise<void> {

@@ -1,0 +1,202 @@
+import type { BrazeCallResult } from '../braze/client';
+import { cohortChangesJson } from '../braze/cohort-changes';
+import { BrazeError } from '../braze/errors';
+import type { Config } from '../config';
+import type { Criteria } from '../domain/criteria';
+import type { Logger } from '../logger';
+import { PAGE_SIZE } from '../queue/names';
+import type { UploadPagePayload, UploadPageResult } from '../queue/payloads';
+import { addRunFlow, runPagesEnqueued, showRunProgress } from '../queue/producers';
+import type { Queues } from '../queue/queues';
+import type { BrazeConnectionService } from '../services/braze-connections';
+import type { CohortService } from '../services/cohorts';
+import type { Warehouse } from '../warehouse/warehouse';
+import type { PageTotals, RunOutcomes } from './run-outcomes';
+import { isActiveRun, maySend, type RunRepository } from './run-store';
+
+export type SendOutcome = { ok: true; result: BrazeCallResult } | { ok: false; error: string };
+
+/**
+ * What a worker's job offers the run while it works, so this module needs no queue internals:
+ * progress for operators, and sending one Braze request inside the shared rate budget (and,
+ * for a page, its cohort's in-flight bound). `send` may end the attempt by moving the job back
+ * to delayed (a 429, the budget, a busy cohort): it then throws, and the job comes back later.
+ * Permanent refusals (400/401/403/404) come back as `{ok: false}`; retryable ones are thrown.
+ */
+export interface RunJob {
+  progress(state: Record<string, unknown>): Promise<void>;
+  send(call: () => Promise<BrazeCallResult>, scope: { budgetKey: string; cohortId?: string }): Promise<SendOutcome>;
+}
+
+/** Why a job did nothing, for Bull Board and the logs. */
+export type Skipped = { skipped: string };
+
+/**
+ * The workers' side of an import run: starting it (freeze, register the cohort in Braze, diff,
+ * fan out pages), sending a page, and finishing it once every page is done. Each step may be
+ * repeated safely when its job is retried.
+ */
+export class RunExecution {
+  constructor(
+    private readonly runs: RunRepository,
+    private readonly outcomes: RunOutcomes,
+    private readonly cohorts: CohortService,
+    private readonly connections: BrazeConnectionService,
+    private readonly warehouse: Warehouse,
+    private readonly queues: Queues,
+    private readonly worker: Config['worker'],
+    private readonly log: Logger,
+  ) {}
+
+  private unknownRun(runId: string, jobId: string | undefined): Skipped {
+    // Another deployment's job (a shared queue prefix) or a run deleted with its workspace.
+    this.log.warn({ jobId, runId }, 'job for an unknown run skipped');
+    return { skipped: 'run not found' };
+  }
+
+  /** Starts a run: freeze, register (or rename) the cohort in Braze, diff, and fan the pages out. */
+  async start(runId: string, job: RunJob, jobId?: string) {
+    const run = await this.runs.get(runId);
+    if (!run) return this.unknownRun(runId, jobId);
+    if (!isActiveRun(run)) {
+      await this.outcomes.settle(run);
+      return { skipped: 'run already ended' };
+    }
+    if (await runPagesEnqueued(this.queues, runId)) return { skipped: 'pages already enqueued' };
+    const upload = { attempts: this.worker.uploadAttempts, backoffMs: this.worker.uploadBackoffMs };
+    if (run.diffRecordedAt) {
+      // A retry after the diff was recorded: the pages are cut from it as it stands; computing
+      // it again could renumber what another attempt's pages are reading.
+      await addRunFlow(this.queues, runId, run.changesTotal, upload);
+      return { pagesTotal: run.pagesTotal, resumed: true };
+    }
+
+    const cohort = await this.cohorts.byId(run.cohortId);
+    if (!cohort || cohort.deletedAt) {
+      await this.outcomes.fail(runId, 'The cohort was deleted before the import started.');
+      return { failed: true };
+    }
+    let connection;
+    try {
+      connection = await this.connections.forRun(run.workspaceId);
+    } catch (err) {
+      if (!(err instanceof BrazeError)) throw err;
+      await this.outcomes.fail(runId, err.message);
+      return { failed: true };
+    }
+    await this.runs.markRunning(runId, connection.syncScope);
+
+    await job.progress({ stage: 'freezing members' });
+    const frozen = await this.warehouse.freezeRunMembers(
+      runId,
+      run.workspaceId,
+      cohort.criteria as Criteria,
+      Date.now(),
+    );
+    const cancelledBy = await this.runs.abortReason(runId);
+    if (cancelledBy) {
+      await this.outcomes.fail(runId, cancelledBy);
+      return { failed: true };
+    }
+
+    await job.progress({ stage: 'registering cohort in Braze', cohortSize: frozen.cohortSize });
+    const sent = await job.send(
+      () =>
+        connection.client.createCohort({
+          cohortId: cohort.brazeCohortId,
+          name: cohort.name,
+          createdAt: cohort.createdAt,
+        }),
+      { budgetKey: run.workspaceId },
+    );
+    if (!sent.ok) {
+      await this.outcomes.fail(runId, sent.error);
+      return { failed: true };
+    }
+
+    await job.progress({ stage: 'computing changes', cohortSize: frozen.cohortSize });
+    const changes = await this.warehouse.computeChanges(runId, run.cohortId, connection.syncScope, run.fullResync);
+    const changesTotal = changes.additions + changes.removals;
+    const pagesTotal = Math.ceil(changesTotal / PAGE_SIZE);
+    await this.runs.recordFrozen(runId, { ...frozen, changesTotal, pagesTotal });
+    await addRunFlow(this.queues, runId, changesTotal, upload);
+    await job.progress({ stage: 'pages enqueued', pagesTotal });
+    return { cohortSize: frozen.cohortSize, unmatchable: frozen.unmatchable, ...changes, pagesTotal };
+  }
+
+  /**
+   * Sends one page of the diff (≤ 1,000 identifiers) and, once Braze acknowledged it, records it
+   * as synced in one transaction. Resending a page is harmless, so a crash between the two only
+   * costs a repeat. A permanent refusal fails the run for every other page: `PermanentPageError`.
+   */
+  async sendPage(page: UploadPagePayload, job: RunJob, jobId?: string): Promise<UploadPageResult> {
+    const skipped: UploadPageResult = { added: 0, removed: 0, skipped: true };
+    const run = await this.runs.get(page.runId);
+    if (!run) {
+      this.unknownRun(page.runId, jobId);
+      return skipped;
+    }
+    // A run already failed by a permanent error, or cancelled, sends nothing more.
+    if (!maySend(run) || !run.syncScope) return skipped;
+    const cohort = await this.cohorts.byId(run.cohortId);
+    if (!cohort) return skipped;
+
+    const changes = await this.warehouse.readPage(page.runId, page.fromSeq, page.toSeq);
+    let connection;
+    try {
+      connection = await this.connections.forRun(run.workspaceId);
+    } catch (err) {
+      // The connection was deleted (or its region lost its partner key) mid-run.
+      if (err instanceof BrazeError) await this.abort(page.runId, err.message);
+      throw err;
+    }
+    const sent = await job.send(
+      () =>
+        connection.client.updateCohortUsers({
+          cohortId: cohort.brazeCohortId,
+          cohortChangesJson: cohortChangesJson(changes),
+        }),
+      { budgetKey: run.workspaceId, cohortId: run.cohortId },
+    );
+    if (!sent.ok) await this.abort(page.runId, sent.error);
+    await this.warehouse.applyChanges(page.runId, run.cohortId, run.syncScope, page.fromSeq, page.toSeq);
+    await this.reportProgress(page.runId, run.pagesTotal);
+    return { added: changes.added, removed: changes.removed, skipped: false };
+  }
+
+  /** Every page is done (sent, skipped or given up): the run's outcome, then its settling. */
+  async finish(runId: string, pages: PageTotals, jobId?: string) {
+    const run = await this.runs.get(runId);
+    if (!run) return this.unknownRun(runId, jobId);
+    if (!isActiveRun(run)) {
+      await this.outcomes.settle(run);
+      return { skipped: 'run already ended' };
+    }
+    const finished = await this.outcomes.finishFromPages(run, pages);
+    return {
+      status: finished?.status,
+      added: finished?.added,
+      removed: finished?.removed,
+      failed: finished?.failed,
+      unmatchable: finished?.unmatchable ?? 0,
+    };
+  }
+
+  /** A permanent error: the run fails with it, and every other page of the run sends nothing. */
+  private async abort(runId: string, error: string): Promise<never> {
+    await this.runs.abort(runId, error);
+    throw new PermanentPageError(error);
+  }
+
+  /** "Pages done / total" on the run's finalize job in Bull Board (every tenth page, and the last). */
+  private async reportProgress(runId: string, pagesTotal: number): Promise<void> {
+    const done = await this.outcomes.pageDone(runId);
+    if (done % 10 !== 0 && done < pagesTotal) return;
+    await showRunProgress(this.queues, runId, Math.min(done, pagesTotal), pagesTotal);
+  }
+}
+
+/** A page Braze refused for good: its job must not be retried (the worker makes it unrecoverable). */
+export class PermanentPageError extends Error {
+  override name = 'PermanentPageError';
+}

@@ -1,0 +1,114 @@
+import type { Redis } from 'ioredis';
+import { notifiesOf } from '../domain/notify-policy';
+import type { Logger } from '../logger';
+import { enqueueRunNotification, enqueueSettleRun } from '../queue/producers';
+import type { Queues } from '../queue/queues';
+import type { Warehouse } from '../warehouse/warehouse';
+import { isActiveRun, type RunRepository, type RunRow } from './run-store';
+
+/** The Redis counter behind a run's "pages done" progress. */
+export const runProgressKey = (queuePrefix: string, runId: string) => `${queuePrefix}:run-progress:${runId}`;
+
+/** Where the follow-up of a run's end happens: here and now (a worker), or in a settle-run job (web). */
+export type SettleWhere = 'here' | 'in-a-worker';
+
+export interface PageTotals {
+  added: number;
+  removed: number;
+  /** Pages that gave up after every retry, with their last errors. */
+  failures: string[];
+}
+
+/**
+ * How a run ends — failed (a permanent error, a cancel, lost jobs) or finished from its pages —
+ * and what follows any end: its working sets dropped, its progress counter removed and its
+ * email queued ("settling"). Settling is durable: `settled_at` is set only once all of it is
+ * done, and the janitor re-drives runs that ended without it, so neither a crash nor a Redis
+ * blip between "finished" and "email queued" loses the email or the clean-up.
+ */
+export class RunOutcomes {
+  constructor(
+    private readonly runs: RunRepository,
+    private readonly warehouse: Warehouse,
+    private readonly queues: Queues,
+    private readonly redis: Redis,
+    private readonly queuePrefix: string,
+    private readonly mail: { attempts: number; backoffMs: number },
+    private readonly log: Logger,
+  ) {}
+
+  /** Pages of an active run that workers have finished (the counter settling drops). */
+  async pagesDone(runId: string): Promise<number> {
+    return Number((await this.redis.get(runProgressKey(this.queuePrefix, runId))) ?? 0);
+  }
+
+  /** Counts one more finished page; returns how many are done. */
+  async pageDone(runId: string): Promise<number> {
+    const key = runProgressKey(this.queuePrefix, runId);
+    const [[, done]] = (await this.redis
+      .multi()
+      .incr(key)
+      .expire(key, 7 * 24 * 3600)
+      .exec()) as [[null, number]];
+    return done;
+  }
+
+  /** Ends an active run as failed with a message for the customer, then settles it. */
+  async fail(runId: string, error: string, where: SettleWhere = 'here'): Promise<RunRow | undefined> {
+    await this.runs.abort(runId, error);
+    const run = await this.runs.finish(runId, { status: 'failed', added: 0, removed: 0, failed: 0, error });
+    this.log.info({ runId, status: 'failed' }, 'run finished');
+    await this.settleOrLeave(run, where);
+    return run;
+  }
+
+  /** Ends a run whose pages are all done: the outcome is what Braze acknowledged. */
+  async finishFromPages(run: RunRow, pages: PageTotals): Promise<RunRow | undefined> {
+    const { added, removed, failures } = pages;
+    const failed = run.changesTotal - added - removed;
+    let status: 'succeeded' | 'partially_failed' | 'failed' = 'succeeded';
+    let error = run.error;
+    if (error) status = 'failed';
+    else if (failed > 0) {
+      status = added + removed > 0 ? 'partially_failed' : 'failed';
+      error = `${failed} of ${run.changesTotal} changes could not be sent to Braze after every retry (${failures.length} page(s)). Last error: ${failures.at(-1) ?? 'unknown'}. Run the import again to send them.`;
+    }
+    const finished = await this.runs.finish(run.id, { status, added, removed, failed, error });
+    this.log.info({ runId: run.id, status, added, removed, failed }, 'run finished');
+    await this.settle(finished);
+    return finished;
+  }
+
+  /**
+   * What follows a run's end. Every step is idempotent, so a retry (of this job, of the job that
+   * ended the run, or the janitor's) completes what an earlier attempt left undone.
+   */
+  async settle(run: RunRow | undefined): Promise<void> {
+    if (!run || isActiveRun(run) || run.settledAt) return;
+    await this.warehouse.discardRun(run.id);
+    await this.redis.del(runProgressKey(this.queuePrefix, run.id));
+    // Once per run: the email job's id is the run's.
+    if (run.recipients.length > 0 && notifiesOf(run.notify, run.status)) {
+      await enqueueRunNotification(this.queues, run.id, this.mail);
+    }
+    await this.runs.markSettled(run.id);
+  }
+
+  async settleById(runId: string): Promise<void> {
+    await this.settle(await this.runs.get(runId));
+  }
+
+  /**
+   * Settles here, or hands it to a worker. Either way a failure leaves `settled_at` empty and the
+   * janitor re-drives it: the run has ended, and the caller is not told otherwise.
+   */
+  private async settleOrLeave(run: RunRow | undefined, where: SettleWhere): Promise<void> {
+    if (!run) return;
+    try {
+      if (where === 'here') await this.settle(run);
+      else await enqueueSettleRun(this.queues, run.id);
+    } catch (err) {
+      this.log.warn({ runId: run.id, err: (err as Error).message }, 'settling deferred to the janitor');
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import { DelayedError, type Job } from 'bullmq';
+import type { BrazeCallResult } from '../src/braze/client';
+import { BrazeError, BrazeRateLimitedError } from '../src/braze/errors';
+import type { AppContext } from '../src/context';
+import type { RunJob, SendOutcome } from '../src/runs/run-execution';
+
+/** How long a page waits in its worker for a cohort slot before it steps aside (delayed). */
+const COHORT_SLOT_WAIT_MS = 1_000;
+
+/**
+ * A BullMQ job as the run module sees it (`RunJob`): progress for Bull Board, and sends paced by
+ * the shared rate budget and the cohort's in-flight bound.
+ * - Budget exhausted, Braze said 429, or the cohort's slots are taken: the job moves back to
+ *   delayed until it may send, without spending an attempt (a 429 pauses the connection for
+ *   every worker).
+ * - Retryable failures (5xx, 423, network) are thrown: BullMQ retries with backoff.
+ * - Permanent failures come back as `{ok: false}` for the run module to fail the run.
+ */
+export function runJob(ctx: AppContext, job: Job, token: string | undefined): RunJob {
+  return {
+    progress: (state) => job.updateProgress(state),
+    async send(call, scope) {
+      if (!scope.cohortId) return sendWithBudget(ctx, job, token, scope.budgetKey, call);
+      // At most BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT pages of this cohort at Braze at once.
+      if (!(await ctx.cohortSlots.acquire(scope.cohortId, job.id!, COHORT_SLOT_WAIT_MS))) {
+        await delayJob(job, token, Date.now() + COHORT_SLOT_WAIT_MS * (0.5 + Math.random()));
+      }
+      try {
+        return await sendWithBudget(ctx, job, token, scope.budgetKey, call);
+      } finally {
+        await ctx.cohortSlots.release(scope.cohortId, job.id!);
+      }
+    },
+  };
+}
+
+async function sendWithBudget(
+  ctx: AppContext,
+  job: Job,
+  token: string | undefined,
+  connectionKey: string,
+  send: () => Promise<BrazeCallResult>,
+): Promise<SendOutcome> {
+  const wait = await ctx.rateBudget.take(connectionKey);
+  if (wait > 0) await delayJob(job, token, Date.now() + wait);
+  try {
+    const result = await send();
+    if (result.rateLimitRemaining === 0 && result.rateLimitReset !== null) {
+      await ctx.rateBudget.pauseUntil(connectionKey, result.rateLimitReset * 1000);
+    }
+    return { ok: true, result };
+  } catch (err) {
+    if (!(err instanceof BrazeError)) throw err;
+    if (err instanceof BrazeRateLimitedError) {
+      await ctx.rateBudget.pauseUntil(connectionKey, err.retryAt);
+      await delayJob(job, token, err.retryAt);
+    }
+    if (err.kind === 'permanent') return { ok: false, error: err.message };
+    throw err;
+  }
+}
+
+/** Moves the job back to delayed until `until` (epoch ms) without spending an attempt. */
+async function delayJob(job: Job, token: string | undefined, until: number): Promise<never> {
+  await job.moveToDelayed(until, token);
+  throw new DelayedError();
+}
