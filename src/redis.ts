@@ -40,6 +40,8 @@ export function isRedisConnectionError(err: Error): boolean {
  */
 export class RedisOutageLog {
   private down = false;
+  /** A connection closed since Redis last answered: a restart can be quick enough to raise no error. */
+  private interrupted = false;
   private readonly recoveryListeners: (() => void)[] = [];
 
   constructor(
@@ -60,14 +62,19 @@ export class RedisOutageLog {
     );
   };
 
+  readonly onClose = (): void => {
+    this.interrupted = true;
+  };
+
   readonly onReady = (): void => {
-    if (!this.down) return;
-    this.down = false;
+    if (!this.down && !this.interrupted) return;
     this.log.info(`Redis reachable again at ${redactRedisUrl(this.url)}`);
+    this.down = false;
+    this.interrupted = false;
     for (const listener of this.recoveryListeners) listener();
   };
 
-  /** Called each time Redis answers again after an outage (not at the first connect). */
+  /** Called each time Redis answers again after an outage or a lost connection (not at the first connect). */
   onRecovered(listener: () => void): void {
     this.recoveryListeners.push(listener);
   }
@@ -75,6 +82,7 @@ export class RedisOutageLog {
   /** Routes a connection's events here. */
   watch(connection: Redis): Redis {
     connection.on('error', this.onError);
+    connection.on('close', this.onClose);
     connection.on('ready', this.onReady);
     return connection;
   }
