@@ -62,7 +62,7 @@ export async function createContext(config: Config, processName: string, log?: L
   const queues = createQueues(redis, config.queuePrefix, redisOutages.onError);
   const runs = new RunRepository(db);
   const reconciler = new ScheduleReconciler(db, queues.scheduledImport, logger);
-  const cohorts = new CohortService(db, warehouse, runs, reconciler);
+  const cohorts = new CohortService(db, warehouse, runs, reconciler, queues);
   const outcomes = new RunOutcomes(runs, warehouse, queues, redis, config.queuePrefix, config.mail, logger);
   const janitor = new RunJanitor(queues, runs, outcomes, logger);
   const box = new SecretBox(config.encryptionKey);

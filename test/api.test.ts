@@ -51,6 +51,7 @@ describe('authentication', () => {
     expect(queues.status).toBe(200);
     expect(queues.body.queues.map((q: { name: string }) => q.name).sort()).toEqual([
       'finalize-run',
+      'forget-cohort',
       'import-run',
       'notifications',
       'scheduled-import',

@@ -255,6 +255,24 @@ describe(`with the warehouse on ${engine}`, () => {
     });
   });
 
+  describe('deleting a cohort', () => {
+    it('drops what Braze was told about it, in a worker', async () => {
+      const created = await h.request('POST', '/v1/cohorts', {
+        token: ws.token,
+        body: { name: 'Soon gone', criteria: { all: [{ identity: 'anonymous' }] } },
+      });
+      expect((await importNow(created.body.id)).status).toBe('succeeded');
+      expect((await syncedIdentifiers(created.body.id)).length).toBeGreaterThan(0);
+      expect((await h.request('DELETE', `/v1/cohorts/${created.body.id}`, { token: ws.token })).status).toBe(204);
+      const deadline = Date.now() + 20_000;
+      while ((await syncedIdentifiers(created.body.id)).length > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(await syncedIdentifiers(created.body.id)).toEqual([]);
+      expect(await h.ctx.queues.forgetCohort.getJob(`forget-${created.body.id}`)).toBeDefined();
+    });
+  });
+
   describe('faults', () => {
     it('succeeds with exact membership through 30% 5xx and some 429s', async () => {
       const cohort = await h.request('POST', '/v1/cohorts', {

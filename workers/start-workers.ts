@@ -6,6 +6,7 @@ import { finalizeRun } from './processors/finalize-run';
 import { importRun } from './processors/import-run';
 import { scheduledImport } from './processors/scheduled-import';
 import { sendNotification } from './processors/send-notification';
+import { forgetCohort } from './processors/forget-cohort';
 import { settleRun } from './processors/settle-run';
 import { uploadPage } from './processors/upload-page';
 import { WorkerManager } from './worker-manager';
@@ -49,6 +50,11 @@ export async function startWorkers(ctx: AppContext): Promise<WorkerManager> {
     queue: QueueNames.settleRun,
     concurrency: 2,
     process: (job) => settleRun(ctx, job),
+  });
+  manager.register({
+    queue: QueueNames.forgetCohort,
+    concurrency: 1,
+    process: (job) => forgetCohort(ctx, job),
   });
   manager.register({
     queue: QueueNames.notifications,

@@ -8,6 +8,8 @@ export const QueueNames = {
   notifications: 'notifications',
   /** What follows a run's end (working sets dropped, email queued), off the web process. */
   settleRun: 'settle-run',
+  /** A deleted cohort's sync bookkeeping dropped in the warehouse, off the web process. */
+  forgetCohort: 'forget-cohort',
 } as const;
 
 export type QueueName = (typeof QueueNames)[keyof typeof QueueNames];

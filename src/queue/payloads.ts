@@ -38,5 +38,8 @@ export type ScheduledImportPayload = z.infer<typeof scheduledImportPayload>;
 export const notificationPayload = z.object({ runId: z.string().uuid() }).strict();
 export type NotificationPayload = z.infer<typeof notificationPayload>;
 
+export const forgetCohortPayload = z.object({ cohortId: z.string().uuid() }).strict();
+export type ForgetCohortPayload = z.infer<typeof forgetCohortPayload>;
+
 export const settleRunPayload = z.object({ runId: z.string().uuid() }).strict();
 export type SettleRunPayload = z.infer<typeof settleRunPayload>;

@@ -3,6 +3,7 @@ import { PAGE_SIZE, QueueNames } from './names';
 import type { Job } from 'bullmq';
 import {
   importRunPayload,
+  forgetCohortPayload,
   notificationPayload,
   settleRunPayload,
   type UploadPagePayload,
@@ -146,4 +147,14 @@ export async function runPagesEnqueued(queues: Queues, runId: string): Promise<b
 /** Shows "pages done / total" on the run's finalize job in Bull Board. */
 export async function showRunProgress(queues: Queues, runId: string, pagesDone: number, pagesTotal: number) {
   await queues.finalizeRun.updateJobProgress(finalizeJobId(runId), { pagesDone, pagesTotal });
+}
+
+/** Drops a deleted cohort's sync bookkeeping in a worker (one job per cohort). */
+export async function enqueueForgetCohort(queues: Queues, cohortId: string): Promise<void> {
+  await queues.forgetCohort.add('forget-cohort', forgetCohortPayload.parse({ cohortId }), {
+    ...keep,
+    jobId: `forget-${cohortId}`,
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 2_000, jitter: 0.3 },
+  });
 }

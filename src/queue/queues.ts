@@ -10,6 +10,7 @@ export interface Queues {
   scheduledImport: Queue;
   notifications: Queue;
   settleRun: Queue;
+  forgetCohort: Queue;
   flows: FlowProducer;
   all(): Queue[];
   close(): Promise<void>;
@@ -30,8 +31,9 @@ export function createQueues(connection: Redis, prefix: string, onError: (err: E
   });
   const notifications = make(QueueNames.notifications);
   const settleRun = make(QueueNames.settleRun);
+  const forgetCohort = make(QueueNames.forgetCohort);
   const flows = new FlowProducer({ connection, prefix });
-  const all = () => [importRun, uploadPage, finalizeRun, scheduledImport, notifications, settleRun];
+  const all = () => [importRun, uploadPage, finalizeRun, scheduledImport, notifications, settleRun, forgetCohort];
   for (const q of all()) q.on('error', onError);
   flows.on('error', onError);
   return {
@@ -41,6 +43,7 @@ export function createQueues(connection: Redis, prefix: string, onError: (err: E
     scheduledImport,
     notifications,
     settleRun,
+    forgetCohort,
     flows,
     all,
     async close() {

@@ -5,6 +5,8 @@ import { parseCriteria, type Criteria } from '../domain/criteria';
 import { brazeIdentifierOf } from '../domain/identity';
 import type { ScheduleReconciler } from './schedule-reconciler';
 import type { Warehouse } from '../warehouse/warehouse';
+import { enqueueForgetCohort } from '../queue/producers';
+import type { Queues } from '../queue/queues';
 import { QUEUE_DEADLINE_MS, withDeadline } from './deadline';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import { decodeCursor, olderThan, pageOf } from './paging';
@@ -52,6 +54,7 @@ export class CohortService {
     private readonly warehouse: Warehouse,
     private readonly runs: RunRepository,
     private readonly reconciler: ScheduleReconciler,
+    private readonly queues: Queues,
   ) {}
 
   async create(workspaceId: string, input: { name?: unknown; criteria?: unknown }): Promise<CohortView> {
@@ -143,8 +146,11 @@ export class CohortService {
     // a live cohort), so a crash between the two statements leaves nothing that acts.
     await this.db.update(cohorts).set({ deletedAt: new Date() }).where(eq(cohorts.id, existing.id));
     await this.db.delete(schedules).where(eq(schedules.cohortId, existing.id));
-    // Its Braze id is retired for good, so what Braze was told about it is no longer needed.
-    await this.warehouse.forgetCohort(existing.id);
+    // Its Braze id is retired for good, so what Braze was told about it is no longer needed:
+    // dropped by a worker (perhaps a million rows, not web's work), or here if Redis is away.
+    await withDeadline(enqueueForgetCohort(this.queues, existing.id), QUEUE_DEADLINE_MS, 'queueing the clean-up').catch(
+      () => this.warehouse.forgetCohort(existing.id),
+    );
     // The delete stands even if Redis is away: web's periodic reconcile removes the scheduler.
     await withDeadline(this.reconciler.reconcileCohort(existing.id), QUEUE_DEADLINE_MS, 'removing the scheduler').catch(
       () => undefined,
