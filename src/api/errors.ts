@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { ZodError } from 'zod';
 import type { Logger } from '../logger';
 import { type FieldIssue, ServiceError, ValidationError } from '../services/errors';
+import { BUSY_RETRY_AFTER_S, isBusyStore } from './store-errors';
 
 /** The one error shape: {"error": {"code", "message", "details"}}. */
 export function errorBody(code: string, message: string, details?: Record<string, unknown>) {
@@ -62,6 +63,14 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     }
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
       res.status(e.status).json(errorBody('bad_request', 'The request could not be read.'));
+      return;
+    }
+    if (isBusyStore(err)) {
+      log.warn({ err: (err as Error).message, method: req.method, path: req.path }, 'store busy');
+      res
+        .status(503)
+        .set('Retry-After', String(BUSY_RETRY_AFTER_S))
+        .json(errorBody('store_busy', 'The database is busy right now; try again in a few seconds.'));
       return;
     }
     log.error({ err, method: req.method, path: req.path }, 'unhandled error');
