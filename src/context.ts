@@ -18,6 +18,7 @@ import { RunRepository } from './runs/run-store';
 import { BrazeConnectionService } from './services/braze-connections';
 import { CohortService } from './services/cohorts';
 import { HealthService } from './services/health';
+import { Cursors } from './services/paging';
 import { ScheduleReconciler } from './services/schedule-reconciler';
 import { ScheduleService } from './services/schedules';
 import { WorkspaceService } from './services/workspaces';
@@ -62,12 +63,13 @@ export async function createContext(config: Config, processName: string, log?: L
   const queues = createQueues(redis, config.queuePrefix, redisOutages.onError);
   const runs = new RunRepository(db);
   const reconciler = new ScheduleReconciler(db, queues.scheduledImport, logger);
-  const cohorts = new CohortService(db, warehouse, runs, reconciler, queues);
+  const cursors = new Cursors(config.encryptionKey);
+  const cohorts = new CohortService(db, warehouse, runs, reconciler, queues, cursors);
   const outcomes = new RunOutcomes(runs, warehouse, queues, redis, config.queuePrefix, config.mail, logger);
   const janitor = new RunJanitor(queues, runs, outcomes, logger);
   const box = new SecretBox(config.encryptionKey);
   const connections = new BrazeConnectionService(db, box, config.braze);
-  const imports = new ImportRuns(cohorts, connections, runs, queues, janitor, outcomes, logger);
+  const imports = new ImportRuns(cohorts, connections, runs, queues, janitor, outcomes, cursors, logger);
   const execution = new RunExecution(runs, outcomes, cohorts, connections, warehouse, queues, config.worker, logger);
   const mailer = createMailer({
     smtpUrl: config.mail.smtpUrl,
@@ -94,7 +96,7 @@ export async function createContext(config: Config, processName: string, log?: L
     cohorts,
     runs,
     imports,
-    schedules: new ScheduleService(db, cohorts, imports, runs, reconciler, logger),
+    schedules: new ScheduleService(db, cohorts, imports, runs, reconciler, cursors, logger),
     reconciler,
     mailer,
     health: new HealthService(redis, db, warehouse),

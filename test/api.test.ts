@@ -340,6 +340,21 @@ describe('bad input gets a 4xx naming the field, never a 500', () => {
       /users\[0\]\.properties.*bytes as JSON/,
     ],
     ['GET', '/v1/cohorts?cursor=garbage', undefined, 400, /cursor/],
+    // Well-formed but forged: the position a client would like, without the API's signature.
+    [
+      'GET',
+      `/v1/cohorts?cursor=${Buffer.from(JSON.stringify([Date.now(), 'zzz'])).toString('base64url')}`,
+      undefined,
+      400,
+      /cursor/,
+    ],
+    [
+      'GET',
+      `/v1/cohorts?cursor=${Buffer.from(JSON.stringify([Date.now(), 'zzz'])).toString('base64url')}.AAAAAAAAAAAAAAAAAAAAAA`,
+      undefined,
+      400,
+      /cursor/,
+    ],
   ];
   it.each(cases)('%s %s %j → %i', async (method, path, body, status, field) => {
     const res = await h.request(method, path, { token: a.token, body });

@@ -8,7 +8,7 @@ import type { BrazeConnectionService } from '../services/braze-connections';
 import type { CohortService } from '../services/cohorts';
 import { QUEUE_DEADLINE_MS, withDeadline } from '../services/deadline';
 import { ConflictError, NotFoundError, ServiceError } from '../services/errors';
-import { decodeCursor, pageOf } from '../services/paging';
+import type { Cursors } from '../services/paging';
 import type { RunJanitor } from './run-janitor';
 import type { RunOutcomes } from './run-outcomes';
 import { isActiveRun, type RunRepository, type RunRow, type RunView, runView } from './run-store';
@@ -40,6 +40,7 @@ export class ImportRuns {
     private readonly queues: Queues,
     private readonly janitor: RunJanitor,
     private readonly outcomes: RunOutcomes,
+    private readonly cursors: Cursors,
     private readonly log: Logger,
   ) {}
 
@@ -156,8 +157,8 @@ export class ImportRuns {
 
   async list(workspaceId: string, cohortId: string, opts: { limit: number; cursor?: string }) {
     const cohort = await this.cohorts.row(workspaceId, cohortId);
-    const rows = await this.runs.listForCohort(cohort.id, opts.limit + 1, decodeCursor(opts.cursor));
-    return pageOf(rows, opts.limit, runView);
+    const rows = await this.runs.listForCohort(cohort.id, opts.limit + 1, this.cursors.decode(opts.cursor));
+    return this.cursors.page(rows, opts.limit, runView);
   }
 
   /** Each cohort's newest run (for a list of cohorts); cohorts that never ran are absent. */

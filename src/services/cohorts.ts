@@ -9,7 +9,7 @@ import { enqueueForgetCohort } from '../queue/producers';
 import type { Queues } from '../queue/queues';
 import { QUEUE_DEADLINE_MS, withDeadline } from './deadline';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
-import { decodeCursor, olderThan, pageOf } from './paging';
+import { type Cursors, olderThan } from './paging';
 import type { RunRepository } from '../runs/run-store';
 
 export type CohortRow = ControlTables['cohorts']['$inferSelect'];
@@ -55,6 +55,7 @@ export class CohortService {
     private readonly runs: RunRepository,
     private readonly reconciler: ScheduleReconciler,
     private readonly queues: Queues,
+    private readonly cursors: Cursors,
   ) {}
 
   async create(workspaceId: string, input: { name?: unknown; criteria?: unknown }): Promise<CohortView> {
@@ -106,7 +107,7 @@ export class CohortService {
     opts: { limit: number; cursor?: string },
   ): Promise<{ data: CohortView[]; next_cursor: string | null }> {
     const { cohorts } = this.db.tables;
-    const before = decodeCursor(opts.cursor);
+    const before = this.cursors.decode(opts.cursor);
     const rows = await this.db
       .select()
       .from(cohorts)
@@ -119,7 +120,7 @@ export class CohortService {
       )
       .orderBy(desc(cohorts.createdAt), desc(cohorts.id))
       .limit(opts.limit + 1);
-    return pageOf(rows, opts.limit, view);
+    return this.cursors.page(rows, opts.limit, view);
   }
 
   async update(workspaceId: string, id: string, input: { name?: unknown; criteria?: unknown }): Promise<CohortView> {

@@ -1,3 +1,4 @@
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { and, eq, lt, or, type SQL } from 'drizzle-orm';
 import type { Column } from 'drizzle-orm';
 import { ValidationError } from './errors';
@@ -8,19 +9,61 @@ export interface Cursor {
   id: string;
 }
 
-export function encodeCursor(c: Cursor): string {
-  return Buffer.from(JSON.stringify([c.createdAt, c.id])).toString('base64url');
+/**
+ * Cursors are signed (HMAC-SHA256 under a key derived from ENCRYPTION_KEY): a client can pass
+ * back only what this API handed out, so a forged or edited cursor is a 400, not a query at a
+ * position of the client's choosing.
+ */
+export class Cursors {
+  private readonly key: Buffer;
+
+  constructor(secret: Buffer) {
+    this.key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'cohort-import list cursors', 32));
+  }
+
+  private sign(body: string): string {
+    return createHmac('sha256', this.key).update(body).digest('base64url').slice(0, 22);
+  }
+
+  encode(c: Cursor): string {
+    const body = Buffer.from(JSON.stringify([c.createdAt, c.id])).toString('base64url');
+    return `${body}.${this.sign(body)}`;
+  }
+
+  decode(s: string | undefined): Cursor | null {
+    if (s === undefined || s === '') return null;
+    const [body, mac, extra] = s.split('.');
+    if (body && mac && extra === undefined && safeEqual(mac, this.sign(body))) {
+      try {
+        const [createdAt, id] = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as unknown[];
+        if (typeof createdAt === 'number' && typeof id === 'string') return { createdAt, id };
+      } catch {
+        // fall through to the error below
+      }
+    }
+    throw new ValidationError([{ path: 'cursor', message: 'is not a cursor this API returned' }]);
+  }
+
+  /** Cuts `limit + 1` fetched rows into a page and the cursor of the next one. */
+  page<T extends { createdAt: Date; id: string }, V>(
+    rows: T[],
+    limit: number,
+    view: (row: T) => V,
+  ): { data: V[]; next_cursor: string | null } {
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      data: page.map(view),
+      next_cursor:
+        rows.length > limit && last ? this.encode({ createdAt: last.createdAt.getTime(), id: last.id }) : null,
+    };
+  }
 }
 
-export function decodeCursor(s: string | undefined): Cursor | null {
-  if (s === undefined || s === '') return null;
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as unknown[];
-    if (typeof createdAt === 'number' && typeof id === 'string') return { createdAt, id };
-  } catch {
-    // fall through to the error below
-  }
-  throw new ValidationError([{ path: 'cursor', message: 'is not a cursor this API returned' }]);
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 export function parseLimit(raw: unknown, fallback: number, max: number): number {
@@ -31,21 +74,6 @@ export function parseLimit(raw: unknown, fallback: number, max: number): number 
     throw new ValidationError([{ path: 'limit', message: `must be a whole number from 1 to ${max}` }]);
   }
   return n;
-}
-
-/** Cuts `limit + 1` fetched rows into a page and the cursor of the next one. */
-export function pageOf<T extends { createdAt: Date; id: string }, V>(
-  rows: T[],
-  limit: number,
-  view: (row: T) => V,
-): { data: V[]; next_cursor: string | null } {
-  const page = rows.slice(0, limit);
-  const last = page.at(-1);
-  return {
-    data: page.map(view),
-    next_cursor:
-      rows.length > limit && last ? encodeCursor({ createdAt: last.createdAt.getTime(), id: last.id }) : null,
-  };
 }
 
 /** The keyset condition "after the cursor" for newest-first lists ordered by (created_at, id). */

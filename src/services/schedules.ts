@@ -9,7 +9,7 @@ import type { CohortService } from './cohorts';
 import { QUEUE_DEADLINE_MS, withDeadline } from './deadline';
 import { NotFoundError, ServiceError, ValidationError } from './errors';
 import type { ImportRuns } from '../runs/import-runs';
-import { decodeCursor, pageOf } from './paging';
+import type { Cursors } from './paging';
 import { type RunRepository, runView } from '../runs/run-store';
 import { type ScheduleRow, scheduleColumnsOf, scheduleSpecOf } from './schedule-spec';
 
@@ -67,6 +67,7 @@ export class ScheduleService {
     private readonly imports: ImportRuns,
     private readonly runs: RunRepository,
     private readonly reconciler: ScheduleReconciler,
+    private readonly cursors: Cursors,
     private readonly log: Logger,
   ) {}
 
@@ -177,11 +178,11 @@ export class ScheduleService {
   /** The schedule's runs (scheduled and manual), newest first. */
   async history(workspaceId: string, cohortId: string, opts: { limit: number; cursor?: string }) {
     const row = await this.row(workspaceId, cohortId);
-    const rows = await this.runs.listForCohort(row.cohortId, opts.limit + 1, decodeCursor(opts.cursor), [
+    const rows = await this.runs.listForCohort(row.cohortId, opts.limit + 1, this.cursors.decode(opts.cursor), [
       'scheduled',
       'manual',
     ]);
-    return pageOf(rows, opts.limit, (r) => {
+    return this.cursors.page(rows, opts.limit, (r) => {
       const v = runView(r);
       return { ...v, members_imported: v.cohort_size === null ? null : v.cohort_size - v.unmatchable };
     });
