@@ -136,6 +136,40 @@ describe('a worker stopped mid-run', () => {
   });
 });
 
+describe('a worker killed mid-run', () => {
+  it('kill -9: its held pages come back to another worker; only those are sent again, and the run ends exact', async () => {
+    const env = { ...h.env, LOG_LEVEL: 'info', WORKER_CONCURRENCY: '2' };
+    const doomed = await startProcess('workers/main.ts', env, /worker ready/);
+    const cohort = (await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name: 'Killed', criteria } }))
+      .body;
+    const expected = expectedFromDemo(criteria as never, { users: USERS, seed: SEED, now });
+    // Slow Braze down so the worker dies holding pages, not between them.
+    await h.sandbox('PUT', '/sandbox/config', { faults: { latency_ms: 400 } });
+    const before = (await sandboxRequests(h)).count;
+    const runId = await importNow(cohort.id);
+    while (!(await uploadsOf(cohort, before)).some((r) => r.status === 201)) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    doomed.proc.kill('SIGKILL');
+    await doomed.stop();
+
+    const survivor = await startProcess('workers/main.ts', env, /worker ready/);
+    try {
+      const run = await waitForRun(h, ws.token, runId, 90_000);
+      expect(run).toMatchObject({ status: 'succeeded', added: expected.sendable, failed: 0 });
+      expect(await sandboxMembers(h, ws.brazeWorkspaceId, cohort.braze_cohort_id)).toEqual(expected.inBraze);
+      // Resent: at most the pages the killed worker held (its concurrency).
+      const pages = Math.ceil(expected.sendable / 1000);
+      const accepted = (await uploadsOf(cohort, before)).filter((r) => r.status === 201).length;
+      expect(accepted).toBeGreaterThanOrEqual(pages);
+      expect(accepted).toBeLessThanOrEqual(pages + 2);
+    } finally {
+      await h.sandbox('PUT', '/sandbox/config', { faults: null });
+      await survivor.stop();
+    }
+  }, 90_000);
+});
+
 describe('cancel and lost runs', () => {
   const start = async (name: string) => {
     const cohort = (await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name, criteria } })).body;

@@ -32,6 +32,12 @@ export async function startWorkers(ctx: AppContext): Promise<WorkerManager> {
     queue: QueueNames.uploadPage,
     concurrency,
     process: (job, token) => uploadPage(ctx, job, token),
+    // A page's work is asynchronous (one Braze request, one short write), so its lock is renewed
+    // every 5 s while the worker lives. When a worker dies (kill -9, a lost host) its pages come
+    // back after at most 10 s (lock) + 5 s (stall check) instead of 30 + 30 s; only the pages it
+    // held are sent again.
+    lockDurationMs: 10_000,
+    stalledIntervalMs: 5_000,
   });
   manager.register({
     queue: QueueNames.finalizeRun,

@@ -11,6 +11,8 @@ export interface ProcessorSpec {
   process: (job: Job, token: string | undefined) => Promise<unknown>;
   /** How long a job's lock lasts without renewal (default 30 s). */
   lockDurationMs?: number;
+  /** How often this worker looks for jobs whose lock expired (a crashed worker's) and takes them back (default 30 s). */
+  stalledIntervalMs?: number;
   /** Worker settings beyond the defaults (e.g. the repeat strategy of a scheduled queue). */
   settings?: WorkerOptions['settings'];
   /** Called once when a job has failed for the last time (no attempts left or unrecoverable). */
@@ -46,6 +48,7 @@ export class WorkerManager {
       settings: spec.settings,
       // Only when given: an explicit undefined would replace BullMQ's default.
       ...(spec.lockDurationMs ? { lockDuration: spec.lockDurationMs } : {}),
+      ...(spec.stalledIntervalMs ? { stalledInterval: spec.stalledIntervalMs } : {}),
       // Shown in Bull Board and on each job (processedBy): which process took it.
       name: `${hostname()}-${process.pid}`,
     });
