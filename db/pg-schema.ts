@@ -104,6 +104,7 @@ export const importRuns = pgTable(
     notificationSentAt: at('notification_sent_at'),
     /** What follows the end (working sets dropped, email queued) is done; the janitor re-drives it until then. */
     settledAt: at('settled_at'),
+    executingUntil: at('executing_until'),
   },
   (t) => [
     uniqueIndex('import_runs_one_active')

@@ -116,6 +116,8 @@ export const importRuns = sqliteTable(
     notificationSentAt: integer('notification_sent_at', { mode: 'timestamp_ms' }),
     /** What follows the end (working sets dropped, email queued) is done; the janitor re-drives it until then. */
     settledAt: integer('settled_at', { mode: 'timestamp_ms' }),
+    /** The start of a run is being executed until then (a lease): one attempt at a time, even past a lost job lock. */
+    executingUntil: integer('executing_until', { mode: 'timestamp_ms' }),
   },
   (t) => [
     // At most one active run per cohort: the database enforces it, not a race-prone check.

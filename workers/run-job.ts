@@ -19,6 +19,7 @@ const COHORT_SLOT_WAIT_MS = 1_000;
 export function runJob(ctx: AppContext, job: Job, token: string | undefined): RunJob {
   return {
     progress: (state) => job.updateProgress(state),
+    later: (until) => delayJob(job, token, until),
     async send(call, scope) {
       if (!scope.cohortId) return sendWithBudget(ctx, job, token, scope.budgetKey, call);
       // At most BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT pages of this cohort at Braze at once.

@@ -2,7 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { ZodError } from 'zod';
 import type { Logger } from '../logger';
 import { type FieldIssue, ServiceError, ValidationError } from '../services/errors';
-import { BUSY_RETRY_AFTER_S, isBusyStore } from './store-errors';
+import { BUSY_RETRY_AFTER_S, isBusyStore } from '../store-errors';
 
 /** The one error shape: {"error": {"code", "message", "details"}}. */
 export function errorBody(code: string, message: string, details?: Record<string, unknown>) {

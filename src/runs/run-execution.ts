@@ -10,9 +10,18 @@ import { addRunFlow, runPagesEnqueued, showRunProgress } from '../queue/producer
 import type { Queues } from '../queue/queues';
 import type { BrazeConnectionService } from '../services/braze-connections';
 import type { CohortService } from '../services/cohorts';
+import { isBusyStore } from '../store-errors';
 import type { Warehouse } from '../warehouse/warehouse';
 import type { PageTotals, RunOutcomes } from './run-outcomes';
 import { isActiveRun, maySend, type RunRepository } from './run-store';
+
+/**
+ * How long one attempt may execute a run's start before another may take over (a lease that
+ * outlives the warehouse's bulk statement deadline: freeze and diff each get five minutes).
+ */
+const EXECUTION_LEASE_MS = 12 * 60_000;
+/** A busy store (another worker's long write) is waited out in steps of this. */
+const BUSY_RETRY_MS = 2_000;
 
 export type SendOutcome = { ok: true; result: BrazeCallResult } | { ok: false; error: string };
 
@@ -25,6 +34,8 @@ export type SendOutcome = { ok: true; result: BrazeCallResult } | { ok: false; e
  */
 export interface RunJob {
   progress(state: Record<string, unknown>): Promise<void>;
+  /** Ends this attempt without spending it: the job comes back at `until` (epoch ms). Throws. */
+  later(until: number): Promise<never>;
   send(call: () => Promise<BrazeCallResult>, scope: { budgetKey: string; cohortId?: string }): Promise<SendOutcome>;
 }
 
@@ -54,8 +65,34 @@ export class RunExecution {
     return { skipped: 'run not found' };
   }
 
-  /** Starts a run: freeze, register (or rename) the cohort in Braze, diff, and fan the pages out. */
+  /**
+   * Starts a run: freeze, register (or rename) the cohort in Braze, diff, and fan the pages out.
+   * One attempt at a time (a lease on the run row), and a busy store is waited out without
+   * spending an attempt.
+   */
   async start(runId: string, job: RunJob, jobId?: string) {
+    if (!(await this.runs.leaseExecution(runId, new Date(Date.now() + EXECUTION_LEASE_MS)))) {
+      const run = await this.runs.get(runId);
+      if (!run) return this.unknownRun(runId, jobId);
+      if (isActiveRun(run)) {
+        this.log.warn({ runId, jobId }, 'run start already being executed elsewhere; trying later');
+        return job.later(Date.now() + BUSY_RETRY_MS);
+      }
+    }
+    try {
+      return await this.startLeased(runId, job, jobId);
+    } catch (err) {
+      if (isBusyStore(err)) {
+        this.log.warn({ runId, err: (err as Error).message }, 'store busy; the run start tries again later');
+        return job.later(Date.now() + BUSY_RETRY_MS * (1 + Math.random()));
+      }
+      throw err;
+    } finally {
+      await this.runs.releaseExecution(runId).catch(() => undefined);
+    }
+  }
+
+  private async startLeased(runId: string, job: RunJob, jobId?: string) {
     const run = await this.runs.get(runId);
     if (!run) return this.unknownRun(runId, jobId);
     if (!isActiveRun(run)) {
@@ -141,7 +178,10 @@ export class RunExecution {
     const cohort = await this.cohorts.byId(run.cohortId);
     if (!cohort) return skipped;
 
-    const changes = await this.warehouse.readPage(page.runId, page.fromSeq, page.toSeq);
+    const changes = await this.warehouse.readPage(page.runId, page.fromSeq, page.toSeq).catch((err: unknown) => {
+      if (isBusyStore(err)) return job.later(Date.now() + BUSY_RETRY_MS * (1 + Math.random()));
+      throw err;
+    });
     let connection;
     try {
       connection = await this.connections.forRun(run.workspaceId);
@@ -159,7 +199,7 @@ export class RunExecution {
       { budgetKey: run.workspaceId, cohortId: run.cohortId },
     );
     if (!sent.ok) await this.abort(page.runId, sent.error);
-    await this.warehouse.applyChanges(page.runId, run.cohortId, run.syncScope, page.fromSeq, page.toSeq);
+    await this.applyAcknowledged(page, run.cohortId, run.syncScope);
     await this.reportProgress(page.runId, run.pagesTotal);
     return { added: changes.added, removed: changes.removed, skipped: false };
   }
@@ -180,6 +220,22 @@ export class RunExecution {
       failed: finished?.failed,
       unmatchable: finished?.unmatchable ?? 0,
     };
+  }
+
+  /**
+   * Records an acknowledged page. A busy store is retried here rather than by the job: the
+   * page was sent, and retrying the job would send it again.
+   */
+  private async applyAcknowledged(page: UploadPagePayload, cohortId: string, syncScope: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.warehouse.applyChanges(page.runId, cohortId, syncScope, page.fromSeq, page.toSeq);
+        return;
+      } catch (err) {
+        if (!isBusyStore(err) || attempt >= 10) throw err;
+        await new Promise((r) => setTimeout(r, BUSY_RETRY_MS * attempt));
+      }
+    }
   }
 
   /** A permanent error: the run fails with it, and every other page of the run sends nothing. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, inArray, isNotNull, isNull, lt } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, isNull, lt, or } from 'drizzle-orm';
 import type { ControlDb, ControlTables } from '../../db/client';
 import type { RunStatus, RunTrigger } from '../../db/schema';
 import { type Cursor, olderThan } from '../services/paging';
@@ -228,6 +228,31 @@ export class RunRepository {
       .update(this.t)
       .set({ notificationClaimedAt: null })
       .where(and(eq(this.t.id, runId), isNull(this.t.notificationSentAt)));
+  }
+
+  /**
+   * Takes the lease on executing the run's start until `until`: true for one caller at a time.
+   * BullMQ's job lock is renewed from the event loop, which a long synchronous freeze (SQLite)
+   * can hold past the lock; the lease keeps a second worker from starting the same run then.
+   */
+  async leaseExecution(runId: string, until: Date): Promise<boolean> {
+    const now = new Date();
+    const taken = await this.db
+      .update(this.t)
+      .set({ executingUntil: until })
+      .where(
+        and(
+          eq(this.t.id, runId),
+          inArray(this.t.status, activeStatuses),
+          or(isNull(this.t.executingUntil), lt(this.t.executingUntil, now)),
+        ),
+      )
+      .returning({ id: this.t.id });
+    return taken.length === 1;
+  }
+
+  async releaseExecution(runId: string): Promise<void> {
+    await this.db.update(this.t).set({ executingUntil: null }).where(eq(this.t.id, runId));
   }
 
   /** Records that what follows the run's end (working sets dropped, email queued) is done. */
