@@ -5,6 +5,17 @@ import { fileURLToPath } from 'node:url';
 
 const reportListenPort = fileURLToPath(new URL('./report-listen-port.ts', import.meta.url));
 
+/** CPU seconds a live process has used (user + system), from the kernel; NaN once it is gone. */
+export function cpuSecondsOf(pid: number | undefined): number {
+  if (!pid) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
+  } catch {
+    return NaN;
+  }
+}
+
 /**
  * The processes one bench run starts: one per role (`node --import tsx`, so each peak RSS is its
  * own), every one of them stopped by `stopAll`, and each stopping itself if the bench dies.
@@ -44,12 +55,8 @@ export class BenchProcesses {
     return this.children.map((c) => c.name);
   }
 
-  /** CPU seconds a live process has used (user + system), from the kernel. */
   cpuSeconds(name: string): number {
-    const pid = this.pid(name);
-    if (!pid) return NaN;
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
+    return cpuSecondsOf(this.pid(name));
   }
 
   /** Peak resident set size of a live process, from the kernel (VmHWM). */

@@ -7,6 +7,10 @@ export interface BenchStores {
   engine: BenchEngine;
   databaseUrl: string;
   warehouseUrl: string;
+  /** PostgreSQL: the server processes serving this run's database (its CPU is not the bench's). */
+  backendPids(): Promise<number[]>;
+  /** PostgreSQL: statistics and a vacuumed heap after seeding, as a live warehouse has them. */
+  settle(): Promise<void>;
   /** Removes what `createStores` made (the PostgreSQL database); the temp folder is the caller's. */
   drop(): Promise<void>;
 }
@@ -25,6 +29,8 @@ export async function createStores(engine: BenchEngine, dir: string): Promise<Be
       engine,
       databaseUrl: join(dir, 'control.db'),
       warehouseUrl: join(dir, 'warehouse.db'),
+      backendPids: async () => [],
+      settle: async () => undefined,
       drop: async () => undefined,
     };
   }
@@ -36,6 +42,18 @@ export async function createStores(engine: BenchEngine, dir: string): Promise<Be
     engine,
     databaseUrl: url.toString(),
     warehouseUrl: url.toString(),
+    backendPids: () =>
+      withAdmin(async (admin) => {
+        const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [
+          name,
+        ]);
+        return rows.map((r) => r.pid);
+      }),
+    settle: async () => {
+      const client = new pg.Client({ connectionString: url.toString() });
+      await client.connect();
+      await client.query('VACUUM ANALYZE').finally(() => client.end());
+    },
     drop: async () => void (await withAdmin((admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))),
   };
 }

@@ -32,7 +32,7 @@ import { registerInSandbox } from '../src/seed/register-in-sandbox';
 import { seedWarehouse } from '../src/seed/seed-warehouse';
 import { openWarehouse } from '../src/warehouse/open-warehouse';
 import { bareLoopBaseline } from './bare-loop-baseline';
-import { BenchProcesses } from './bench-processes';
+import { BenchProcesses, cpuSecondsOf } from './bench-processes';
 import { type BenchEngine, createStores } from './bench-stores';
 import { type LatencySample, type LatencySummary, startLatencyProbe, summarize, within } from './latency-probe';
 
@@ -145,6 +145,7 @@ class FreezeWatch {
 interface EngineFigures {
   engine: BenchEngine;
   seedSeconds: number;
+  settleSeconds: number;
   seeded: { users: number; events: number };
   registerSeconds: number;
   previewSeconds: number[];
@@ -156,7 +157,14 @@ interface EngineFigures {
   requests: number;
   maxInFlight: number;
   baseline: { seconds: number; identifiers: number; requests: number };
-  reimport: { seconds: number; status: string; added: number; removed: number };
+  reimport: {
+    seconds: number;
+    status: string;
+    added: number;
+    removed: number;
+    fanOutSeconds: number;
+    freezeSeconds: number;
+  };
   healthz: Record<'idle' | 'preview' | 'freeze' | 'importStart' | 'pages' | 'freezeWithUpserts', LatencySummary>;
   upsertDuringFreeze: LatencySummary;
   rss: Record<string, number>;
@@ -221,6 +229,9 @@ async function runEngine(engine: BenchEngine): Promise<EngineFigures> {
   bar.finish();
   await warehouse.close();
   const seedSeconds = (performance.now() - t0) / 1000;
+  const tSettle = performance.now();
+  await stores.settle();
+  const settleSeconds = (performance.now() - tSettle) / 1000;
   const t1 = performance.now();
   await registerInSandbox({ sandboxUrl, brazeWorkspaceId: brazeWs.id, users: USERS, seed: SEED, now });
   const registerSeconds = (performance.now() - t1) / 1000;
@@ -272,11 +283,20 @@ async function runEngine(engine: BenchEngine): Promise<EngineFigures> {
   undo.push(async () => void redis.disconnect());
   const cpuBefore = Object.fromEntries(processes.names().map((n) => [n, processes.cpuSeconds(n)]));
   const redisCpuBefore = await redisCpuSeconds(redis);
+  const backendCpu = async () => new Map((await stores.backendPids()).map((pid) => [pid, cpuSecondsOf(pid)] as const));
+  const backendCpuBefore = await backendCpu();
   probe = startLatencyProbe(`${api}/healthz`);
   const first = await importAndWait();
   const duringFirst = await probe.stop();
   const cpu = Object.fromEntries(processes.names().map((n) => [n, processes.cpuSeconds(n) - cpuBefore[n]!]));
   cpu.redis = (await redisCpuSeconds(redis)) - redisCpuBefore;
+  // Backends that closed during the import are missed: a floor, not a total.
+  if (engine === 'postgres') {
+    cpu['postgres backends'] = [...(await backendCpu())]
+      .map(([pid, s]) => s - (backendCpuBefore.get(pid) ?? 0))
+      .filter(Number.isFinite)
+      .reduce((a, b) => a + b, 0);
+  }
   const afterFirst = await json('GET', `${sandboxUrl}/sandbox/requests?limit=1`);
   const startJob = first.job;
   const fanOut = { from: startJob?.processedOn ?? NaN, to: startJob?.finishedOn ?? NaN };
@@ -329,12 +349,14 @@ async function runEngine(engine: BenchEngine): Promise<EngineFigures> {
   const second = await importAndWait(upsertWhileFreezing);
   const duringSecond = await probe.stop();
   const secondFreeze = { from: second.freeze?.from ?? NaN, to: second.freeze?.to ?? NaN };
+  const secondFanOut = { from: second.job?.processedOn ?? NaN, to: second.job?.finishedOn ?? NaN };
 
   const rss = Object.fromEntries(processes.names().map((n) => [n, processes.peakRssMb(n)]));
   await undoAll();
   return {
     engine,
     seedSeconds,
+    settleSeconds,
     seeded,
     registerSeconds,
     previewSeconds,
@@ -357,6 +379,8 @@ async function runEngine(engine: BenchEngine): Promise<EngineFigures> {
       status: second.run.status,
       added: second.run.added,
       removed: second.run.removed,
+      fanOutSeconds: (secondFanOut.to - secondFanOut.from) / 1000,
+      freezeSeconds: (secondFreeze.to - secondFreeze.from) / 1000,
     },
     healthz: {
       idle: summarize(idle),
@@ -381,7 +405,7 @@ const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 function printEngine(r: EngineFigures): void {
   console.log(`
 ${r.engine}
-seed                 ${f(r.seeded.users, 0)} users, ${f(r.seeded.events, 0)} events in ${f(r.seedSeconds)} s; registered in the sandbox in ${f(r.registerSeconds)} s
+seed                 ${f(r.seeded.users, 0)} users, ${f(r.seeded.events, 0)} events in ${f(r.seedSeconds)} s; registered in the sandbox in ${f(r.registerSeconds)} s${r.engine === 'postgres' ? `; VACUUM ANALYZE ${f(r.settleSeconds)} s` : ''}
 preview              cohort ${f(r.cohortSize, 0)}: ${r.previewSeconds.length} previews, mean ${f(sum(r.previewSeconds) / r.previewSeconds.length, 2)} s
 first import         ${r.firstImport.status}: added ${f(r.firstImport.added, 0)}, unmatchable ${f(r.firstImport.unmatchable, 0)}
   wall time          ${f(r.firstImport.seconds, 2)} s (API call → succeeded; started after ${f(r.firstImport.startedAfter, 2)} s)
@@ -393,7 +417,7 @@ first import         ${r.firstImport.status}: added ${f(r.firstImport.added, 0)}
   requests/s         ${f(r.requests / r.firstImport.seconds, 1)} (${r.requests} requests; at most ${r.maxInFlight} of the cohort in flight at once)
 baseline             ${f(r.baseline.identifiers, 0)} identifiers in ${f(r.baseline.seconds, 2)} s = ${f(baselinePerSecond(r), 0)} identifiers/s (${r.baseline.requests} requests)
 ratio                ${f(idsPerSecond(r) / baselinePerSecond(r), 2)} (importer throughput / baseline throughput, same engine)
-re-import (1% churn) ${r.reimport.status}: added ${f(r.reimport.added, 0)}, removed ${f(r.reimport.removed, 0)} in ${f(r.reimport.seconds, 2)} s
+re-import (1% churn) ${r.reimport.status}: added ${f(r.reimport.added, 0)}, removed ${f(r.reimport.removed, 0)} in ${f(r.reimport.seconds, 2)} s (import-run job ${f(r.reimport.fanOutSeconds, 2)} s, freeze ${f(r.reimport.freezeSeconds, 2)} s)
 /healthz p50 / p99   idle ${latency(r.healthz.idle)}; during previews ${latency(r.healthz.preview)}
                      during the freeze ${latency(r.healthz.freeze)}; during the import-run job ${latency(r.healthz.importStart)}
                      during pages ${latency(r.healthz.pages)}; during a freeze with upserts ${latency(r.healthz.freezeWithUpserts)}
@@ -420,6 +444,7 @@ function printComparison(a: EngineFigures, b: EngineFigures): void {
     ['baseline identifiers/s', baselinePerSecond(a), baselinePerSecond(b), ''],
     ['ratio to baseline', idsPerSecond(a) / baselinePerSecond(a), idsPerSecond(b) / baselinePerSecond(b), ''],
     ['re-import, 1% churn (s)', a.reimport.seconds, b.reimport.seconds, ''],
+    ['  import-run job (s)', a.reimport.fanOutSeconds, b.reimport.fanOutSeconds, ''],
     ['/healthz p99 idle (ms)', a.healthz.idle.p99, b.healthz.idle.p99, ''],
     ['/healthz p99 previews (ms)', a.healthz.preview.p99, b.healthz.preview.p99, '≤ 50 ms'],
     ['/healthz p99 freeze (ms)', a.healthz.freeze.p99, b.healthz.freeze.p99, '≤ 50 ms'],
