@@ -51,6 +51,21 @@ export class BenchProcesses {
     });
   }
 
+  /** The process' event-loop delay (ms) since the previous call, measured inside it. */
+  eventLoopDelay(name: string): Promise<{ p99: number; max: number }> {
+    const proc = this.children.find((c) => c.name === name)?.proc;
+    if (!proc?.connected) return Promise.resolve({ p99: NaN, max: NaN });
+    return new Promise((resolve) => {
+      const onMessage = (message: { eventLoopDelay?: { p99: number; max: number } }) => {
+        if (!message.eventLoopDelay) return;
+        proc.off('message', onMessage);
+        resolve(message.eventLoopDelay);
+      };
+      proc.on('message', onMessage);
+      proc.send({ eventLoopDelay: true });
+    });
+  }
+
   names(): string[] {
     return this.children.map((c) => c.name);
   }

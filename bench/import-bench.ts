@@ -167,6 +167,8 @@ interface EngineFigures {
   };
   healthz: Record<'idle' | 'preview' | 'freeze' | 'importStart' | 'pages' | 'freezeWithUpserts', LatencySummary>;
   upsertDuringFreeze: LatencySummary;
+  /** The web process' own event-loop delay (ms): previews; the first import; the re-import with upserts. */
+  webLoop: Partial<Record<'preview' | 'firstImport' | 'reimport', { p99: number; max: number }>>;
   rss: Record<string, number>;
 }
 
@@ -248,6 +250,7 @@ async function runEngine(engine: BenchEngine): Promise<EngineFigures> {
 
   // /healthz while the web process answers 1M-user previews, one after another.
   probe = startLatencyProbe(`${api}/healthz`);
+  await processes.eventLoopDelay('web');
   const previewSeconds: number[] = [];
   let cohortSize = 0;
   for (const until = performance.now() + PREVIEW_LOAD_MS; performance.now() < until;) {
@@ -256,6 +259,7 @@ async function runEngine(engine: BenchEngine): Promise<EngineFigures> {
     previewSeconds.push((performance.now() - t) / 1000);
   }
   const duringPreview = await probe.stop();
+  const webLoop: EngineFigures['webLoop'] = { preview: await processes.eventLoopDelay('web') };
 
   const freezes = await FreezeWatch.start(prefix);
   undo.push(() => freezes.close());
@@ -274,7 +278,7 @@ async function runEngine(engine: BenchEngine): Promise<EngineFigures> {
         const job = await importRuns.getJob(`run-${run.id}`);
         return { run: r, seconds: (performance.now() - t) / 1000, job, freeze: freezes.of(run.id) };
       }
-      await new Promise((res) => setTimeout(res, 20));
+      await new Promise((res) => setTimeout(res, 50));
     }
   };
 
@@ -286,8 +290,10 @@ async function runEngine(engine: BenchEngine): Promise<EngineFigures> {
   const backendCpu = async () => new Map((await stores.backendPids()).map((pid) => [pid, cpuSecondsOf(pid)] as const));
   const backendCpuBefore = await backendCpu();
   probe = startLatencyProbe(`${api}/healthz`);
+  await processes.eventLoopDelay('web');
   const first = await importAndWait();
   const duringFirst = await probe.stop();
+  webLoop.firstImport = await processes.eventLoopDelay('web');
   const cpu = Object.fromEntries(processes.names().map((n) => [n, processes.cpuSeconds(n) - cpuBefore[n]!]));
   cpu.redis = (await redisCpuSeconds(redis)) - redisCpuBefore;
   // Backends that closed during the import are missed: a floor, not a total.
@@ -346,8 +352,10 @@ async function runEngine(engine: BenchEngine): Promise<EngineFigures> {
     }
   };
   probe = startLatencyProbe(`${api}/healthz`);
+  await processes.eventLoopDelay('web');
   const second = await importAndWait(upsertWhileFreezing);
   const duringSecond = await probe.stop();
+  webLoop.reimport = await processes.eventLoopDelay('web');
   const secondFreeze = { from: second.freeze?.from ?? NaN, to: second.freeze?.to ?? NaN };
   const secondFanOut = { from: second.job?.processedOn ?? NaN, to: second.job?.finishedOn ?? NaN };
 
@@ -391,6 +399,7 @@ async function runEngine(engine: BenchEngine): Promise<EngineFigures> {
       freezeWithUpserts: summarize(within(duringSecond, secondFreeze.from, secondFreeze.to)),
     },
     upsertDuringFreeze: summarize(within(upserts, secondFreeze.from, secondFreeze.to)),
+    webLoop,
     rss: { ...rss, bench: process.resourceUsage().maxRSS / 1024 },
   };
 }
@@ -421,6 +430,9 @@ re-import (1% churn) ${r.reimport.status}: added ${f(r.reimport.added, 0)}, remo
 /healthz p50 / p99   idle ${latency(r.healthz.idle)}; during previews ${latency(r.healthz.preview)}
                      during the freeze ${latency(r.healthz.freeze)}; during the import-run job ${latency(r.healthz.importStart)}
                      during pages ${latency(r.healthz.pages)}; during a freeze with upserts ${latency(r.healthz.freezeWithUpserts)}
+web event-loop delay p99 / max, inside the process: ${Object.entries(r.webLoop)
+    .map(([k, v]) => `${k} ${f(v.p99, 0)} / ${f(v.max, 0)} ms`)
+    .join('; ')}
 1-user upsert        during a freeze: p50 ${f(r.upsertDuringFreeze.p50, 0)} ms, max ${f(r.upsertDuringFreeze.max, 0)} ms (n ${r.upsertDuringFreeze.n})
 peak RSS (MB)        ${Object.entries(r.rss)
     .map(([k, v]) => `${k} ${f(v, 0)}`)
@@ -449,6 +461,9 @@ function printComparison(a: EngineFigures, b: EngineFigures): void {
     ['/healthz p99 previews (ms)', a.healthz.preview.p99, b.healthz.preview.p99, '≤ 50 ms'],
     ['/healthz p99 freeze (ms)', a.healthz.freeze.p99, b.healthz.freeze.p99, '≤ 50 ms'],
     ['/healthz p99 import-run job (ms)', a.healthz.importStart.p99, b.healthz.importStart.p99, ''],
+    ['/healthz p99 pages (ms)', a.healthz.pages.p99, b.healthz.pages.p99, ''],
+    ['web loop delay max, previews (ms)', a.webLoop.preview?.max ?? NaN, b.webLoop.preview?.max ?? NaN, ''],
+    ['web loop delay max, 1st import (ms)', a.webLoop.firstImport?.max ?? NaN, b.webLoop.firstImport?.max ?? NaN, ''],
     ['1-user upsert in freeze, max (ms)', a.upsertDuringFreeze.max, b.upsertDuringFreeze.max, '≤ 100 ms on PG'],
     ...Object.keys(a.rss).map((k): [string, number, number, string] => [
       `peak RSS ${k} (MB)`,
