@@ -1,0 +1,102 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const reportListenPort = fileURLToPath(new URL('./report-listen-port.ts', import.meta.url));
+
+/** CPU seconds a live process has used (user + system), from the kernel; NaN once it is gone. */
+export function cpuSecondsOf(pid: number | undefined): number {
+  if (!pid) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * The processes one bench run starts: one per role (`node --import tsx`, so each peak RSS is its
+ * own), every one of them stopped by `stopAll`, and each stopping itself if the bench dies.
+ */
+export class BenchProcesses {
+  private readonly children: { name: string; proc: ChildProcess }[] = [];
+
+  constructor(private readonly env: Record<string, string>) {}
+
+  /** Starts `script`; resolves with the port its first server listens on, if `listens`. */
+  start(name: string, script: string, env: Record<string, string> = {}, listens = false): Promise<number | undefined> {
+    // BENCH_CPU_PROF=dir: a V8 CPU profile per process and thread, named by pid.
+    const profile = process.env.BENCH_CPU_PROF
+      ? [`--cpu-prof`, `--cpu-prof-dir=${join(process.env.BENCH_CPU_PROF, name)}`]
+      : [];
+    const proc = spawn(process.execPath, [...profile, '--import', 'tsx', '--import', reportListenPort, script], {
+      env: { ...this.env, ...env },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.children.push({ name, proc });
+    if (!listens) return Promise.resolve(undefined);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${name} did not listen within 60 s`)), 60_000);
+      proc.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`${name} exited (code ${code}) before listening`));
+      });
+      proc.on('message', (message: { listening?: number }) => {
+        if (typeof message.listening !== 'number') return;
+        clearTimeout(timer);
+        resolve(message.listening);
+      });
+    });
+  }
+
+  /** The process' event-loop delay (ms) since the previous call, measured inside it. */
+  eventLoopDelay(name: string): Promise<{ p99: number; max: number }> {
+    const proc = this.children.find((c) => c.name === name)?.proc;
+    if (!proc?.connected) return Promise.resolve({ p99: NaN, max: NaN });
+    return new Promise((resolve) => {
+      const onMessage = (message: { eventLoopDelay?: { p99: number; max: number } }) => {
+        if (!message.eventLoopDelay) return;
+        proc.off('message', onMessage);
+        resolve(message.eventLoopDelay);
+      };
+      proc.on('message', onMessage);
+      proc.send({ eventLoopDelay: true });
+    });
+  }
+
+  names(): string[] {
+    return this.children.map((c) => c.name);
+  }
+
+  cpuSeconds(name: string): number {
+    return cpuSecondsOf(this.pid(name));
+  }
+
+  /** Peak resident set size of a live process, from the kernel (VmHWM). */
+  peakRssMb(name: string): number {
+    const pid = this.pid(name);
+    if (!pid) return NaN;
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  }
+
+  /** SIGTERM to each live process, newest first (workers before web before the sandbox); SIGKILL after 10 s. */
+  async stopAll(): Promise<void> {
+    while (this.children.length) {
+      const { proc } = this.children.pop()!;
+      if (proc.exitCode !== null || proc.signalCode !== null) continue;
+      await new Promise<void>((resolve) => {
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+        setTimeout(() => proc.kill('SIGKILL'), 10_000).unref();
+      });
+    }
+  }
+
+  private pid(name: string): number | undefined {
+    const child = this.children.find((c) => c.name === name);
+    return child && child.proc.exitCode === null ? child.proc.pid : undefined;
+  }
+}
