@@ -44,6 +44,11 @@ export class SqlitePreviewPool {
     return this.idle.length + this.busy.size + this.stopping.size;
   }
 
+  /** Previews waiting for a thread or running in one. */
+  get pending(): number {
+    return this.waiting.length + this.busy.size;
+  }
+
   run(query: PreviewQuery): Promise<PreviewResult> {
     if (this.closed) return Promise.reject(new Error('The warehouse is closed'));
     return new Promise((resolve, reject) => {
