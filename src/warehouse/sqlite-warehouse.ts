@@ -344,7 +344,9 @@ export class SqliteWarehouse implements Warehouse {
   }
 
   async close(): Promise<void> {
-    await this.previews?.close();
+    // The threads read through connections of their own: this one closes at once, as before.
+    const threads = this.previews?.close();
     this.db.close();
+    await threads;
   }
 }
