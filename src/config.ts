@@ -44,9 +44,9 @@ const envSchema = z.object({
   DATABASE_URL: z.string().min(1).default('data/control.db'),
   /** A SQLite file path, or postgres://… / postgresql://… for PostgreSQL. */
   WAREHOUSE_URL: z.string().min(1).default('data/warehouse.db'),
-  /** PostgreSQL warehouse: how long a per-member statement (freeze, diff, clean-up) may run. */
+  /** The warehouse: how long a per-member statement (freeze, diff, clean-up) may run. */
   WAREHOUSE_BULK_TIMEOUT_MS: wholeNumber(1).default(DEFAULT_WAREHOUSE_DEADLINES.bulkMs),
-  /** PostgreSQL warehouse: how long any other statement (a page, a preview, an upsert) may run. */
+  /** The warehouse: how long any other statement (a page, a preview, an upsert) may run; on SQLite it bounds previews (run in threads). */
   WAREHOUSE_QUERY_TIMEOUT_MS: wholeNumber(1).default(DEFAULT_WAREHOUSE_DEADLINES.queryMs),
   DATA_DIR: z.string().min(1).default('data'),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),

@@ -3,6 +3,7 @@ import type { ZodError } from 'zod';
 import type { Logger } from '../logger';
 import { type FieldIssue, ServiceError, ValidationError } from '../services/errors';
 import { BUSY_RETRY_AFTER_S, isBusyStore } from '../store-errors';
+import { WarehouseTimeoutError } from '../warehouse/warehouse-timeout-error';
 
 /** The one error shape: {"error": {"code", "message", "details"}}. */
 export function errorBody(code: string, message: string, details?: Record<string, unknown>) {
@@ -36,6 +37,23 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (err instanceof ServiceError) {
       res.status(err.status).json(errorBody(err.code, err.message, err.details));
+      return;
+    }
+    // The warehouse stopped a query at its deadline: busy or too costly, not our bug. 503 with
+    // Retry-After (a busy store's answer), not 504: no gateway stands between.
+    if (err instanceof WarehouseTimeoutError) {
+      log.warn({ operation: err.operation, limitMs: err.limitMs, method: req.method, path: req.path }, err.message);
+      res
+        .status(503)
+        .set('Retry-After', String(Math.max(1, Math.ceil(err.limitMs / 1000))))
+        .json(
+          errorBody(
+            'warehouse_timeout',
+            `The warehouse did not finish ${err.operation} within ${err.limitMs} ms and stopped it; ` +
+              'try again later, or narrow the criteria.',
+            { limit_ms: err.limitMs },
+          ),
+        );
       return;
     }
     // body-parser's errors carry a status and a type.

@@ -5,7 +5,7 @@ import { openSqliteWarehouse, type SqliteWarehouse } from './sqlite-warehouse';
 export type OpenedWarehouse = SqliteWarehouse | PgWarehouse;
 
 export interface OpenWarehouseOptions {
-  /** PostgreSQL only: statement deadlines (SQLite runs in-process and has none). */
+  /** PostgreSQL: every statement's deadline. SQLite: `queryMs` bounds a preview (run in a thread). */
   deadlines?: Partial<WarehouseDeadlines>;
 }
 
@@ -16,5 +16,5 @@ export function isPostgresUrl(url: string): boolean {
 
 /** Opens the warehouse that WAREHOUSE_URL names and applies its pending migrations. */
 export async function openWarehouse(url: string, options: OpenWarehouseOptions = {}): Promise<OpenedWarehouse> {
-  return isPostgresUrl(url) ? openPgWarehouse(url, options) : openSqliteWarehouse(url);
+  return isPostgresUrl(url) ? openPgWarehouse(url, options) : openSqliteWarehouse(url, options);
 }

@@ -2,6 +2,9 @@ import type Database from 'better-sqlite3';
 import { openSqlite } from '../../db/client';
 import { compileCriteria, type Criteria } from '../domain/criteria';
 import { brazeIdentifierSql } from '../domain/identity';
+import { DEFAULT_WAREHOUSE_DEADLINES, type WarehouseDeadlines } from './deadlines';
+import { SqlitePreviewPool } from './sqlite-preview-pool';
+import { allowInterruption, type PreviewQuery, runPreview } from './sqlite-preview-run.mjs';
 import { warehouseMigrations } from './sqlite-schema';
 import type { EventInput, FrozenRun, PageChanges, PreviewMember, RunChanges, UserInput, Warehouse } from './warehouse';
 
@@ -20,13 +23,35 @@ function applyMigrations(db: Database.Database): void {
   step.immediate();
 }
 
-export async function openSqliteWarehouse(path: string): Promise<SqliteWarehouse> {
+export interface SqliteWarehouseOptions {
+  /** `queryMs` bounds a preview (run in a thread); SQLite's other statements have no deadline. */
+  deadlines?: Partial<WarehouseDeadlines>;
+  /** Threads that run previews (each with its own read-only connection). */
+  previewThreads?: number;
+}
+
+export async function openSqliteWarehouse(
+  path: string,
+  options: SqliteWarehouseOptions = {},
+): Promise<SqliteWarehouse> {
   const db = openSqlite(path);
   applyMigrations(db);
-  return new SqliteWarehouse(db);
+  return new SqliteWarehouse(db, options);
 }
 
 const id = brazeIdentifierSql('u');
+
+/** A preview as SQL; `interruption_point()` on every candidate row lets a thread be stopped mid-query. */
+function previewQuery(workspaceId: string, criteria: Criteria, opts: { now: number; limit: number }): PreviewQuery {
+  const where = compileCriteria(criteria, { now: opts.now, userAlias: 'u' });
+  const members = `FROM users u WHERE u.workspace_id = ? AND interruption_point() AND (${where.sql})`;
+  return {
+    countSql: `SELECT count(*) AS count, coalesce(sum(${id.idType} IS NULL), 0) AS unmatchable ${members}`,
+    sampleSql: `SELECT u.user_key, u.external_id, u.alias_name, u.alias_label, u.device_id ${members} ORDER BY u.id LIMIT ?`,
+    params: [workspaceId, ...where.params],
+    limit: opts.limit,
+  };
+}
 
 interface PageRow {
   added: number;
@@ -41,8 +66,20 @@ interface PageRow {
 
 export class SqliteWarehouse implements Warehouse {
   private readonly stmts;
+  /** Previews run off the caller's thread; an in-memory database cannot be shared with one. */
+  readonly previews: SqlitePreviewPool | undefined;
 
-  constructor(readonly db: Database.Database) {
+  constructor(
+    readonly db: Database.Database,
+    options: SqliteWarehouseOptions = {},
+  ) {
+    allowInterruption(db);
+    this.previews = db.memory
+      ? undefined
+      : new SqlitePreviewPool(db.name, {
+          threads: options.previewThreads ?? 2,
+          deadlineMs: options.deadlines?.queryMs ?? DEFAULT_WAREHOUSE_DEADLINES.queryMs,
+        });
     this.stmts = {
       upsertUser: db.prepare(`
         INSERT INTO users (workspace_id, user_key, external_id, alias_name, alias_label, device_id, properties, first_seen, last_seen)
@@ -206,20 +243,8 @@ export class SqliteWarehouse implements Warehouse {
     criteria: Criteria,
     opts: { now: number; limit: number },
   ): Promise<{ count: number; unmatchable: number; sample: PreviewMember[] }> {
-    const where = compileCriteria(criteria, { now: opts.now, userAlias: 'u' });
-    const counts = this.db
-      .prepare(
-        `SELECT count(*) AS count, coalesce(sum(${id.idType} IS NULL), 0) AS unmatchable
-         FROM users u WHERE u.workspace_id = ? AND (${where.sql})`,
-      )
-      .get(workspaceId, ...where.params) as { count: number; unmatchable: number };
-    const sample = this.db
-      .prepare(
-        `SELECT u.user_key, u.external_id, u.alias_name, u.alias_label, u.device_id
-         FROM users u WHERE u.workspace_id = ? AND (${where.sql}) ORDER BY u.id LIMIT ?`,
-      )
-      .all(workspaceId, ...where.params, opts.limit) as PreviewMember[];
-    return { count: counts.count, unmatchable: counts.unmatchable, sample };
+    const query = previewQuery(workspaceId, criteria, opts);
+    return this.previews ? this.previews.run(query) : runPreview(this.db, query);
   }
 
   async freezeRunMembers(runId: string, workspaceId: string, criteria: Criteria, now: number): Promise<FrozenRun> {
@@ -319,6 +344,9 @@ export class SqliteWarehouse implements Warehouse {
   }
 
   async close(): Promise<void> {
+    // The threads read through connections of their own: this one closes at once, as before.
+    const threads = this.previews?.close();
     this.db.close();
+    await threads;
   }
 }
