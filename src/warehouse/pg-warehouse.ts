@@ -437,6 +437,10 @@ export class PgWarehouse implements Warehouse {
     const [runKey, syncSet] = await Promise.all([this.recordedRunKey(runId), this.syncSet(cohortId, syncScope)]);
     const values = [syncSet, runKey, fromSeq, toSeq];
     await this.transaction('applying a page', this.deadlines.queryMs, async (client) => {
+      // No wait for the WAL flush at commit (this transaction only): a page's bookkeeping lost in
+      // a server crash only makes the next run send those identifiers again, which Braze takes
+      // as a no-op; a flush per 1,000 identifiers was most of a page's time.
+      await client.query('SET LOCAL synchronous_commit TO OFF');
       await client.query({ ...APPLY_ADDS, values });
       await client.query({ ...APPLY_REMOVES, values });
     });
