@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schedulerIdFor } from '../src/services/schedule-reconciler';
 import { createConnectedWorkspace, type Harness, startHarness, waitForRun } from './support/harness';
-import { runToExit, startProcess } from './support/processes';
+import { freePort, runToExit, startProcess } from './support/processes';
 import { scratchDir } from './support/scratch';
 
 /** What a newcomer meets first: taken ports, bad settings, a Redis shared with another deployment. */
@@ -82,12 +82,6 @@ describe('a taken port', () => {
     expect(result.stdout).not.toContain('braze-sandbox');
   });
 });
-
-async function freePort(): Promise<number> {
-  const { server, port } = await occupyPort();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('configuration errors', () => {
   it('print one plain line per variable on stderr and exit 1', async () => {

@@ -1,13 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schedulerIdFor } from '../src/services/schedule-reconciler';
-import { type RunningProcess, startProcess } from './support/processes';
+import { freePort, type RunningProcess, startProcess } from './support/processes';
 import { scratchDir } from './support/scratch';
 
 /**
@@ -19,14 +17,6 @@ let dir: string;
 let redisPort: number;
 let redisServer: ChildProcess | undefined;
 let web: RunningProcess | undefined;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function startRedis(): Promise<void> {
   redisServer = spawn(

@@ -4,7 +4,7 @@ import { expectedFromDemo, sandboxMembers, sandboxRequests } from './support/exp
 import {
   createConnectedWorkspace,
   type Harness,
-  queryWarehouse,
+  frozenMembers,
   startHarness,
   waitForRun,
   seedDemo,
@@ -16,16 +16,6 @@ const USERS = 8000;
 const SEED = 5;
 const criteria = { all: [{ identity: 'identified' }] };
 let h: Harness;
-
-/** The members a run froze, still in the warehouse. */
-async function frozenMembers(runId: string): Promise<number> {
-  const [row] = await queryWarehouse<{ n: number | string }>(
-    h,
-    'SELECT count(*) AS n FROM cohort_run_members m JOIN run_keys k ON k.id = m.run_key WHERE k.run_id = $1',
-    [runId],
-  );
-  return Number(row!.n);
-}
 
 /** Polls until `done` holds (at most 20 s): the order of events, not their timing, is the assertion. */
 async function until(done: () => Promise<boolean>, what: string): Promise<void> {
@@ -180,7 +170,7 @@ describe('cancel and lost runs', () => {
     const { cohort, runId } = await start('Cancel queued');
     // As if an earlier attempt had frozen the members before being delayed (say by a 429).
     await h.ctx.warehouse.freezeRunMembers(runId, ws.workspaceId, criteria as never, Date.now());
-    const frozen = () => frozenMembers(runId);
+    const frozen = () => frozenMembers(h, runId);
     expect(await frozen()).toBeGreaterThan(0);
     const cancelled = await h.request('POST', `/v1/imports/${runId}/cancel`, { token: ws.token });
     expect(cancelled.status).toBe(200);
@@ -239,7 +229,7 @@ describe('cancel and lost runs', () => {
       await h.workers.close();
       h.workers = undefined;
     }
-    expect(await frozenMembers(runId)).toBe(0);
+    expect(await frozenMembers(h, runId)).toBe(0);
   });
 
   it('closes a run whose job was lost instead of answering 409 for ever', async () => {

@@ -5,7 +5,7 @@ import { expectedFromDemo, sandboxMembers } from './support/expectations';
 import {
   createConnectedWorkspace,
   type Harness,
-  queryWarehouse,
+  frozenMembers,
   seedDemo,
   startHarness,
   waitForRun,
@@ -36,15 +36,6 @@ async function queuedRun(name: string) {
   return { cohort, runId: started.body.id as string };
 }
 
-async function frozenMembers(runId: string): Promise<number> {
-  const [row] = await queryWarehouse<{ n: number }>(
-    h,
-    'SELECT count(*) AS n FROM cohort_run_members m JOIN run_keys k ON k.id = m.run_key WHERE k.run_id = $1',
-    [runId],
-  );
-  return Number(row!.n);
-}
-
 describe("a run's start", () => {
   it('is not executed while another attempt holds its lease: that attempt steps aside until later', async () => {
     const { runId } = await queuedRun('Leased');
@@ -64,7 +55,7 @@ describe("a run's start", () => {
     await expect(h.ctx.execution.start(runId, job)).rejects.toThrow('moved to delayed');
     expect(asked).toHaveLength(1);
     expect(asked[0]).toBeGreaterThan(Date.now());
-    expect(await frozenMembers(runId)).toBe(0);
+    expect(await frozenMembers(h, runId)).toBe(0);
     expect((await h.ctx.runs.get(runId))?.status).toBe('queued');
     await h.ctx.runs.releaseExecution(runId);
     expect(await h.ctx.runs.leaseExecution(runId, new Date(Date.now() + 60_000))).toBe(true);

@@ -1,6 +1,4 @@
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Criteria } from '../../src/domain/criteria';
@@ -8,7 +6,7 @@ import { COUNTRY_WEIGHTS } from '../../src/seed/demo-users';
 import { useEngines } from '../support/engines';
 import { expectedFromDemo, sandboxMembers } from '../support/expectations';
 import { createConnectedWorkspace, type Harness, seedDemo, startHarness, waitForRun } from '../support/harness';
-import { type RunningProcess, startProcess } from '../support/processes';
+import { freePort, type RunningProcess, startProcess } from '../support/processes';
 import { type InProcessSmtpServer, startSmtpServer } from '../support/smtp-server';
 
 /**
@@ -29,14 +27,6 @@ let smtp: InProcessSmtpServer;
 let missingDir: string;
 const webs: { process: RunningProcess; url: string }[] = [];
 const workers: RunningProcess[] = [];
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 beforeAll(async () => {
   smtp = await startSmtpServer();

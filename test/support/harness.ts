@@ -245,3 +245,13 @@ export async function queryWarehouse<T = Record<string, unknown>>(
   if (wh instanceof PgWarehouse) return (await wh.pool.query(sql, params)).rows as T[];
   return wh.db.prepare(sql.replace(/\$\d+/g, '?')).all(...params) as T[];
 }
+
+/** The members a run froze that are still in the warehouse (0 once the run is settled). */
+export async function frozenMembers(h: Harness, runId: string): Promise<number> {
+  const [row] = await queryWarehouse<{ n: number | string }>(
+    h,
+    'SELECT count(*) AS n FROM cohort_run_members m JOIN run_keys k ON k.id = m.run_key WHERE k.run_id = $1',
+    [runId],
+  );
+  return Number(row!.n);
+}
