@@ -67,6 +67,8 @@ function openSqliteControl(path: string): ControlDb {
       migrateSqlite(db, { migrationsFolder: sqliteMigrations });
       break;
     } catch (err) {
+      // On purpose: another process applying the same migrations at once is the expected cause,
+      // and the next attempt sees them applied. The fifth failure is a real one and is thrown.
       if (attempt >= 5) throw err;
     }
   }
@@ -95,6 +97,8 @@ async function openPostgres(url: string): Promise<ControlDb> {
     await lockClient.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     await migratePg(drizzlePg(lockClient), { migrationsFolder: pgMigrations });
   } finally {
+    // On purpose: an unlock fails only on a broken connection, whose session (and lock) is gone with it;
+    // the migration's own error, if any, is the one that matters.
     await lockClient.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
     lockClient.release();
   }

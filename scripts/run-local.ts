@@ -164,7 +164,8 @@ try {
 
   Cohort Control ${web}/            (the console: sign in with the demo token below)
   API            ${web}/v1          (demo workspace token below)
-  Bull Board     ${web}/admin/queues   user admin, password: ADMIN_TOKEN in ${config.dataDir}/local.env
+  Bull Board     ${web}/admin/queues   user ${config.bullBoard?.user ?? '(off)'}, password: BULL_BOARD_PASSWORD in ${config.dataDir}/local.env
+  Metrics        ${web}/metrics        (Prometheus text; loopback only unless METRICS_TOKEN is set)
   Braze sandbox  ${sandboxUrl}      (Braze workspace ${demo.braze_workspace_id})
   Demo data      ${demo.users.toLocaleString('en-US')} users with events
 

@@ -18,6 +18,14 @@ if [ ! -f "$ENV_FILE" ]; then
   ' > "$ENV_FILE"
   chmod 600 "$ENV_FILE"
 fi
+# Bull Board has a login of its own (it can delete jobs); added to a local.env made before it had one.
+if ! grep -q '^BULL_BOARD_USER=' "$ENV_FILE"; then
+  node -e '
+    const c = require("node:crypto");
+    console.log("BULL_BOARD_USER=operator");
+    console.log("BULL_BOARD_PASSWORD=" + c.randomBytes(18).toString("base64url"));
+  ' >> "$ENV_FILE"
+fi
 # Everything under DATA_DIR, unless set otherwise.
 export DATA_DIR
 export DATABASE_URL=${DATABASE_URL:-$DATA_DIR/control.db}

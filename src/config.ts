@@ -80,6 +80,19 @@ const envSchema = z.object({
   MAIL_FROM: z.string().default('Cohort Import <cohort-import@localhost>'),
   MAIL_ATTEMPTS: wholeNumber(1, 50).default(8),
   MAIL_BACKOFF_MS: wholeNumber(1).default(5_000),
+  /** Bearer token for GET /metrics; unset: metrics answer only on loopback. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** A worker's metrics server; unset: workers serve no metrics. */
+  METRICS_PORT: wholeNumber(0, 65535).optional(),
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  /** Bull Board's own login (HTTP Basic); both unset: Bull Board is off. */
+  BULL_BOARD_USER: z
+    .string()
+    .regex(/^[^:\s]{1,64}$/, 'must be 1-64 characters, no spaces or colons')
+    .optional(),
+  BULL_BOARD_PASSWORD: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** true: operators see jobs but cannot retry, promote or delete them. Default: true in production. */
+  BULL_BOARD_READ_ONLY: z.enum(['true', 'false']).optional(),
 });
 
 export type Config = ReturnType<typeof toConfig>;
@@ -125,6 +138,16 @@ function toConfig(env: z.infer<typeof envSchema>) {
     },
     logLevel: env.LOG_LEVEL,
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, attempts: env.MAIL_ATTEMPTS, backoffMs: env.MAIL_BACKOFF_MS },
+    metrics: { token: env.METRICS_TOKEN ?? '', port: env.METRICS_PORT ?? null, host: env.METRICS_HOST },
+    /** null: Bull Board is off (no credentials of its own). */
+    bullBoard:
+      env.BULL_BOARD_USER && env.BULL_BOARD_PASSWORD
+        ? {
+            user: env.BULL_BOARD_USER,
+            password: env.BULL_BOARD_PASSWORD,
+            readOnly: (env.BULL_BOARD_READ_ONLY ?? String(env.NODE_ENV === 'production')) === 'true',
+          }
+        : null,
   };
 }
 
@@ -145,6 +168,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       if (!byVariable.has(name)) byVariable.set(name, env[name] === undefined ? 'is required but not set' : i.message);
     }
     throw new ConfigError([...byVariable].map(([name, problem]) => `${name}: ${problem}`));
+  }
+  const { BULL_BOARD_USER: user, BULL_BOARD_PASSWORD: password } = parsed.data;
+  if ((user === undefined) !== (password === undefined)) {
+    const missing = user === undefined ? 'BULL_BOARD_USER' : 'BULL_BOARD_PASSWORD';
+    throw new ConfigError([
+      `${missing}: is required when ${missing === 'BULL_BOARD_USER' ? 'BULL_BOARD_PASSWORD' : 'BULL_BOARD_USER'} is set`,
+    ]);
   }
   return toConfig(parsed.data);
 }

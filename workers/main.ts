@@ -1,5 +1,6 @@
 import { createContext } from '../src/context';
-import { bootProcess, claimQueuePrefix, onShutdown } from '../src/process-lifecycle';
+import { createMetricsServer } from '../src/metrics/metrics-endpoint';
+import { bootProcess, claimQueuePrefix, listenOrExit, onShutdown } from '../src/process-lifecycle';
 import { startWorkers } from './start-workers';
 import type { WorkerManager } from './worker-manager';
 
@@ -7,11 +8,26 @@ import type { WorkerManager } from './worker-manager';
 const { log, config } = bootProcess('worker');
 const ctx = await createContext(config, 'worker', log);
 let workers: WorkerManager | undefined;
+// This worker's scrape target, when METRICS_PORT is set (several workers on one host need a port each).
+const metricsServer =
+  config.metrics.port === null
+    ? undefined
+    : createMetricsServer(config.metrics.token, (err) => log.error({ err }, 'metrics collection failed'));
+if (metricsServer && config.metrics.port !== null) {
+  await listenOrExit(metricsServer, {
+    name: 'worker metrics',
+    port: config.metrics.port,
+    host: config.metrics.host,
+    portVariable: 'METRICS_PORT',
+  });
+  log.info({ address: metricsServer.address() }, 'worker metrics listening');
+}
 
 // Active jobs finish first (a page mid-request records its result), then queues, Redis, databases.
 // Registered before waiting for Redis, so a worker that never got going still stops cleanly.
 onShutdown(log, 'worker', async () => {
   await workers?.close();
+  await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
   await ctx.close();
 });
 

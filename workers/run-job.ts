@@ -3,6 +3,8 @@ import type { BrazeCallResult } from '../src/braze/client';
 import { BrazeError, BrazeRateLimitedError } from '../src/braze/errors';
 import type { AppContext } from '../src/context';
 import type { RunJob, SendOutcome } from '../src/runs/run-execution';
+import { rateBudgetWait } from '../src/metrics/metrics';
+import { requestIdOf } from './worker-manager';
 
 /** How long a page waits in its worker for a cohort slot before it steps aside (delayed). */
 const COHORT_SLOT_WAIT_MS = 1_000;
@@ -18,6 +20,7 @@ const COHORT_SLOT_WAIT_MS = 1_000;
  */
 export function runJob(ctx: AppContext, job: Job, token: string | undefined): RunJob {
   return {
+    requestId: requestIdOf(job),
     progress: (state) => job.updateProgress(state),
     later: (until) => delayJob(job, token, until),
     async send(call, scope) {
@@ -43,7 +46,10 @@ async function sendWithBudget(
   send: () => Promise<BrazeCallResult>,
 ): Promise<SendOutcome> {
   const wait = await ctx.rateBudget.take(connectionKey);
-  if (wait > 0) await delayJob(job, token, Date.now() + wait);
+  if (wait > 0) {
+    rateBudgetWait.inc(wait / 1000);
+    await delayJob(job, token, Date.now() + wait);
+  }
   try {
     const result = await send();
     if (result.rateLimitRemaining === 0 && result.rateLimitReset !== null) {
@@ -54,6 +60,7 @@ async function sendWithBudget(
     if (!(err instanceof BrazeError)) throw err;
     if (err instanceof BrazeRateLimitedError) {
       await ctx.rateBudget.pauseUntil(connectionKey, err.retryAt);
+      rateBudgetWait.inc(Math.max(0, err.retryAt - Date.now()) / 1000);
       await delayJob(job, token, err.retryAt);
     }
     if (err.kind === 'permanent') return { ok: false, error: err.message };

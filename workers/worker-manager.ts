@@ -3,7 +3,8 @@ import { type Job, type Processor, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AppContext } from '../src/context';
 import { createRedis, isRedisConnectionError } from '../src/redis';
-import type { QueueName } from '../src/queue/names';
+import { pageRetries, pagesGivenUp } from '../src/metrics/metrics';
+import { type QueueName, QueueNames } from '../src/queue/names';
 
 export interface ProcessorSpec {
   queue: QueueName;
@@ -23,6 +24,12 @@ export interface ProcessorSpec {
  * The only place that calls `new Worker`: every processor gets the same timing, logging and
  * failure handling, so processors stay plain functions.
  */
+/** The id of the HTTP request behind a job (see queue/payloads.ts), when it has one. */
+export function requestIdOf(job: Job): string | undefined {
+  const id: unknown = job.data?.requestId;
+  return typeof id === 'string' ? id : undefined;
+}
+
 export class WorkerManager {
   private readonly workers: Worker[] = [];
   /** Workers block on Redis and wait out outages: their own connection, never giving up. */
@@ -37,7 +44,13 @@ export class WorkerManager {
     const processor: Processor = async (job, token) => {
       const started = performance.now();
       const result = await spec.process(job, token);
-      log.debug({ jobId: job.id, ms: Math.round(performance.now() - started) }, 'job done');
+      // Work a person asked for (it carries their request id) is logged at info, so one grep
+      // of the id follows it to the last page; background work stays at debug.
+      const requestId = requestIdOf(job);
+      log[requestId ? 'info' : 'debug'](
+        { jobId: job.id, requestId, ms: Math.round(performance.now() - started) },
+        'job done',
+      );
       return result;
     };
     const { ctx } = this;
@@ -55,7 +68,11 @@ export class WorkerManager {
     worker.on('failed', (job, err) => {
       if (!job) return;
       const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
-      log.warn({ jobId: job.id, attempt: job.attemptsMade, final, err: err.message }, 'job failed');
+      log.warn(
+        { jobId: job.id, requestId: requestIdOf(job), attempt: job.attemptsMade, final, err: err.message },
+        'job failed',
+      );
+      if (spec.queue === QueueNames.uploadPage) (final ? pagesGivenUp : pageRetries).inc();
       if (final && spec.onFinalFailure) {
         Promise.resolve(spec.onFinalFailure(job, err)).catch((e: unknown) =>
           log.error({ jobId: job.id, err: (e as Error).message }, 'final-failure handler failed'),

@@ -1,10 +1,14 @@
 import express, { type Express } from 'express';
+import helmet from 'helmet';
 import type { AppContext } from '../context';
+import { metricsHandler } from '../metrics/metrics-endpoint';
 import { requireAdmin, requireWorkspace } from './auth';
 import { ingestJson, INGEST_PATHS, smallJson } from './body-parsers';
-import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board';
+import { BULL_BOARD_PATH, bullBoardRouter, requireBullBoardLogin } from './bull-board';
 import { consoleRouter } from './console';
 import { errorHandler, notFoundRoute } from './errors';
+import { failedAuthLimiter } from './failed-auth-limiter';
+import { requestId } from './request-id';
 import { requestLog } from './request-log';
 import { brazeConnectionRoutes } from './routes/braze-connection';
 import { cohortRoutes } from './routes/cohorts';
@@ -12,13 +16,23 @@ import { ingestRoutes } from './routes/ingest';
 import { scheduleRoutes } from './routes/schedules';
 import { workspaceRoutes } from './routes/workspaces';
 
+/** 401s from one address within a minute before it is answered 429 (the API's tokens are long; people mistype). */
+export const API_AUTH_FAILURES_PER_MINUTE = 20;
+/** Bull Board's password is a person's: fewer guesses. */
+export const BULL_BOARD_AUTH_FAILURES_PER_MINUTE = 10;
+
 /** The HTTP API. Routes only translate HTTP to service calls; services do the work. */
 export function createApp(ctx: AppContext): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
 
-  app.use(requestLog(ctx.log));
+  app.use(requestId(ctx.log));
+  app.use(requestLog());
+  // The usual headers (nosniff, HSTS, frame and referrer policies). No CSP here: the console
+  // sets its own (console.ts), the API's JSON gets a deny-all one below, and Bull Board's UI
+  // runs inline scripts a strict policy would block.
+  app.use(helmet({ contentSecurityPolicy: false }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -27,11 +41,42 @@ export function createApp(ctx: AppContext): Express {
     const { ready, checks } = await ctx.health.readiness();
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
   });
+  app.get(
+    '/metrics',
+    metricsHandler(ctx.config.metrics.token, (err) => ctx.log.error({ err }, 'metrics collection failed')),
+  );
 
-  app.use(BULL_BOARD_PATH, requireAdmin(ctx.config.adminToken, { browser: true }), bullBoardRouter(ctx.queues.all()));
+  const bullBoard = ctx.config.bullBoard;
+  if (bullBoard) {
+    app.use(
+      BULL_BOARD_PATH,
+      failedAuthLimiter(
+        ctx.redis,
+        ctx.config.queuePrefix,
+        { scope: 'bull-board', limit: BULL_BOARD_AUTH_FAILURES_PER_MINUTE, windowMs: 60_000 },
+        ctx.log,
+      ),
+      requireBullBoardLogin(bullBoard),
+      bullBoardRouter(ctx.queues.all(), bullBoard),
+    );
+  }
 
   // Authentication first, then the body: an unauthenticated request is never read or inflated.
   const v1 = express.Router();
+  v1.use(
+    helmet.contentSecurityPolicy({
+      useDefaults: false,
+      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+    }),
+  );
+  v1.use(
+    failedAuthLimiter(
+      ctx.redis,
+      ctx.config.queuePrefix,
+      { scope: 'api', limit: API_AUTH_FAILURES_PER_MINUTE, windowMs: 60_000 },
+      ctx.log,
+    ),
+  );
   v1.use('/workspaces', requireAdmin(ctx.config.adminToken), smallJson);
   v1.use(workspaceRoutes(ctx));
   v1.use(requireWorkspace(ctx.workspaces));
@@ -45,6 +90,6 @@ export function createApp(ctx: AppContext): Express {
   app.use(consoleRouter());
 
   app.use(notFoundRoute);
-  app.use(errorHandler(ctx.log));
+  app.use(errorHandler());
   return app;
 }

@@ -15,7 +15,7 @@ function bearer(req: Request): string | null {
   return m?.[1] ?? null;
 }
 
-function sameSecret(a: string, b: string): boolean {
+export function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
@@ -38,17 +38,11 @@ export function requireWorkspace(workspaces: WorkspaceService): RequestHandler {
   };
 }
 
-/** The admin credential: `Bearer <ADMIN_TOKEN>` for the API, Basic `admin:<ADMIN_TOKEN>` for a browser. */
-export function requireAdmin(adminToken: string, opts: { browser?: boolean } = {}): RequestHandler {
+/** The admin credential, `Bearer <ADMIN_TOKEN>`, for the workspace routes (Bull Board has its own login). */
+export function requireAdmin(adminToken: string): RequestHandler {
   return (req, res, next) => {
     const token = bearer(req);
     if (token && sameSecret(token, adminToken)) return next();
-    const basic = /^Basic\s+(\S+)$/i.exec(req.get('authorization') ?? '');
-    if (basic?.[1]) {
-      const [user, ...rest] = Buffer.from(basic[1], 'base64').toString('utf8').split(':');
-      if (user === 'admin' && sameSecret(rest.join(':'), adminToken)) return next();
-    }
-    if (opts.browser) res.set('WWW-Authenticate', 'Basic realm="Cohort Import operators"');
     res.status(401).json(errorBody('unauthorized', 'This needs the admin credential.'));
   };
 }

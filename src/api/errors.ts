@@ -1,6 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { ZodError } from 'zod';
-import type { Logger } from '../logger';
 import { type FieldIssue, ServiceError, ValidationError } from '../services/errors';
 import { BUSY_RETRY_AFTER_S, isBusyStore } from '../store-errors';
 import { WarehouseTimeoutError } from '../warehouse/warehouse-timeout-error';
@@ -32,9 +31,10 @@ function formatBytes(n: number): string {
   return n >= 1024 * 1024 ? `${n / (1024 * 1024)} MB` : `${Math.round(n / 1024)} KB`;
 }
 
-/** Maps every error to the JSON shape. Unknown errors are logged and answer a bare 500. */
-export function errorHandler(log: Logger): ErrorRequestHandler {
+/** Maps every error to the JSON shape. Unknown errors are logged (with the request id) and answer a bare 500. */
+export function errorHandler(): ErrorRequestHandler {
   return (err, req, res, _next) => {
+    const log = req.log;
     if (err instanceof ServiceError) {
       res.status(err.status).json(errorBody(err.code, err.message, err.details));
       return;

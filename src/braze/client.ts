@@ -1,3 +1,4 @@
+import { brazeDuration, brazeRateLimited, brazeRequests, statusClass } from '../metrics/metrics';
 import { BrazePermanentError, BrazeRateLimitedError, BrazeRetryableError } from './errors';
 
 export interface BrazeClientOptions {
@@ -61,6 +62,13 @@ export class BrazeClient {
     // A pre-serialised member (the page's identifier lists) is spliced in before the last brace.
     const body = rawField ? `${json.slice(0, -1)},${rawField}}` : json;
     let res: Response;
+    // The endpoint label is the contract's path (cohorts, cohorts/users): never a cohort id.
+    const started = performance.now();
+    const observe = (status: number | null) => {
+      brazeRequests.inc({ endpoint: path, status_class: statusClass(status) });
+      brazeDuration.observe({ endpoint: path }, (performance.now() - started) / 1000);
+      if (status === 429) brazeRateLimited.inc();
+    };
     try {
       res = await fetch(url, {
         method: 'POST',
@@ -69,9 +77,11 @@ export class BrazeClient {
         signal: AbortSignal.timeout(this.opts.timeoutMs),
       });
     } catch (err) {
+      observe(null);
       const reason = err instanceof Error && err.name === 'TimeoutError' ? 'timed out' : 'could not be reached';
       throw new BrazeRetryableError(`Braze ${reason} (${new URL(url).host})`, null);
     }
+    observe(res.status);
     const result: BrazeCallResult = {
       status: res.status,
       rateLimitRemaining: numberHeader(res, 'x-ratelimit-remaining'),

@@ -1,10 +1,16 @@
 import { z } from 'zod';
 
 /**
+ * The id of the HTTP request that started the work (X-Request-Id), so one grep follows an
+ * import from the API call to its last page. Absent for work nobody asked for (schedules).
+ */
+const requestId = z.string().min(1).max(128).optional();
+
+/**
  * One typed payload per job, validated when added and when processed. Payloads carry ids and
  * cursors only: never a secret, never a member list (Bull Board shows job data).
  */
-export const importRunPayload = z.object({ runId: z.string().uuid() }).strict();
+export const importRunPayload = z.object({ runId: z.string().uuid(), requestId }).strict();
 export type ImportRunPayload = z.infer<typeof importRunPayload>;
 
 export const uploadPagePayload = z
@@ -14,11 +20,12 @@ export const uploadPagePayload = z
     /** Inclusive range of cohort_run_changes.seq. */
     fromSeq: z.number().int().min(1),
     toSeq: z.number().int().min(1),
+    requestId,
   })
   .strict();
 export type UploadPagePayload = z.infer<typeof uploadPagePayload>;
 
-export const finalizeRunPayload = z.object({ runId: z.string().uuid() }).strict();
+export const finalizeRunPayload = z.object({ runId: z.string().uuid(), requestId }).strict();
 export type FinalizeRunPayload = z.infer<typeof finalizeRunPayload>;
 
 /** What an upload-page job returns (shown in Bull Board, summed by finalize-run). */

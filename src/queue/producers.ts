@@ -2,6 +2,7 @@ import type { JobsOptions } from 'bullmq';
 import { PAGE_SIZE, QueueNames } from './names';
 import type { Job } from 'bullmq';
 import {
+  finalizeRunPayload,
   importRunPayload,
   forgetCohortPayload,
   notificationPayload,
@@ -21,8 +22,8 @@ export const importRunJobId = (runId: string) => `run-${runId}`;
 export const finalizeJobId = (runId: string) => `finalize-${runId}`;
 export const pageJobId = (runId: string, page: number) => `page-${runId}-${page}`;
 
-export async function enqueueImportRun(queues: Queues, runId: string): Promise<void> {
-  const data = importRunPayload.parse({ runId });
+export async function enqueueImportRun(queues: Queues, runId: string, requestId?: string): Promise<void> {
+  const data = importRunPayload.parse({ runId, requestId });
   await queues.importRun.add('import-run', data, {
     ...keep,
     jobId: importRunJobId(runId),
@@ -50,17 +51,18 @@ export async function addRunFlow(
   runId: string,
   changes: number,
   upload: { attempts: number; backoffMs: number },
+  requestId?: string,
 ): Promise<number> {
   const pages = pageRanges(changes, runId);
   await queues.flows.add({
     name: 'finalize-run',
     queueName: QueueNames.finalizeRun,
-    data: { runId },
+    data: finalizeRunPayload.parse({ runId, requestId }),
     opts: { ...keep, jobId: finalizeJobId(runId), attempts: 5, backoff: { type: 'exponential', delay: 2_000 } },
     children: pages.map((p) => ({
       name: 'upload-page',
       queueName: QueueNames.uploadPage,
-      data: uploadPagePayload.parse(p),
+      data: uploadPagePayload.parse({ ...p, requestId }),
       opts: {
         ...keep,
         jobId: pageJobId(runId, p.page),

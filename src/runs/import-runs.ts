@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RunTrigger } from '../../db/schema';
 import type { NotifyPolicy } from '../domain/notify-policy';
 import type { Logger } from '../logger';
+import { runsStarted } from '../metrics/metrics';
 import { enqueueImportRun, withdrawRunJobs } from '../queue/producers';
 import type { Queues } from '../queue/queues';
 import type { BrazeConnectionService } from '../services/braze-connections';
@@ -25,6 +26,8 @@ export interface EnqueueInput {
    * it is recorded and fails with the reason, so the history and the email tell the customer.
    */
   requireConnection?: boolean;
+  /** The HTTP request that asked for the run: its jobs carry the id into the workers' logs. */
+  requestId?: string;
 }
 
 /**
@@ -107,7 +110,11 @@ export class ImportRuns {
     }
 
     try {
-      await withDeadline(enqueueImportRun(this.queues, id), QUEUE_DEADLINE_MS, 'adding the import job');
+      await withDeadline(
+        enqueueImportRun(this.queues, id, input.requestId),
+        QUEUE_DEADLINE_MS,
+        'adding the import job',
+      );
     } catch (err) {
       // Without its job the run would sit "queued" forever and block the cohort: close it, and
       // free its Idempotency-Key so the client's retry with the same key can start a run.
@@ -122,11 +129,18 @@ export class ImportRuns {
       this.log.error({ err, runId: id }, 'could not enqueue import run');
       throw new ServiceError(503, 'queue_unavailable', 'The job queue is unreachable; try again shortly.');
     }
+    runsStarted.inc({ trigger: input.trigger });
     return { run: runView((await this.runs.get(id))!), created: true };
   }
 
   private async closeIfLost(run: RunRow): Promise<boolean> {
-    return withDeadline(this.janitor.closeIfLost(run), QUEUE_DEADLINE_MS, 'checking the active run').catch(() => false);
+    return withDeadline(this.janitor.closeIfLost(run), QUEUE_DEADLINE_MS, 'checking the active run').catch(
+      (err: Error) => {
+        // Not known to be lost: the caller answers 409 (run in progress), the safe answer.
+        this.log.warn({ err: err.message, runId: run.id }, 'could not check whether the active run is lost');
+        return false;
+      },
+    );
   }
 
   /**
@@ -141,13 +155,16 @@ export class ImportRuns {
     }
     const reason = 'Cancelled by request.';
     await this.runs.abort(runId, reason);
-    const taken = await withDeadline(withdrawRunJobs(this.queues, runId), QUEUE_DEADLINE_MS, 'cancelling').catch(() => {
-      throw new ServiceError(
-        503,
-        'queue_unavailable',
-        'The job queue is unreachable; the run will stop once it is back.',
-      );
-    });
+    const taken = await withDeadline(withdrawRunJobs(this.queues, runId), QUEUE_DEADLINE_MS, 'cancelling').catch(
+      (err: Error) => {
+        this.log.warn({ err: err.message, runId }, 'cancel: the run jobs could not be withdrawn');
+        throw new ServiceError(
+          503,
+          'queue_unavailable',
+          'The job queue is unreachable; the run will stop once it is back.',
+        );
+      },
+    );
     // No worker has it: nothing else will close the run (nor drop what an earlier attempt froze).
     // Its clean-up (perhaps a large working set) runs in a worker, not on web's event loop.
     if (taken) await this.outcomes.fail(runId, reason, 'in-a-worker');
@@ -177,7 +194,11 @@ export class ImportRuns {
     let pagesDone: number | null = null;
     if (isActiveRun(row)) {
       pagesDone = await withDeadline(this.outcomes.pagesDone(runId), QUEUE_DEADLINE_MS, 'reading progress').catch(
-        () => null,
+        (err: Error) => {
+          // Progress is a nicety: the run itself is answered, with pages_done unknown (null).
+          this.log.warn({ err: err.message, runId }, 'run progress unreadable');
+          return null;
+        },
       );
     } else if (row.status === 'succeeded') {
       pagesDone = row.pagesTotal;

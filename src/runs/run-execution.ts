@@ -33,6 +33,8 @@ export type SendOutcome = { ok: true; result: BrazeCallResult } | { ok: false; e
  * Permanent refusals (400/401/403/404) come back as `{ok: false}`; retryable ones are thrown.
  */
 export interface RunJob {
+  /** The request that started the run (X-Request-Id), handed on to its pages. */
+  requestId?: string;
   progress(state: Record<string, unknown>): Promise<void>;
   /** Ends this attempt without spending it: the job comes back at `until` (epoch ms). Throws. */
   later(until: number): Promise<never>;
@@ -104,7 +106,7 @@ export class RunExecution {
     if (run.diffRecordedAt) {
       // A retry after the diff was recorded: the pages are cut from it as it stands; computing
       // it again could renumber what another attempt's pages are reading.
-      await addRunFlow(this.queues, runId, run.changesTotal, upload);
+      await addRunFlow(this.queues, runId, run.changesTotal, upload, job.requestId);
       return { pagesTotal: run.pagesTotal, resumed: true };
     }
 
@@ -156,7 +158,7 @@ export class RunExecution {
     const changesTotal = changes.additions + changes.removals;
     const pagesTotal = Math.ceil(changesTotal / PAGE_SIZE);
     await this.runs.recordFrozen(runId, { ...frozen, changesTotal, pagesTotal });
-    await addRunFlow(this.queues, runId, changesTotal, upload);
+    await addRunFlow(this.queues, runId, changesTotal, upload, job.requestId);
     await job.progress({ stage: 'pages enqueued', pagesTotal });
     return { cohortSize: frozen.cohortSize, unmatchable: frozen.unmatchable, ...changes, pagesTotal };
   }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { runsFinished } from '../metrics/metrics';
 import { notifiesOf } from '../domain/notify-policy';
 import type { Logger } from '../logger';
 import { enqueueRunNotification, enqueueSettleRun } from '../queue/producers';
@@ -58,6 +59,7 @@ export class RunOutcomes {
     await this.runs.abort(runId, error);
     const run = await this.runs.finish(runId, { status: 'failed', added: 0, removed: 0, failed: 0, error });
     this.log.info({ runId, status: 'failed' }, 'run finished');
+    if (run) runsFinished.inc({ trigger: run.trigger, outcome: 'failed' });
     await this.settleOrLeave(run, where);
     return run;
   }
@@ -75,6 +77,7 @@ export class RunOutcomes {
     }
     const finished = await this.runs.finish(run.id, { status, added, removed, failed, error });
     this.log.info({ runId: run.id, status, added, removed, failed }, 'run finished');
+    if (finished) runsFinished.inc({ trigger: run.trigger, outcome: status });
     await this.settle(finished);
     return finished;
   }

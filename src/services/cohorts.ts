@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Logger } from '../logger';
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { ControlDb, ControlTables } from '../../db/client';
 import { parseCriteria, type Criteria } from '../domain/criteria';
@@ -56,6 +57,7 @@ export class CohortService {
     private readonly reconciler: ScheduleReconciler,
     private readonly queues: Queues,
     private readonly cursors: Cursors,
+    private readonly log: Logger,
   ) {}
 
   async create(workspaceId: string, input: { name?: unknown; criteria?: unknown }): Promise<CohortView> {
@@ -150,11 +152,18 @@ export class CohortService {
     // Its Braze id is retired for good, so what Braze was told about it is no longer needed:
     // dropped by a worker (perhaps a million rows, not web's work), or here if Redis is away.
     await withDeadline(enqueueForgetCohort(this.queues, existing.id), QUEUE_DEADLINE_MS, 'queueing the clean-up').catch(
-      () => this.warehouse.forgetCohort(existing.id),
+      (err: Error) => {
+        this.log.warn({ err: err.message, cohortId: existing.id }, 'clean-up not queued; done here instead');
+        return this.warehouse.forgetCohort(existing.id);
+      },
     );
     // The delete stands even if Redis is away: web's periodic reconcile removes the scheduler.
     await withDeadline(this.reconciler.reconcileCohort(existing.id), QUEUE_DEADLINE_MS, 'removing the scheduler').catch(
-      () => undefined,
+      (err: Error) =>
+        this.log.warn(
+          { err: err.message, cohortId: existing.id },
+          'scheduler not removed; the periodic reconcile will',
+        ),
     );
   }
 

@@ -109,7 +109,11 @@ export class ScheduleService {
   private async mirror(cohortId: string): Promise<void> {
     try {
       await withDeadline(this.reconciler.reconcileCohort(cohortId), QUEUE_DEADLINE_MS, 'updating the job scheduler');
-    } catch {
+    } catch (err) {
+      this.log.warn(
+        { err: (err as Error).message, cohortId },
+        'job scheduler not updated; the periodic reconcile will',
+      );
       throw new ServiceError(
         503,
         'scheduler_unavailable',
@@ -166,12 +170,13 @@ export class ScheduleService {
   }
 
   /** Runs the schedule now (trigger "manual"), to its recipients; 409 while a run is active. */
-  async runNow(workspaceId: string, cohortId: string) {
+  async runNow(workspaceId: string, cohortId: string, requestId?: string) {
     const row = await this.row(workspaceId, cohortId);
     return this.imports.enqueue(workspaceId, row.cohortId, {
       trigger: 'manual',
       recipients: row.recipients,
       notify: row.notify,
+      requestId,
     });
   }
 

@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import type { AppContext } from '../../src/context';
 import { composeRunEmail } from '../../src/notifications/run-email';
+import { emails } from '../../src/metrics/metrics';
 import { notificationPayload } from '../../src/queue/payloads';
 import { isActiveRun, runView } from '../../src/runs/run-store';
 
@@ -33,9 +34,11 @@ export async function sendNotification(ctx: AppContext, job: Job) {
       ...email,
       messageId: `<run-${runId}.completion@cohort-import>`,
     });
+    emails.inc({ result: 'sent' });
     await ctx.runs.markNotificationSent(runId);
     return { sent: true, via: sent.via, recipients: run.recipients.length };
   } catch (err) {
+    emails.inc({ result: 'failed' });
     await ctx.runs.releaseNotification(runId);
     throw err;
   }

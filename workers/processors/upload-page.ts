@@ -2,13 +2,17 @@ import { type Job, UnrecoverableError } from 'bullmq';
 import type { AppContext } from '../../src/context';
 import { type UploadPageResult, uploadPagePayload } from '../../src/queue/payloads';
 import { PermanentPageError } from '../../src/runs/run-execution';
+import { identifiersSent } from '../../src/metrics/metrics';
 import { runJob } from '../run-job';
 
 /** One page of a run's diff to Braze; a permanent refusal is not retried. */
 export async function uploadPage(ctx: AppContext, job: Job, token: string | undefined): Promise<UploadPageResult> {
   const page = uploadPagePayload.parse(job.data);
   try {
-    return await ctx.execution.sendPage(page, runJob(ctx, job, token), job.id);
+    const result = await ctx.execution.sendPage(page, runJob(ctx, job, token), job.id);
+    identifiersSent.inc({ op: 'add' }, result.added);
+    identifiersSent.inc({ op: 'remove' }, result.removed);
+    return result;
   } catch (err) {
     if (err instanceof PermanentPageError) throw new UnrecoverableError(err.message);
     throw err;

@@ -94,6 +94,7 @@ export function cohortRoutes(ctx: AppContext): Router {
       recipients: parsed.data.recipients,
       fullResync: parsed.data.full_resync,
       idempotencyKey: key,
+      requestId: req.requestId,
     });
     res.status(created ? 202 : 200).json(run);
   });

@@ -29,7 +29,7 @@ export function scheduleRoutes(ctx: AppContext): Router {
   });
 
   r.post('/cohorts/:id/schedule/run', async (req, res) => {
-    const { run, created } = await ctx.schedules.runNow(workspaceOf(req), req.params.id);
+    const { run, created } = await ctx.schedules.runNow(workspaceOf(req), req.params.id, req.requestId);
     res.status(created ? 202 : 200).json(run);
   });
 
