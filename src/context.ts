@@ -66,10 +66,11 @@ export async function createContext(config: Config, processName: string, log?: L
   const cursors = new Cursors(config.encryptionKey);
   const cohorts = new CohortService(db, warehouse, runs, reconciler, queues, cursors);
   const outcomes = new RunOutcomes(runs, warehouse, queues, redis, config.queuePrefix, config.mail, logger);
+  const uploadRetries = { attempts: config.worker.uploadAttempts, backoffMs: config.worker.uploadBackoffMs };
   const janitor = new RunJanitor(queues, runs, outcomes, logger);
   const box = new SecretBox(config.encryptionKey);
   const connections = new BrazeConnectionService(db, box, config.braze);
-  const imports = new ImportRuns(cohorts, connections, runs, queues, janitor, outcomes, cursors, logger);
+  const imports = new ImportRuns(cohorts, connections, runs, queues, janitor, outcomes, cursors, uploadRetries, logger);
   const execution = new RunExecution(runs, outcomes, cohorts, connections, warehouse, queues, config.worker, logger);
   const mailer = createMailer({
     smtpUrl: config.mail.smtpUrl,

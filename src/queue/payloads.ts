@@ -35,7 +35,10 @@ export const scheduledImportPayload = z
   .strict();
 export type ScheduledImportPayload = z.infer<typeof scheduledImportPayload>;
 
-export const notificationPayload = z.object({ runId: z.string().uuid() }).strict();
+/** `held`: the guardrail held the run and the recipients are asked to approve or cancel it. */
+export const notificationPayload = z
+  .object({ runId: z.string().uuid(), kind: z.enum(['completion', 'held']).default('completion') })
+  .strict();
 export type NotificationPayload = z.infer<typeof notificationPayload>;
 
 export const forgetCohortPayload = z.object({ cohortId: z.string().uuid() }).strict();

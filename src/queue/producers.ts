@@ -75,16 +75,21 @@ export async function addRunFlow(
 }
 
 export const notificationJobId = (runId: string) => `notify-${runId}`;
+export const holdNoticeJobId = (runId: string) => `notify-held-${runId}`;
 
-/** One completion email per run: the job id is the run's, so a second enqueue adds nothing. */
+/**
+ * One completion email per run, and one "held" email if the guardrail held it: the job ids are
+ * the run's, so a second enqueue adds nothing.
+ */
 export async function enqueueRunNotification(
   queues: Queues,
   runId: string,
   retry: { attempts: number; backoffMs: number },
+  kind: 'completion' | 'held' = 'completion',
 ): Promise<void> {
-  await queues.notifications.add('run-email', notificationPayload.parse({ runId }), {
+  await queues.notifications.add('run-email', notificationPayload.parse({ runId, kind }), {
     ...keep,
-    jobId: notificationJobId(runId),
+    jobId: kind === 'held' ? holdNoticeJobId(runId) : notificationJobId(runId),
     attempts: retry.attempts,
     backoff: { type: 'exponential', delay: retry.backoffMs, jitter: 0.3 },
   });
