@@ -11,6 +11,7 @@ import { CohortSlots } from './queue/cohort-slots';
 import { RateBudget } from './queue/rate-budget';
 import { createRedis, RedisOutageLog } from './redis';
 import { ImportRuns } from './runs/import-runs';
+import { RunPlans } from './runs/run-plans';
 import { RunExecution } from './runs/run-execution';
 import { RunJanitor } from './runs/run-janitor';
 import { RunOutcomes } from './runs/run-outcomes';
@@ -44,6 +45,7 @@ export interface AppContext {
   runs: RunRepository;
   /** An import run's life: src/runs/ (start and cancel here; the workers' side in `execution`). */
   imports: ImportRuns;
+  plans: RunPlans;
   execution: RunExecution;
   outcomes: RunOutcomes;
   schedules: ScheduleService;
@@ -71,6 +73,7 @@ export async function createContext(config: Config, processName: string, log?: L
   const box = new SecretBox(config.encryptionKey);
   const connections = new BrazeConnectionService(db, box, config.braze);
   const imports = new ImportRuns(cohorts, connections, runs, queues, janitor, outcomes, cursors, uploadRetries, logger);
+  const plans = new RunPlans(cohorts, connections, warehouse, queues, config.warehouseDeadlines.queryMs, logger);
   const execution = new RunExecution(runs, outcomes, cohorts, connections, warehouse, queues, config.worker, logger);
   const mailer = createMailer({
     smtpUrl: config.mail.smtpUrl,
@@ -97,6 +100,7 @@ export async function createContext(config: Config, processName: string, log?: L
     cohorts,
     runs,
     imports,
+    plans,
     schedules: new ScheduleService(db, cohorts, imports, runs, reconciler, cursors, logger),
     reconciler,
     mailer,

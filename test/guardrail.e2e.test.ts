@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEngines } from './support/engines';
 import { sandboxMembers } from './support/expectations';
-import { createConnectedWorkspace, type Harness, startHarness, waitForRun } from './support/harness';
+import { createConnectedWorkspace, type Harness, queryWarehouse, startHarness, waitForRun } from './support/harness';
 import { parseMimeMessage } from './support/mime-message';
 import { fireSchedule, waitFor } from './support/schedule-firing';
 import { type InProcessSmtpServer, startSmtpServer } from './support/smtp-server';
@@ -184,5 +184,73 @@ describe('a run that would remove too much', () => {
     );
     expect(skipped.error).toContain(held.id);
     expect((await inBraze(cohort)).size).toBe(6);
+  });
+});
+
+describe('GET /v1/cohorts/:id/plan', () => {
+  /** The warehouse's working sets: run keys and the rows under them. */
+  const workingSets = async () =>
+    queryWarehouse<{ keys: number; members: number; changes: number }>(
+      h,
+      `SELECT (SELECT count(*) FROM run_keys) AS keys, (SELECT count(*) FROM cohort_run_members) AS members,
+              (SELECT count(*) FROM cohort_run_changes) AS changes`,
+    ).then(([r]) => ({ keys: Number(r!.keys), members: Number(r!.members), changes: Number(r!.changes) }));
+
+  async function plan(cohortId: string) {
+    const res = await h.request('GET', `/v1/cohorts/${cohortId}/plan`, { token: ws.token });
+    expect(res.status).toBe(200);
+    return res.body;
+  }
+
+  it('answers what a run would do now, with the guardrail’s verdict, sending nothing and leaving no working set', async () => {
+    const cohort = await newCohort('planned', { max_removal_percent: 50, min_removals: 2 });
+    await setTier('planned-gold', keys);
+    const anonymous = await h.request('POST', '/v1/users/batch', {
+      token: ws.token,
+      body: { users: [{ user_key: 'planned-anon', properties: { tier: 'planned-gold' } }] },
+    });
+    expect(anonymous.status).toBe(200);
+    const planJobsBefore = (await h.ctx.queues.planCohort.getJobCounts('completed')).completed!;
+
+    expect(await plan(cohort.id)).toEqual({
+      cohort_id: cohort.id,
+      cohort_size: 7,
+      unmatchable: 1,
+      additions: 6,
+      removals: 0,
+      synced_before: 0,
+      guardrail: { max_removal_percent: 50, min_removals: 2, would_hold: false, reason: null },
+    });
+    // It ran in a worker (a job), not on web's event loop.
+    expect((await h.ctx.queues.planCohort.getJobCounts('completed')).completed).toBe(planJobsBefore + 1);
+    // Not even registered in Braze: a plan sends nothing.
+    const brazeCohorts = await h.sandbox('GET', `/sandbox/workspaces/${ws.brazeWorkspaceId}/cohorts`);
+    expect(brazeCohorts.cohorts.map((c: { cohort_id: string }) => c.cohort_id)).not.toContain(cohort.braze_cohort_id);
+
+    const run = await importNow(cohort.id, {});
+    expect(run).toMatchObject({ status: 'succeeded', added: 6, cohort_size: 7 });
+    // Its working set is dropped once it settles; what is left belongs to other runs (a held one).
+    await waitFor('the run to settle', async () =>
+      (await queryWarehouse(h, 'SELECT 1 FROM run_keys WHERE run_id = $1', [run.id])).length === 0 ? true : undefined,
+    );
+    const before = await workingSets();
+
+    await setTier('silver', ['g1', 'g2', 'g3', 'g4']);
+    const planned = await plan(cohort.id);
+    expect(planned).toMatchObject({ cohort_size: 3, unmatchable: 1, additions: 0, removals: 4, synced_before: 6 });
+    expect(planned.guardrail.would_hold).toBe(true);
+    expect(planned.guardrail.reason).toMatch(/remove 4 of the 6/);
+    // Nothing sent, nothing recorded as synced: asking again answers the same, and a run agrees.
+    expect(await plan(cohort.id)).toEqual(planned);
+    expect(await workingSets()).toEqual(before);
+    expect((await inBraze(cohort)).size).toBe(6);
+    const held = await importNow(cohort.id, {});
+    expect(held).toMatchObject({ status: 'held', planned: { added: 0, removed: 4, synced_before: 6 } });
+    expect((await h.request('POST', `/v1/imports/${held.id}/cancel`, { token: ws.token })).status).toBe(200);
+  });
+
+  it('answers 404 for an unknown cohort', async () => {
+    const res = await h.request('GET', '/v1/cohorts/00000000-0000-4000-8000-000000000000/plan', { token: ws.token });
+    expect(res.status).toBe(404);
   });
 });

@@ -46,3 +46,19 @@ export type ForgetCohortPayload = z.infer<typeof forgetCohortPayload>;
 
 export const settleRunPayload = z.object({ runId: z.string().uuid() }).strict();
 export type SettleRunPayload = z.infer<typeof settleRunPayload>;
+
+/** A plan: its own working-set id (never a run's), and the cohort to freeze and diff. */
+export const planCohortPayload = z
+  .object({ planId: z.string().uuid(), cohortId: z.string().uuid(), workspaceId: z.string().uuid() })
+  .strict();
+export type PlanCohortPayload = z.infer<typeof planCohortPayload>;
+
+/** What a plan job returns: counts only (Bull Board shows it). */
+export const planCohortResult = z.object({
+  cohortSize: z.number().int(),
+  unmatchable: z.number().int(),
+  additions: z.number().int(),
+  removals: z.number().int(),
+  syncedBefore: z.number().int(),
+});
+export type PlanCohortResult = z.infer<typeof planCohortResult>;

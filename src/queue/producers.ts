@@ -3,6 +3,10 @@ import { PAGE_SIZE, QueueNames } from './names';
 import type { Job } from 'bullmq';
 import {
   importRunPayload,
+  type PlanCohortPayload,
+  planCohortPayload,
+  type PlanCohortResult,
+  planCohortResult,
   forgetCohortPayload,
   notificationPayload,
   settleRunPayload,
@@ -162,4 +166,30 @@ export async function enqueueForgetCohort(queues: Queues, cohortId: string): Pro
     attempts: 8,
     backoff: { type: 'exponential', delay: 2_000, jitter: 0.3 },
   });
+}
+
+/**
+ * Asks a worker for a cohort's plan. One retry: the repeat uses the same plan id, so it replaces
+ * and then drops whatever a crashed attempt froze. Plans are answers to a request, kept an hour.
+ */
+export async function enqueuePlanCohort(queues: Queues, payload: PlanCohortPayload): Promise<void> {
+  await queues.planCohort.add('plan-cohort', planCohortPayload.parse(payload), {
+    jobId: `plan-${payload.planId}`,
+    attempts: 2,
+    removeOnComplete: { age: 3600 },
+    removeOnFail: { age: 3600 },
+  });
+}
+
+export type PlanJobState = { done: PlanCohortResult } | { failed: string } | 'pending';
+
+export async function planJobState(queues: Queues, planId: string): Promise<PlanJobState> {
+  const id = `plan-${planId}`;
+  // The state first, then the job: a job read before it completed has no return value yet.
+  const state = await queues.planCohort.getJobState(id);
+  if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return 'pending';
+  const job = await queues.planCohort.getJob(id);
+  if (!job || state === 'unknown') return { failed: 'the plan job is gone' };
+  if (state === 'failed') return { failed: job.failedReason };
+  return { done: planCohortResult.parse(job.returnvalue) };
 }

@@ -11,6 +11,7 @@ export interface Queues {
   notifications: Queue;
   settleRun: Queue;
   forgetCohort: Queue;
+  planCohort: Queue;
   flows: FlowProducer;
   all(): Queue[];
   close(): Promise<void>;
@@ -32,8 +33,18 @@ export function createQueues(connection: Redis, prefix: string, onError: (err: E
   const notifications = make(QueueNames.notifications);
   const settleRun = make(QueueNames.settleRun);
   const forgetCohort = make(QueueNames.forgetCohort);
+  const planCohort = make(QueueNames.planCohort);
   const flows = new FlowProducer({ connection, prefix });
-  const all = () => [importRun, uploadPage, finalizeRun, scheduledImport, notifications, settleRun, forgetCohort];
+  const all = () => [
+    importRun,
+    uploadPage,
+    finalizeRun,
+    scheduledImport,
+    notifications,
+    settleRun,
+    forgetCohort,
+    planCohort,
+  ];
   for (const q of all()) q.on('error', onError);
   flows.on('error', onError);
   return {
@@ -44,6 +55,7 @@ export function createQueues(connection: Redis, prefix: string, onError: (err: E
     notifications,
     settleRun,
     forgetCohort,
+    planCohort,
     flows,
     all,
     async close() {

@@ -86,6 +86,10 @@ export function cohortRoutes(ctx: AppContext): Router {
     res.json(await ctx.cohorts.preview(workspaceOf(req), req.params.id, limit));
   });
 
+  r.get('/cohorts/:id/plan', async (req, res) => {
+    res.json(await ctx.plans.plan(workspaceOf(req), req.params.id));
+  });
+
   r.post('/cohorts/:id/imports', async (req, res) => {
     const parsed = importInput.safeParse(body(req));
     if (!parsed.success) throw validationFromZod(parsed.error);
