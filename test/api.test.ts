@@ -54,6 +54,7 @@ describe('authentication', () => {
       'forget-cohort',
       'import-run',
       'notifications',
+      'plan-cohort',
       'scheduled-import',
       'settle-run',
       'upload-page',
