@@ -61,6 +61,8 @@ export const cohorts = pgTable(
     name: text('name').notNull(),
     brazeCohortId: text('braze_cohort_id').notNull(),
     criteria: jsonb('criteria').notNull(),
+    guardrailMaxRemovalPercent: integer('guardrail_max_removal_percent').notNull().default(50),
+    guardrailMinRemovals: integer('guardrail_min_removals').notNull().default(1000),
     createdAt: createdAt(),
     updatedAt: at('updated_at').notNull(),
     deletedAt: at('deleted_at'),
@@ -87,6 +89,7 @@ export const importRuns = pgTable(
     recipients: jsonb('recipients').$type<string[]>().notNull().default([]),
     notify: text('notify', { enum: NOTIFY_POLICIES }).notNull().default('always'),
     fullResync: boolean('full_resync').notNull().default(false),
+    guardrail: boolean('guardrail').notNull().default(true),
     syncScope: text('sync_scope'),
     createdAt: createdAt(),
     startedAt: at('started_at'),
@@ -99,6 +102,11 @@ export const importRuns = pgTable(
     changesTotal: integer('changes_total').notNull().default(0),
     diffRecordedAt: at('diff_recorded_at'),
     pagesTotal: integer('pages_total').notNull().default(0),
+    plannedAdded: integer('planned_added'),
+    plannedRemoved: integer('planned_removed'),
+    syncedBefore: integer('synced_before'),
+    holdReason: text('hold_reason'),
+    holdNoticeClaimedAt: at('hold_notice_claimed_at'),
     error: text('error'),
     notificationClaimedAt: at('notification_claimed_at'),
     notificationSentAt: at('notification_sent_at'),
@@ -109,7 +117,7 @@ export const importRuns = pgTable(
   (t) => [
     uniqueIndex('import_runs_one_active')
       .on(t.cohortId)
-      .where(sql`status in ('queued', 'running')`),
+      .where(sql`status in ('queued', 'running', 'held')`),
     uniqueIndex('import_runs_idempotency').on(t.workspaceId, t.idempotencyKey),
     index('import_runs_cohort_created').on(t.cohortId, t.createdAt, t.id),
   ],

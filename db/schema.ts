@@ -61,6 +61,9 @@ export const cohorts = sqliteTable(
     /** Stable forever and never reused, even after the cohort is deleted. */
     brazeCohortId: text('braze_cohort_id').notNull(),
     criteria: text('criteria', { mode: 'json' }).notNull(),
+    /** The removal guardrail: a run removing more than both thresholds is held for approval. */
+    guardrailMaxRemovalPercent: integer('guardrail_max_removal_percent').notNull().default(50),
+    guardrailMinRemovals: integer('guardrail_min_removals').notNull().default(1000),
     createdAt: createdAt(),
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
     /** Soft delete keeps the run history readable and the Braze id retired. */
@@ -72,8 +75,12 @@ export const cohorts = sqliteTable(
   ],
 );
 
-/** `skipped`: a schedule fired while another run of the cohort was active; nothing ran. */
-export const runStatuses = ['queued', 'running', 'succeeded', 'partially_failed', 'failed', 'skipped'] as const;
+/**
+ * `held`: the diff would remove more than the cohort's guardrail allows; nothing is sent until
+ * it is approved or cancelled. `skipped`: a schedule fired while another run of the cohort was
+ * live; nothing ran.
+ */
+export const runStatuses = ['queued', 'running', 'held', 'succeeded', 'partially_failed', 'failed', 'skipped'] as const;
 export type RunStatus = (typeof runStatuses)[number];
 export const runTriggers = ['one_time', 'scheduled', 'manual'] as const;
 export type RunTrigger = (typeof runTriggers)[number];
@@ -95,6 +102,8 @@ export const importRuns = sqliteTable(
     /** Copied from the schedule with the recipients: email after every run, or after failures only. */
     notify: text('notify', { enum: NOTIFY_POLICIES }).notNull().default('always'),
     fullResync: integer('full_resync', { mode: 'boolean' }).notNull().default(false),
+    /** Whether the cohort's removal guardrail applies (a one-time import may opt out). */
+    guardrail: integer('guardrail', { mode: 'boolean' }).notNull().default(true),
     /** The connection's sync scope, fixed when the run starts. */
     syncScope: text('sync_scope'),
     createdAt: createdAt(),
@@ -110,6 +119,14 @@ export const importRuns = sqliteTable(
     /** Set once the diff is written; from then on the run's pages are cut from it as is. */
     diffRecordedAt: integer('diff_recorded_at', { mode: 'timestamp_ms' }),
     pagesTotal: integer('pages_total').notNull().default(0),
+    /** The diff as planned, and how many identifiers Braze held for the cohort before it. */
+    plannedAdded: integer('planned_added'),
+    plannedRemoved: integer('planned_removed'),
+    syncedBefore: integer('synced_before'),
+    /** Why the guardrail held the run (set with status `held`, kept after approval or cancel). */
+    holdReason: text('hold_reason'),
+    /** The "held for approval" email: claimed before sending, at most one per run. */
+    holdNoticeClaimedAt: integer('hold_notice_claimed_at', { mode: 'timestamp_ms' }),
     error: text('error'),
     /** The completion email: claimed before sending, set sent after; at most one per run. */
     notificationClaimedAt: integer('notification_claimed_at', { mode: 'timestamp_ms' }),
@@ -123,7 +140,7 @@ export const importRuns = sqliteTable(
     // At most one active run per cohort: the database enforces it, not a race-prone check.
     uniqueIndex('import_runs_one_active')
       .on(t.cohortId)
-      .where(sql`status in ('queued', 'running')`),
+      .where(sql`status in ('queued', 'running', 'held')`),
     uniqueIndex('import_runs_idempotency').on(t.workspaceId, t.idempotencyKey),
     index('import_runs_cohort_created').on(t.cohortId, t.createdAt, t.id),
   ],

@@ -12,6 +12,7 @@ import { CohortSlots } from './queue/cohort-slots';
 import { RateBudget } from './queue/rate-budget';
 import { createRedis, RedisOutageLog } from './redis';
 import { ImportRuns } from './runs/import-runs';
+import { RunPlans } from './runs/run-plans';
 import { RunExecution } from './runs/run-execution';
 import { RunJanitor } from './runs/run-janitor';
 import { RunOutcomes } from './runs/run-outcomes';
@@ -45,6 +46,7 @@ export interface AppContext {
   runs: RunRepository;
   /** An import run's life: src/runs/ (start and cancel here; the workers' side in `execution`). */
   imports: ImportRuns;
+  plans: RunPlans;
   execution: RunExecution;
   outcomes: RunOutcomes;
   schedules: ScheduleService;
@@ -68,10 +70,12 @@ export async function createContext(config: Config, processName: string, log?: L
   const cursors = new Cursors(config.encryptionKey);
   const cohorts = new CohortService(db, warehouse, runs, reconciler, queues, cursors, logger);
   const outcomes = new RunOutcomes(runs, warehouse, queues, redis, config.queuePrefix, config.mail, logger);
+  const uploadRetries = { attempts: config.worker.uploadAttempts, backoffMs: config.worker.uploadBackoffMs };
   const janitor = new RunJanitor(queues, runs, outcomes, logger);
   const box = new SecretBox(config.encryptionKey);
   const connections = new BrazeConnectionService(db, box, config.braze);
-  const imports = new ImportRuns(cohorts, connections, runs, queues, janitor, outcomes, cursors, logger);
+  const imports = new ImportRuns(cohorts, connections, runs, queues, janitor, outcomes, cursors, uploadRetries, logger);
+  const plans = new RunPlans(cohorts, connections, warehouse, queues, config.warehouseDeadlines.queryMs, logger);
   const execution = new RunExecution(runs, outcomes, cohorts, connections, warehouse, queues, config.worker, logger);
   const mailer = createMailer({
     smtpUrl: config.mail.smtpUrl,
@@ -98,6 +102,7 @@ export async function createContext(config: Config, processName: string, log?: L
     cohorts,
     runs,
     imports,
+    plans,
     schedules: new ScheduleService(db, cohorts, imports, runs, reconciler, cursors, logger),
     reconciler,
     mailer,

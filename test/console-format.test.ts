@@ -76,6 +76,9 @@ describe('runs in words', () => {
     unmatchable: 200,
     failed: 0,
     error: null,
+    guardrail: true,
+    planned: null,
+    hold_reason: null,
   };
 
   it('counts users imported as the API does (cohort size less unmatchable), unknown before the freeze', () => {

@@ -7,6 +7,7 @@ import { startWorkers } from '../workers/start-workers';
 import { parseMimeMessage } from './support/mime-message';
 import { sandboxMembers } from './support/expectations';
 import { createConnectedWorkspace, type Harness, startHarness, waitForRun } from './support/harness';
+import { fireSchedule, waitFor } from './support/schedule-firing';
 import { type InProcessSmtpServer, startSmtpServer } from './support/smtp-server';
 
 /** Schedules end to end: API, reconciliation into BullMQ job schedulers, firing, email. */
@@ -52,30 +53,7 @@ async function newCohort(name: string) {
 
 const schedulers = () => h.ctx.queues.scheduledImport.getJobSchedulers(0, -1);
 
-/** Fires a schedule now, the way BullMQ does at its time: its delayed job becomes due. */
-async function fire(cohortId: string) {
-  const scheduler = await h.ctx.queues.scheduledImport.getJobScheduler(schedulerIdFor(cohortId));
-  expect(scheduler?.next).toBeGreaterThan(Date.now());
-  const delayed = await h.ctx.queues.scheduledImport.getJobs(['delayed'], 0, -1);
-  const job = delayed.find((j) => j.data.cohortId === cohortId);
-  expect(job, 'the scheduler has its next job waiting').toBeDefined();
-  await job!.promote();
-  return scheduler!.next!;
-}
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const fire = (cohortId: string) => fireSchedule(h, cohortId);
 
 const mailsTo = (address: string) => smtp.received.filter((m) => m.rcptTo.includes(address));
 

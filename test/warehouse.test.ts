@@ -119,8 +119,16 @@ describe.each(['sqlite', 'postgres'] as const)('the warehouse on %s', (engine) =
     expect(await wh.freezeRunMembers(RUN_1, 'w', vip, Date.now())).toEqual({ cohortSize: 4, unmatchable: 1 });
     // A retried freeze replaces the earlier attempt.
     expect(await wh.freezeRunMembers(RUN_1, 'w', vip, Date.now())).toEqual({ cohortSize: 4, unmatchable: 1 });
-    expect(await wh.computeChanges(RUN_1, 'cohort', 'scope', false)).toEqual({ additions: 3, removals: 0 });
-    expect(await wh.computeChanges(RUN_1, 'cohort', 'scope', false)).toEqual({ additions: 3, removals: 0 });
+    expect(await wh.computeChanges(RUN_1, 'cohort', 'scope', false)).toEqual({
+      additions: 3,
+      removals: 0,
+      syncedBefore: 0,
+    });
+    expect(await wh.computeChanges(RUN_1, 'cohort', 'scope', false)).toEqual({
+      additions: 3,
+      removals: 0,
+      syncedBefore: 0,
+    });
     const first = await wh.readPage(RUN_1, 1, 3);
     expect(first.remove).toEqual({ userIds: '[]', deviceIds: '[]', aliases: '[]' });
     expect(parsed(first)).toEqual({
@@ -153,7 +161,7 @@ describe.each(['sqlite', 'postgres'] as const)('the warehouse on %s', (engine) =
       { user_key: 'e', properties: { vip: true } },
       { user_key: 'c', external_id: 'ext-c' },
     ]);
-    expect(await diff(RUN_2)).toEqual({ additions: 2, removals: 1 });
+    expect(await diff(RUN_2)).toEqual({ additions: 2, removals: 1, syncedBefore: 3 });
     const second = parsed(await wh.readPage(RUN_2, 1, 3));
     expect(second.add.userIds.sort()).toEqual(['ext-c', 'ext-e']);
     expect(second.remove).toEqual({
@@ -167,11 +175,15 @@ describe.each(['sqlite', 'postgres'] as const)('the warehouse on %s', (engine) =
     expect(exits).toEqual({ aliases: [{ alias_name: 'b@example.com', alias_label: 'email' }], should_remove: true });
     await wh.applyChanges(RUN_2, 'cohort', 'scope', 1, 3);
 
-    expect(await diff(RUN_3)).toEqual({ additions: 0, removals: 0 });
-    expect(await diff(RUN_3, true)).toEqual({ additions: 3, removals: 0 });
+    expect(await diff(RUN_3)).toEqual({ additions: 0, removals: 0, syncedBefore: 3 });
+    expect(await diff(RUN_3, true)).toEqual({ additions: 3, removals: 0, syncedBefore: 3 });
     // Another sync scope (a new Braze endpoint) has been told nothing.
     await wh.freezeRunMembers(RUN_3, 'w', vip, Date.now());
-    expect(await wh.computeChanges(RUN_3, 'cohort', 'other-scope', false)).toEqual({ additions: 3, removals: 0 });
+    expect(await wh.computeChanges(RUN_3, 'cohort', 'other-scope', false)).toEqual({
+      additions: 3,
+      removals: 0,
+      syncedBefore: 0,
+    });
   });
 
   it('discards a run: its members, diff and key are gone, and its pages refuse to read', async () => {
@@ -194,9 +206,9 @@ describe.each(['sqlite', 'postgres'] as const)('the warehouse on %s', (engine) =
     await wh.upsertUsers('w', [{ user_key: 'a', external_id: 'a', properties: { vip: true } }]);
     await diff(RUN_1);
     await wh.applyChanges(RUN_1, 'cohort', 'scope', 1, 1);
-    expect(await diff(RUN_2)).toEqual({ additions: 0, removals: 0 });
+    expect(await diff(RUN_2)).toEqual({ additions: 0, removals: 0, syncedBefore: 1 });
     await wh.forgetCohort('cohort');
-    expect(await diff(RUN_3)).toEqual({ additions: 1, removals: 0 });
+    expect(await diff(RUN_3)).toEqual({ additions: 1, removals: 0, syncedBefore: 0 });
   });
 
   it('answers ping until closed', async () => {

@@ -7,6 +7,7 @@ import { importRun } from './processors/import-run';
 import { scheduledImport } from './processors/scheduled-import';
 import { sendNotification } from './processors/send-notification';
 import { forgetCohort } from './processors/forget-cohort';
+import { planCohort } from './processors/plan-cohort';
 import { settleRun } from './processors/settle-run';
 import { uploadPage } from './processors/upload-page';
 import { WorkerManager } from './worker-manager';
@@ -61,6 +62,13 @@ export async function startWorkers(ctx: AppContext): Promise<WorkerManager> {
     queue: QueueNames.forgetCohort,
     concurrency: 1,
     process: (job) => forgetCohort(ctx, job),
+  });
+  manager.register({
+    queue: QueueNames.planCohort,
+    concurrency: 1,
+    process: (job) => planCohort(ctx, job),
+    // A large freeze holds the event loop (SQLite), as an import's start does.
+    lockDurationMs: 120_000,
   });
   manager.register({
     queue: QueueNames.notifications,

@@ -75,6 +75,7 @@ export function scheduleInWords(s: Schedule, now = new Date()): string {
 export const OUTCOME_LABEL: Record<RunStatus, string> = {
   queued: 'Queued',
   running: 'Running',
+  held: 'Held for approval',
   succeeded: 'Succeeded',
   partially_failed: 'Partially failed',
   failed: 'Failed',

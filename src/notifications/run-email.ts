@@ -46,7 +46,7 @@ export function composeRunEmail(input: RunEmailInput): RunEmail {
   const status = finishedStatus(run);
   const outcome = outcomeLabels[status];
   const zone = usableTimeZone(input.timezone);
-  const runUrl = input.appUrl ? `${input.appUrl.replace(/\/+$/, '')}/v1/imports/${encodeURIComponent(run.id)}` : null;
+  const runUrl = runLink(input);
 
   const facts: Fact[] = [
     ['Cohort', input.cohortName],
@@ -75,8 +75,48 @@ export function composeRunEmail(input: RunEmailInput): RunEmail {
   };
 }
 
+/**
+ * The email that tells the recipients the removal guardrail held a run: why, with the counts,
+ * and how to send or drop it. Nothing was sent to Braze.
+ */
+export function composeHoldEmail(input: RunEmailInput): RunEmail {
+  const { run } = input;
+  if (run.status !== 'held' || !run.planned) {
+    throw new Error(`composeHoldEmail needs a held run; run ${run.id} is ${run.status}`);
+  }
+  const zone = usableTimeZone(input.timezone);
+  const runUrl = runLink(input);
+  const facts: Fact[] = [
+    ['Cohort', input.cohortName],
+    ['Outcome', 'held for approval: nothing was sent to Braze'],
+    ['Trigger', triggerLabels[run.trigger]],
+    ['Started', run.started_at ? formatInstant(run.started_at, zone) : 'not started'],
+    ['Members in Braze now', count.format(run.planned.synced_before)],
+    ['Would add', count.format(run.planned.added)],
+    ['Would remove', count.format(run.planned.removed)],
+    ['Cohort size', run.cohort_size === null ? NOT_AVAILABLE : count.format(run.cohort_size)],
+    ['Unmatchable', count.format(run.unmatchable)],
+    ['Why', run.hold_reason ?? NOT_AVAILABLE, { error: true }],
+    ['To send it', `POST /v1/imports/${run.id}/approve`],
+    ['To drop it', `POST /v1/imports/${run.id}/cancel`],
+    ['Run id', run.id],
+  ];
+  if (runUrl) facts.push(['Details', runUrl, { link: true }]);
+  const name = `"${truncate(singleLine(input.cohortName), 80)}"`;
+  const headline = `The import of "${input.cohortName}" into Braze is held: it would remove ${count.format(run.planned.removed)} of ${count.format(run.planned.synced_before)} members.`;
+  return {
+    subject: `[Cohort Import] ${name} held for approval: would remove ${count.format(run.planned.removed)} of ${count.format(run.planned.synced_before)}`,
+    text: renderText(headline, facts),
+    html: renderHtml(headline, facts),
+  };
+}
+
+function runLink(input: RunEmailInput): string | null {
+  return input.appUrl ? `${input.appUrl.replace(/\/+$/, '')}/v1/imports/${encodeURIComponent(input.run.id)}` : null;
+}
+
 function finishedStatus(run: RunView): FinishedStatus {
-  if (run.status === 'queued' || run.status === 'running' || run.status === 'skipped') {
+  if (run.status === 'queued' || run.status === 'running' || run.status === 'held' || run.status === 'skipped') {
     // A caller bug, not a retryable condition: only a run that ran and ended has an outcome to report.
     throw new Error(`composeRunEmail needs a finished run; run ${run.id} is ${run.status}`);
   }

@@ -10,6 +10,8 @@ export const QueueNames = {
   settleRun: 'settle-run',
   /** A deleted cohort's sync bookkeeping dropped in the warehouse, off the web process. */
   forgetCohort: 'forget-cohort',
+  /** A cohort's plan (what a run would do now): freeze and diff in a worker, then dropped. */
+  planCohort: 'plan-cohort',
 } as const;
 
 export type QueueName = (typeof QueueNames)[keyof typeof QueueNames];

@@ -42,7 +42,10 @@ export const scheduledImportPayload = z
   .strict();
 export type ScheduledImportPayload = z.infer<typeof scheduledImportPayload>;
 
-export const notificationPayload = z.object({ runId: z.string().uuid() }).strict();
+/** `held`: the guardrail held the run and the recipients are asked to approve or cancel it. */
+export const notificationPayload = z
+  .object({ runId: z.string().uuid(), kind: z.enum(['completion', 'held']).default('completion') })
+  .strict();
 export type NotificationPayload = z.infer<typeof notificationPayload>;
 
 export const forgetCohortPayload = z.object({ cohortId: z.string().uuid() }).strict();
@@ -50,3 +53,19 @@ export type ForgetCohortPayload = z.infer<typeof forgetCohortPayload>;
 
 export const settleRunPayload = z.object({ runId: z.string().uuid() }).strict();
 export type SettleRunPayload = z.infer<typeof settleRunPayload>;
+
+/** A plan: its own working-set id (never a run's), and the cohort to freeze and diff. */
+export const planCohortPayload = z
+  .object({ planId: z.string().uuid(), cohortId: z.string().uuid(), workspaceId: z.string().uuid() })
+  .strict();
+export type PlanCohortPayload = z.infer<typeof planCohortPayload>;
+
+/** What a plan job returns: counts only (Bull Board shows it). */
+export const planCohortResult = z.object({
+  cohortSize: z.number().int(),
+  unmatchable: z.number().int(),
+  additions: z.number().int(),
+  removals: z.number().int(),
+  syncedBefore: z.number().int(),
+});
+export type PlanCohortResult = z.infer<typeof planCohortResult>;

@@ -4,6 +4,10 @@ import type { Job } from 'bullmq';
 import {
   finalizeRunPayload,
   importRunPayload,
+  type PlanCohortPayload,
+  planCohortPayload,
+  type PlanCohortResult,
+  planCohortResult,
   forgetCohortPayload,
   notificationPayload,
   settleRunPayload,
@@ -77,16 +81,21 @@ export async function addRunFlow(
 }
 
 export const notificationJobId = (runId: string) => `notify-${runId}`;
+export const holdNoticeJobId = (runId: string) => `notify-held-${runId}`;
 
-/** One completion email per run: the job id is the run's, so a second enqueue adds nothing. */
+/**
+ * One completion email per run, and one "held" email if the guardrail held it: the job ids are
+ * the run's, so a second enqueue adds nothing.
+ */
 export async function enqueueRunNotification(
   queues: Queues,
   runId: string,
   retry: { attempts: number; backoffMs: number },
+  kind: 'completion' | 'held' = 'completion',
 ): Promise<void> {
-  await queues.notifications.add('run-email', notificationPayload.parse({ runId }), {
+  await queues.notifications.add('run-email', notificationPayload.parse({ runId, kind }), {
     ...keep,
-    jobId: notificationJobId(runId),
+    jobId: kind === 'held' ? holdNoticeJobId(runId) : notificationJobId(runId),
     attempts: retry.attempts,
     backoff: { type: 'exponential', delay: retry.backoffMs, jitter: 0.3 },
   });
@@ -159,4 +168,30 @@ export async function enqueueForgetCohort(queues: Queues, cohortId: string): Pro
     attempts: 8,
     backoff: { type: 'exponential', delay: 2_000, jitter: 0.3 },
   });
+}
+
+/**
+ * Asks a worker for a cohort's plan. One retry: the repeat uses the same plan id, so it replaces
+ * and then drops whatever a crashed attempt froze. Plans are answers to a request, kept an hour.
+ */
+export async function enqueuePlanCohort(queues: Queues, payload: PlanCohortPayload): Promise<void> {
+  await queues.planCohort.add('plan-cohort', planCohortPayload.parse(payload), {
+    jobId: `plan-${payload.planId}`,
+    attempts: 2,
+    removeOnComplete: { age: 3600 },
+    removeOnFail: { age: 3600 },
+  });
+}
+
+export type PlanJobState = { done: PlanCohortResult } | { failed: string } | 'pending';
+
+export async function planJobState(queues: Queues, planId: string): Promise<PlanJobState> {
+  const id = `plan-${planId}`;
+  // The state first, then the job: a job read before it completed has no return value yet.
+  const state = await queues.planCohort.getJobState(id);
+  if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return 'pending';
+  const job = await queues.planCohort.getJob(id);
+  if (!job || state === 'unknown') return { failed: 'the plan job is gone' };
+  if (state === 'failed') return { failed: job.failedReason };
+  return { done: planCohortResult.parse(job.returnvalue) };
 }

@@ -11,6 +11,7 @@ export interface Queues {
   notifications: Queue;
   settleRun: Queue;
   forgetCohort: Queue;
+  planCohort: Queue;
   flows: FlowProducer;
   all(): Queue[];
   close(): Promise<void>;
@@ -20,30 +21,27 @@ export interface Queues {
 /** `onError` hears connection errors (an unheard 'error' event would crash the process). */
 export function createQueues(connection: Redis, prefix: string, onError: (err: Error) => void): Queues {
   const make = (name: string) => new Queue(name, { connection, prefix });
-  const importRun = make(QueueNames.importRun);
-  const uploadPage = make(QueueNames.uploadPage);
-  const finalizeRun = make(QueueNames.finalizeRun);
-  // Fire times follow cadenceRepeatStrategy: exactly once per local day across DST.
-  const scheduledImport = new Queue(QueueNames.scheduledImport, {
-    connection,
-    prefix,
-    settings: { repeatStrategy: cadenceRepeatStrategy },
-  });
-  const notifications = make(QueueNames.notifications);
-  const settleRun = make(QueueNames.settleRun);
-  const forgetCohort = make(QueueNames.forgetCohort);
+  const queues = {
+    importRun: make(QueueNames.importRun),
+    uploadPage: make(QueueNames.uploadPage),
+    finalizeRun: make(QueueNames.finalizeRun),
+    // Fire times follow cadenceRepeatStrategy: exactly once per local day across DST.
+    scheduledImport: new Queue(QueueNames.scheduledImport, {
+      connection,
+      prefix,
+      settings: { repeatStrategy: cadenceRepeatStrategy },
+    }),
+    notifications: make(QueueNames.notifications),
+    settleRun: make(QueueNames.settleRun),
+    forgetCohort: make(QueueNames.forgetCohort),
+    planCohort: make(QueueNames.planCohort),
+  };
   const flows = new FlowProducer({ connection, prefix });
-  const all = () => [importRun, uploadPage, finalizeRun, scheduledImport, notifications, settleRun, forgetCohort];
+  const all = () => Object.values(queues);
   for (const q of all()) q.on('error', onError);
   flows.on('error', onError);
   return {
-    importRun,
-    uploadPage,
-    finalizeRun,
-    scheduledImport,
-    notifications,
-    settleRun,
-    forgetCohort,
+    ...queues,
     flows,
     all,
     async close() {

@@ -3,7 +3,7 @@ import type { RunTrigger } from '../../db/schema';
 import type { NotifyPolicy } from '../domain/notify-policy';
 import type { Logger } from '../logger';
 import { runsStarted } from '../metrics/metrics';
-import { enqueueImportRun, withdrawRunJobs } from '../queue/producers';
+import { addRunFlow, enqueueImportRun, withdrawRunJobs } from '../queue/producers';
 import type { Queues } from '../queue/queues';
 import type { BrazeConnectionService } from '../services/braze-connections';
 import type { CohortService } from '../services/cohorts';
@@ -20,6 +20,8 @@ export interface EnqueueInput {
   /** Whether the recipients hear of every run or of failures only (a schedule's choice). */
   notify?: NotifyPolicy;
   fullResync?: boolean;
+  /** false: the cohort's removal guardrail does not apply to this run (one-time imports). */
+  guardrail?: boolean;
   idempotencyKey?: string;
   /**
    * Refuse (409) when the workspace has no Braze connection. A scheduled run skips the check:
@@ -44,6 +46,7 @@ export class ImportRuns {
     private readonly janitor: RunJanitor,
     private readonly outcomes: RunOutcomes,
     private readonly cursors: Cursors,
+    private readonly upload: { attempts: number; backoffMs: number },
     private readonly log: Logger,
   ) {}
 
@@ -68,12 +71,13 @@ export class ImportRuns {
         earlier.cohortId === cohort.id &&
         earlier.trigger === input.trigger &&
         earlier.fullResync === (input.fullResync ?? false) &&
+        earlier.guardrail === (input.guardrail ?? true) &&
         JSON.stringify(earlier.recipients) === JSON.stringify(input.recipients ?? []);
       if (!sameRequest) {
         throw new ServiceError(
           422,
           'idempotency_key_reused',
-          'This Idempotency-Key was already used with a different request (another cohort, recipients or full_resync); use a new key.',
+          'This Idempotency-Key was already used with a different request (another cohort, recipients, full_resync or guardrail); use a new key.',
           { run_id: earlier.id },
         );
       }
@@ -94,6 +98,7 @@ export class ImportRuns {
       recipients: input.recipients ?? [],
       notify: input.notify ?? 'always',
       fullResync: input.fullResync ?? false,
+      guardrail: input.guardrail ?? true,
     });
     if (!inserted) {
       // A unique index said no: the cohort has an active run, or a concurrent request just
@@ -144,7 +149,33 @@ export class ImportRuns {
   }
 
   /**
-   * Stops a queued or running run: it ends as failed with "Cancelled by request.". Pages not
+   * Sends a run the removal guardrail held, as planned: its recorded diff is fanned out as is
+   * (what changed in the warehouse since waits for the next run).
+   */
+  async approve(workspaceId: string, runId: string): Promise<RunView> {
+    const run = await this.runs.get(runId);
+    if (!run || run.workspaceId !== workspaceId) throw new NotFoundError('Import run');
+    if (!(await this.runs.approve(runId))) {
+      throw new ConflictError('run_not_held', `Only a held run can be approved; this one is ${run.status}.`);
+    }
+    try {
+      await withDeadline(
+        addRunFlow(this.queues, runId, run.changesTotal, this.upload),
+        QUEUE_DEADLINE_MS,
+        'sending the pages',
+      );
+    } catch (err) {
+      // Held again, so the approval can simply be repeated once the queue is back.
+      await this.runs.hold(runId, run.holdReason ?? '');
+      this.log.error({ err, runId }, 'could not fan out an approved run');
+      throw new ServiceError(503, 'queue_unavailable', 'The job queue is unreachable; approve the run again shortly.');
+    }
+    this.log.info({ runId }, 'held run approved');
+    return runView((await this.runs.get(runId))!);
+  }
+
+  /**
+   * Stops a queued, running or held run: it ends as failed with "Cancelled by request.". Pages not
    * yet sent send nothing; a page already on its way to Braze completes and is recorded.
    */
   async cancel(workspaceId: string, runId: string): Promise<RunView> {

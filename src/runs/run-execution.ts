@@ -3,13 +3,14 @@ import { cohortChangesJson } from '../braze/cohort-changes';
 import { BrazeError } from '../braze/errors';
 import type { Config } from '../config';
 import type { Criteria } from '../domain/criteria';
+import { guardrailHold } from '../domain/guardrail';
 import type { Logger } from '../logger';
 import { PAGE_SIZE } from '../queue/names';
 import type { UploadPagePayload, UploadPageResult } from '../queue/payloads';
 import { addRunFlow, runPagesEnqueued, showRunProgress } from '../queue/producers';
 import type { Queues } from '../queue/queues';
 import type { BrazeConnectionService } from '../services/braze-connections';
-import type { CohortService } from '../services/cohorts';
+import { cohortGuardrail, type CohortService } from '../services/cohorts';
 import { isBusyStore } from '../store-errors';
 import type { Warehouse } from '../warehouse/warehouse';
 import type { PageTotals, RunOutcomes } from './run-outcomes';
@@ -101,6 +102,11 @@ export class RunExecution {
       await this.outcomes.settle(run);
       return { skipped: 'run already ended' };
     }
+    if (run.status === 'held') {
+      // A retry after the hold was recorded: make sure its email is queued, then wait for a person.
+      await this.outcomes.hold(runId, run.holdReason ?? '');
+      return { skipped: 'held for approval' };
+    }
     if (await runPagesEnqueued(this.queues, runId)) return { skipped: 'pages already enqueued' };
     const upload = { attempts: this.worker.uploadAttempts, backoffMs: this.worker.uploadBackoffMs };
     if (run.diffRecordedAt) {
@@ -157,7 +163,25 @@ export class RunExecution {
     const changes = await this.warehouse.computeChanges(runId, run.cohortId, connection.syncScope, run.fullResync);
     const changesTotal = changes.additions + changes.removals;
     const pagesTotal = Math.ceil(changesTotal / PAGE_SIZE);
-    await this.runs.recordFrozen(runId, { ...frozen, changesTotal, pagesTotal });
+    await this.runs.recordFrozen(runId, {
+      ...frozen,
+      changesTotal,
+      pagesTotal,
+      plannedAdded: changes.additions,
+      plannedRemoved: changes.removals,
+      syncedBefore: changes.syncedBefore,
+    });
+    const holdReason = run.guardrail ? guardrailHold(changes, cohortGuardrail(cohort)) : null;
+    if (holdReason) {
+      // Nothing is sent: the diff stays recorded, and approval fans it out as it stands.
+      if (await this.outcomes.hold(runId, holdReason)) {
+        await job.progress({ stage: 'held by the removal guardrail', pagesTotal });
+        return { held: true, cohortSize: frozen.cohortSize, ...changes, pagesTotal };
+      }
+      // Cancelled while the diff was computed.
+      await this.outcomes.fail(runId, (await this.runs.abortReason(runId)) ?? 'Cancelled by request.');
+      return { failed: true };
+    }
     await addRunFlow(this.queues, runId, changesTotal, upload, job.requestId);
     await job.progress({ stage: 'pages enqueued', pagesTotal });
     return { cohortSize: frozen.cohortSize, unmatchable: frozen.unmatchable, ...changes, pagesTotal };

@@ -26,6 +26,8 @@ export class RunJanitor {
   /** True when nothing in the queues will ever move this run on. */
   async isLost(run: RunRow, now = Date.now()): Promise<boolean> {
     if (now - run.createdAt.getTime() < LOST_RUN_MIN_AGE_MS) return false;
+    // A held run has no jobs by design: it waits for approval or a cancel.
+    if (run.status === 'held') return false;
     return !(await runJobsMoveOn(this.queues, run.id));
   }
 

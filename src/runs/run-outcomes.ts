@@ -64,6 +64,21 @@ export class RunOutcomes {
     return run;
   }
 
+  /**
+   * Holds a running run for approval (the removal guardrail) and queues the email that says why.
+   * Repeatable: a retried start finds the run held and queues the email again (its job id is
+   * the run's, so it goes once). False when the run was not running any more (a cancel).
+   */
+  async hold(runId: string, reason: string): Promise<boolean> {
+    await this.runs.hold(runId, reason);
+    const run = await this.runs.get(runId);
+    if (run?.status !== 'held') return false;
+    this.log.info({ runId }, 'run held by the removal guardrail');
+    // Told whatever their policy: nothing moves until someone approves or cancels it.
+    if (run.recipients.length > 0) await enqueueRunNotification(this.queues, runId, this.mail, 'held');
+    return true;
+  }
+
   /** Ends a run whose pages are all done: the outcome is what Braze acknowledged. */
   async finishFromPages(run: RunRow, pages: PageTotals): Promise<RunRow | undefined> {
     const { added, removed, failures } = pages;

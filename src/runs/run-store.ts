@@ -22,6 +22,12 @@ export interface RunView {
   unmatchable: number;
   failed: number;
   error: string | null;
+  /** Whether the cohort's removal guardrail applies to this run. */
+  guardrail: boolean;
+  /** The diff once computed, and what Braze held for the cohort before it. */
+  planned: { added: number; removed: number; synced_before: number } | null;
+  /** Why the guardrail held the run, if it did (kept after approval or cancel). */
+  hold_reason: string | null;
 }
 
 export function runView(r: RunRow): RunView {
@@ -41,14 +47,20 @@ export function runView(r: RunRow): RunView {
     unmatchable: r.unmatchable,
     failed: r.failed,
     error: r.error,
+    guardrail: r.guardrail,
+    planned:
+      r.plannedAdded === null || r.plannedRemoved === null || r.syncedBefore === null
+        ? null
+        : { added: r.plannedAdded, removed: r.plannedRemoved, synced_before: r.syncedBefore },
+    hold_reason: r.holdReason,
   };
 }
 
-export const activeStatuses: RunStatus[] = ['queued', 'running'];
+export const activeStatuses: RunStatus[] = ['queued', 'running', 'held'];
 
 /**
- * Whether a run is live: queued or running, so it holds its cohort (one active run per cohort)
- * and its jobs still act. The one answer to "is this run still going"; everything that ends a
+ * Whether a run is live: queued, running or held for approval, so it holds its cohort (one
+ * active run per cohort) and it has not ended. A held run has no jobs: it waits for a person. The one answer to "is this run still going"; everything that ends a
  * run moves it out of these statuses in one conditional UPDATE.
  */
 export const isActiveRun = (run: { status: RunStatus }) => activeStatuses.includes(run.status);
@@ -150,7 +162,7 @@ export class RunRepository {
       recipients: skip.recipients,
       createdAt: now,
       finishedAt: now,
-      error: `Skipped: the schedule fired while an import of this cohort${skip.activeRunId ? ` (run ${skip.activeRunId})` : ''} was still in progress; the next firing imports every change.`,
+      error: `Skipped: the schedule fired while an import of this cohort${skip.activeRunId ? ` (run ${skip.activeRunId})` : ''} was still in progress or held for approval; the next firing imports every change.`,
     });
     return (await this.get(id))!;
   }
@@ -167,12 +179,54 @@ export class RunRepository {
 
   async recordFrozen(
     runId: string,
-    f: { cohortSize: number; unmatchable: number; changesTotal: number; pagesTotal: number },
+    f: {
+      cohortSize: number;
+      unmatchable: number;
+      changesTotal: number;
+      pagesTotal: number;
+      plannedAdded: number;
+      plannedRemoved: number;
+      syncedBefore: number;
+    },
   ): Promise<void> {
     await this.db
       .update(this.t)
       .set({ ...f, diffRecordedAt: new Date() })
       .where(eq(this.t.id, runId));
+  }
+
+  /** Holds a running run for approval (the guardrail); true when it was running and not aborted. */
+  async hold(runId: string, reason: string): Promise<boolean> {
+    const held = await this.db
+      .update(this.t)
+      .set({ status: 'held', holdReason: reason })
+      .where(and(eq(this.t.id, runId), eq(this.t.status, 'running'), isNull(this.t.error)))
+      .returning({ id: this.t.id });
+    return held.length === 1;
+  }
+
+  /** Lets a held run go on as planned: true for exactly one caller. */
+  async approve(runId: string): Promise<boolean> {
+    const approved = await this.db
+      .update(this.t)
+      .set({ status: 'running' })
+      .where(and(eq(this.t.id, runId), eq(this.t.status, 'held')))
+      .returning({ id: this.t.id });
+    return approved.length === 1;
+  }
+
+  /** Claims the "held for approval" email: true for exactly one caller unless released. */
+  async claimHoldNotice(runId: string): Promise<boolean> {
+    const claimed = await this.db
+      .update(this.t)
+      .set({ holdNoticeClaimedAt: new Date() })
+      .where(and(eq(this.t.id, runId), isNull(this.t.holdNoticeClaimedAt)))
+      .returning({ id: this.t.id });
+    return claimed.length === 1;
+  }
+
+  async releaseHoldNotice(runId: string): Promise<void> {
+    await this.db.update(this.t).set({ holdNoticeClaimedAt: null }).where(eq(this.t.id, runId));
   }
 
   /** Records the first permanent error of a run; later pages see it and stop sending. */
@@ -191,7 +245,7 @@ export class RunRepository {
   async finish(
     runId: string,
     r: {
-      status: Exclude<RunStatus, 'queued' | 'running'>;
+      status: Exclude<RunStatus, 'queued' | 'running' | 'held'>;
       added: number;
       removed: number;
       failed: number;

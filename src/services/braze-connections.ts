@@ -87,6 +87,11 @@ export class BrazeConnectionService {
     return (await this.row(workspaceId)) !== undefined;
   }
 
+  /** The scope what Braze was told is recorded under (no key opened): for a plan's diff. */
+  async syncScope(workspaceId: string): Promise<string | undefined> {
+    return (await this.row(workspaceId))?.syncScope;
+  }
+
   async get(workspaceId: string): Promise<BrazeConnectionView> {
     const row = await this.row(workspaceId);
     if (!row) throw new NotFoundError('Braze connection');

@@ -3,6 +3,7 @@ import type { Logger } from '../logger';
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { ControlDb, ControlTables } from '../../db/client';
 import { parseCriteria, type Criteria } from '../domain/criteria';
+import { type Guardrail, parseGuardrail } from '../domain/guardrail';
 import { brazeIdentifierOf } from '../domain/identity';
 import type { ScheduleReconciler } from './schedule-reconciler';
 import type { Warehouse } from '../warehouse/warehouse';
@@ -20,6 +21,7 @@ export interface CohortView {
   name: string;
   braze_cohort_id: string;
   criteria: Criteria;
+  guardrail: { max_removal_percent: number; min_removals: number };
   created_at: string;
   updated_at: string;
 }
@@ -30,6 +32,7 @@ function view(c: CohortRow): CohortView {
     name: c.name,
     braze_cohort_id: c.brazeCohortId,
     criteria: c.criteria as Criteria,
+    guardrail: { max_removal_percent: c.guardrailMaxRemovalPercent, min_removals: c.guardrailMinRemovals },
     created_at: c.createdAt.toISOString(),
     updated_at: c.updatedAt.toISOString(),
   };
@@ -49,6 +52,20 @@ function checkCriteria(input: unknown): Criteria {
   return parsed.criteria;
 }
 
+/** The cohort's removal guardrail thresholds. */
+export const cohortGuardrail = (c: CohortRow): Guardrail => ({
+  maxRemovalPercent: c.guardrailMaxRemovalPercent,
+  minRemovals: c.guardrailMinRemovals,
+});
+
+function checkGuardrail(input: unknown, current?: Guardrail): Guardrail {
+  const parsed = parseGuardrail(input, current);
+  if (!parsed.ok) throw new ValidationError(parsed.issues);
+  return parsed.guardrail;
+}
+
+type CohortInput = { name?: unknown; criteria?: unknown; guardrail?: unknown };
+
 export class CohortService {
   constructor(
     private readonly db: ControlDb,
@@ -60,10 +77,11 @@ export class CohortService {
     private readonly log: Logger,
   ) {}
 
-  async create(workspaceId: string, input: { name?: unknown; criteria?: unknown }): Promise<CohortView> {
+  async create(workspaceId: string, input: CohortInput): Promise<CohortView> {
     const { cohorts } = this.db.tables;
     const name = checkName(input.name);
     const criteria = checkCriteria(input.criteria);
+    const guardrail = checkGuardrail(input.guardrail ?? {});
     const now = new Date();
     const id = randomUUID();
     const [row] = await this.db
@@ -73,6 +91,8 @@ export class CohortService {
         workspaceId,
         name,
         criteria,
+        guardrailMaxRemovalPercent: guardrail.maxRemovalPercent,
+        guardrailMinRemovals: guardrail.minRemovals,
         brazeCohortId: `cohort-${randomUUID()}`,
         createdAt: now,
         updatedAt: now,
@@ -125,12 +145,17 @@ export class CohortService {
     return this.cursors.page(rows, opts.limit, view);
   }
 
-  async update(workspaceId: string, id: string, input: { name?: unknown; criteria?: unknown }): Promise<CohortView> {
+  async update(workspaceId: string, id: string, input: CohortInput): Promise<CohortView> {
     const { cohorts } = this.db.tables;
     const existing = await this.row(workspaceId, id);
     const set: Partial<CohortRow> = { updatedAt: new Date() };
     if (input.name !== undefined) set.name = checkName(input.name);
     if (input.criteria !== undefined) set.criteria = checkCriteria(input.criteria);
+    if (input.guardrail !== undefined) {
+      const g = checkGuardrail(input.guardrail, cohortGuardrail(existing));
+      set.guardrailMaxRemovalPercent = g.maxRemovalPercent;
+      set.guardrailMinRemovals = g.minRemovals;
+    }
     const [row] = await this.db.update(cohorts).set(set).where(eq(cohorts.id, existing.id)).returning();
     return view(row!);
   }

@@ -386,7 +386,11 @@ export class PgWarehouse implements Warehouse {
              AND s.id_type = m.id_type AND s.id_value = m.id_value AND s.id_label IS NOT DISTINCT FROM m.id_label)`;
     return this.transaction('computing the changes', this.deadlines.bulkMs, async (client) => {
       await client.query('DELETE FROM cohort_run_changes WHERE run_key = $1', [runKey]);
-      const { rows } = await client.query<RunChanges>(
+      const synced = await client.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM cohort_synced_members WHERE sync_set = $1',
+        [syncSet],
+      );
+      const { rows } = await client.query<Omit<RunChanges, 'syncedBefore'>>(
         `WITH diff AS (
            INSERT INTO cohort_run_changes (run_key, seq, user_id, op, id_type, id_value, id_label)
            SELECT $1, row_number() OVER (), d.user_id, d.op, d.id_type, d.id_value, d.id_label FROM (
@@ -406,7 +410,7 @@ export class PgWarehouse implements Warehouse {
          FROM diff`,
         [runKey, syncSet],
       );
-      return rows[0]!;
+      return { ...rows[0]!, syncedBefore: synced.rows[0]!.n };
     });
   }
 

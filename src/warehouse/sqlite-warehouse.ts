@@ -114,6 +114,7 @@ export class SqliteWarehouse implements Warehouse {
       runCounts: db.prepare(`
         SELECT count(*) AS size, coalesce(sum(id_type IS NULL), 0) AS unmatchable
         FROM cohort_run_members WHERE run_key = ?`),
+      syncedCount: db.prepare('SELECT count(*) FROM cohort_synced_members WHERE sync_set = ?').pluck(),
       changeCounts: db.prepare(`
         SELECT coalesce(sum(op = 'add'), 0) AS additions, coalesce(sum(op = 'remove'), 0) AS removals
         FROM cohort_run_changes WHERE seq BETWEEN ? AND ?`),
@@ -283,19 +284,21 @@ export class SqliteWarehouse implements Warehouse {
       WHERE s.sync_set = @syncSet AND NOT EXISTS (
         SELECT 1 FROM cohort_run_members m
         WHERE m.run_key = @runKey AND m.user_id = s.user_id AND m.id_type IS NOT NULL)`);
-    return this.db.transaction(() => {
+    return this.db.transaction((): RunChanges => {
       const runKey = this.runKey(runId);
+      const syncSet = this.syncSet(cohortId, syncScope);
       this.deleteRunChanges(runKey);
-      const { changes, lastInsertRowid } = insert.run({ runKey, syncSet: this.syncSet(cohortId, syncScope) });
+      const syncedBefore = this.stmts.syncedCount.get(syncSet) as number;
+      const { changes, lastInsertRowid } = insert.run({ runKey, syncSet });
       this.runFirstSeqs.delete(runId);
-      if (changes === 0) return { additions: 0, removals: 0 };
+      if (changes === 0) return { additions: 0, removals: 0, syncedBefore };
       const last = Number(lastInsertRowid);
       const first = last - changes + 1;
       if (this.stmts.countChanges.get(first, last) !== changes) {
         throw new Error(`The changes of run ${runId} did not get consecutive seqs`);
       }
       this.stmts.setRunRange.run(first, last, runKey);
-      return this.stmts.changeCounts.get(first, last) as RunChanges;
+      return { ...(this.stmts.changeCounts.get(first, last) as Omit<RunChanges, 'syncedBefore'>), syncedBefore };
     })();
   }
 

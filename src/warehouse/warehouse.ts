@@ -56,6 +56,8 @@ export interface FrozenRun {
 export interface RunChanges {
   additions: number;
   removals: number;
+  /** Identifiers Braze held for the cohort before the run (the synced set's size): the guardrail's base. */
+  syncedBefore: number;
 }
 
 export interface Warehouse {

@@ -35,6 +35,9 @@ const run: RunView = {
   unmatchable: 7,
   failed: 0,
   error: null,
+  guardrail: true,
+  planned: null,
+  hold_reason: null,
 };
 
 function runEmail(overrides: Partial<OutgoingEmail> = {}): OutgoingEmail {

@@ -19,6 +19,9 @@ function finishedRun(overrides: Partial<RunView> = {}): RunView {
     unmatchable: 7,
     failed: 0,
     error: null,
+    guardrail: true,
+    planned: null,
+    hold_reason: null,
     ...overrides,
   };
 }

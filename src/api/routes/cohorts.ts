@@ -18,6 +18,8 @@ const importInput = z
   .object({
     recipients: z.array(z.email('must be an email address')).max(20, 'at most 20 recipients').optional(),
     full_resync: z.boolean().optional(),
+    /** false: this one run skips the cohort's removal guardrail. */
+    guardrail: z.boolean().optional(),
   })
   .strict();
 
@@ -32,8 +34,8 @@ export function cohortRoutes(ctx: AppContext): Router {
   const r = Router();
 
   r.post('/cohorts', async (req, res) => {
-    const { name, criteria } = body(req);
-    res.status(201).json(await ctx.cohorts.create(workspaceOf(req), { name, criteria }));
+    const { name, criteria, guardrail } = body(req);
+    res.status(201).json(await ctx.cohorts.create(workspaceOf(req), { name, criteria, guardrail }));
   });
 
   // Each cohort comes with its last run and its schedule, so a list page needs one request.
@@ -65,9 +67,11 @@ export function cohortRoutes(ctx: AppContext): Router {
 
   r.patch('/cohorts/:id', async (req, res) => {
     const input = body(req);
-    const unknown = Object.keys(input).filter((k) => k !== 'name' && k !== 'criteria');
+    const unknown = Object.keys(input).filter((k) => !['name', 'criteria', 'guardrail'].includes(k));
     if (unknown.length > 0) {
-      throw new ValidationError([{ path: unknown[0]!, message: 'is not a field of a cohort (name, criteria)' }]);
+      throw new ValidationError([
+        { path: unknown[0]!, message: 'is not a field of a cohort (name, criteria, guardrail)' },
+      ]);
     }
     res.json(await ctx.cohorts.update(workspaceOf(req), req.params.id, input));
   });
@@ -82,6 +86,10 @@ export function cohortRoutes(ctx: AppContext): Router {
     res.json(await ctx.cohorts.preview(workspaceOf(req), req.params.id, limit));
   });
 
+  r.get('/cohorts/:id/plan', async (req, res) => {
+    res.json(await ctx.plans.plan(workspaceOf(req), req.params.id));
+  });
+
   r.post('/cohorts/:id/imports', async (req, res) => {
     const parsed = importInput.safeParse(body(req));
     if (!parsed.success) throw validationFromZod(parsed.error);
@@ -93,6 +101,7 @@ export function cohortRoutes(ctx: AppContext): Router {
       trigger: 'one_time',
       recipients: parsed.data.recipients,
       fullResync: parsed.data.full_resync,
+      guardrail: parsed.data.guardrail,
       idempotencyKey: key,
       requestId: req.requestId,
     });
@@ -119,6 +128,10 @@ export function cohortRoutes(ctx: AppContext): Router {
 
   r.post('/imports/:id/cancel', async (req, res) => {
     res.json(await ctx.imports.cancel(workspaceOf(req), req.params.id));
+  });
+
+  r.post('/imports/:id/approve', async (req, res) => {
+    res.json(await ctx.imports.approve(workspaceOf(req), req.params.id));
   });
   return r;
 }
