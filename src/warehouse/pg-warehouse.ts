@@ -3,7 +3,17 @@ import { compileCriteria, type Criteria } from '../domain/criteria';
 import { brazeIdentifierSql } from '../domain/identity';
 import { DEFAULT_WAREHOUSE_DEADLINES, type WarehouseDeadlines } from './deadlines';
 import { pgWarehouseMigrations } from './pg-schema';
-import type { EventInput, FrozenRun, PageChanges, PreviewMember, RunChanges, UserInput, Warehouse } from './warehouse';
+import {
+  type EventInput,
+  type FrozenRun,
+  type PageChanges,
+  type PageRow,
+  pageChangesOf,
+  type PreviewMember,
+  type RunChanges,
+  type UserInput,
+  type Warehouse,
+} from './warehouse';
 import { WarehouseTimeoutError } from './warehouse-timeout-error';
 
 export interface PgWarehouseOptions {
@@ -75,17 +85,6 @@ export async function openPgWarehouse(url: string, options: PgWarehouseOptions =
     throw err;
   }
   return new PgWarehouse(pool, deadlines);
-}
-
-interface PageRow {
-  added: number;
-  removed: number;
-  addUserIds: string;
-  addDeviceIds: string;
-  addAliases: string;
-  removeUserIds: string;
-  removeDeviceIds: string;
-  removeAliases: string;
 }
 
 /** Named statements are prepared once per connection and reused by every page. */
@@ -423,12 +422,7 @@ export class PgWarehouse implements Warehouse {
     if (r.added + r.removed !== toSeq - fromSeq + 1) {
       throw new Error(`Run ${runId} has no changes recorded for seqs ${fromSeq}..${toSeq}`);
     }
-    return {
-      added: r.added,
-      removed: r.removed,
-      add: { userIds: r.addUserIds, deviceIds: r.addDeviceIds, aliases: r.addAliases },
-      remove: { userIds: r.removeUserIds, deviceIds: r.removeDeviceIds, aliases: r.removeAliases },
-    };
+    return pageChangesOf(r);
   }
 
   async applyChanges(

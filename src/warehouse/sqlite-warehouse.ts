@@ -6,7 +6,17 @@ import { DEFAULT_WAREHOUSE_DEADLINES, type WarehouseDeadlines } from './deadline
 import { SqlitePreviewPool } from './sqlite-preview-pool';
 import { allowInterruption, type PreviewQuery, runPreview } from './sqlite-preview-run.mjs';
 import { warehouseMigrations } from './sqlite-schema';
-import type { EventInput, FrozenRun, PageChanges, PreviewMember, RunChanges, UserInput, Warehouse } from './warehouse';
+import {
+  type EventInput,
+  type FrozenRun,
+  type PageChanges,
+  type PageRow,
+  pageChangesOf,
+  type PreviewMember,
+  type RunChanges,
+  type UserInput,
+  type Warehouse,
+} from './warehouse';
 
 function applyMigrations(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS warehouse_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
@@ -51,17 +61,6 @@ function previewQuery(workspaceId: string, criteria: Criteria, opts: { now: numb
     params: [workspaceId, ...where.params],
     limit: opts.limit,
   };
-}
-
-interface PageRow {
-  added: number;
-  removed: number;
-  addUserIds: string;
-  addDeviceIds: string;
-  addAliases: string;
-  removeUserIds: string;
-  removeDeviceIds: string;
-  removeAliases: string;
 }
 
 export class SqliteWarehouse implements Warehouse {
@@ -304,12 +303,7 @@ export class SqliteWarehouse implements Warehouse {
 
   async readPage(runId: string, fromSeq: number, toSeq: number): Promise<PageChanges> {
     const r = this.stmts.readPage.get(...this.absoluteRange(runId, fromSeq, toSeq)) as PageRow;
-    return {
-      added: r.added,
-      removed: r.removed,
-      add: { userIds: r.addUserIds, deviceIds: r.addDeviceIds, aliases: r.addAliases },
-      remove: { userIds: r.removeUserIds, deviceIds: r.removeDeviceIds, aliases: r.removeAliases },
-    };
+    return pageChangesOf(r);
   }
 
   async applyChanges(

@@ -40,6 +40,27 @@ export interface PageChanges {
   remove: IdentifierLists;
 }
 
+/** A page as both engines' SQL returns it: counts, and each list as JSON text. */
+export interface PageRow {
+  added: number;
+  removed: number;
+  addUserIds: string;
+  addDeviceIds: string;
+  addAliases: string;
+  removeUserIds: string;
+  removeDeviceIds: string;
+  removeAliases: string;
+}
+
+export function pageChangesOf(r: PageRow): PageChanges {
+  return {
+    added: r.added,
+    removed: r.removed,
+    add: { userIds: r.addUserIds, deviceIds: r.addDeviceIds, aliases: r.addAliases },
+    remove: { userIds: r.removeUserIds, deviceIds: r.removeDeviceIds, aliases: r.removeAliases },
+  };
+}
+
 export interface PreviewMember {
   user_key: string;
   external_id: string | null;
