@@ -303,6 +303,20 @@ describe('bad input gets a 4xx naming the field, never a 500', () => {
     ['PUT', '/v1/braze-connection', { rest_endpoint: 'https://rest.iad-01.braze.com' }, 400, /data_import_key/],
     ['GET', '/v1/cohorts?limit=0', undefined, 400, /limit/],
     ['GET', '/v1/cohorts?limit=0x10', undefined, 400, /limit/],
+    [
+      'POST',
+      '/v1/users/batch',
+      { users: [{ user_key: 'nul', properties: { nick: 'a\u0000b' } }] },
+      400,
+      /users\[0\]\.properties\.nick.*NUL/,
+    ],
+    [
+      'POST',
+      '/v1/cohorts',
+      { name: 'x', criteria: { all: [{ property: 'nick', op: 'eq', value: 'a\u0000' }] } },
+      400,
+      /criteria\.all\[0\]\.value.*NUL/,
+    ],
     ['GET', '/v1/cohorts?limit=1e1', undefined, 400, /limit/],
     [
       'POST',

@@ -4,6 +4,7 @@ import type { AppContext } from '../context';
 import { metricsHandler } from '../metrics/metrics-endpoint';
 import { requireAdmin, requireWorkspace } from './auth';
 import { ingestJson, INGEST_PATHS, smallJson } from './body-parsers';
+import { rejectNulCharacters } from './nul-characters';
 import { BULL_BOARD_PATH, bullBoardRouter, requireBullBoardLogin } from './bull-board';
 import { consoleRouter } from './console';
 import { errorHandler, notFoundRoute } from './errors';
@@ -77,11 +78,12 @@ export function createApp(ctx: AppContext): Express {
       ctx.log,
     ),
   );
-  v1.use('/workspaces', requireAdmin(ctx.config.adminToken), smallJson);
+  v1.use('/workspaces', requireAdmin(ctx.config.adminToken), smallJson, rejectNulCharacters);
   v1.use(workspaceRoutes(ctx));
   v1.use(requireWorkspace(ctx.workspaces));
   v1.use(INGEST_PATHS, ingestJson);
   v1.use(smallJson);
+  v1.use(rejectNulCharacters);
   v1.use(brazeConnectionRoutes(ctx));
   v1.use(ingestRoutes(ctx));
   v1.use(cohortRoutes(ctx));
