@@ -190,7 +190,7 @@ async function runEngine(engine: BenchEngine): Promise<EngineFigures> {
     ADMIN_TOKEN: randomBytes(18).toString('hex'),
     ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     BRAZE_PARTNER_API_KEY_US: PARTNER_KEY,
-    BRAZE_RATE_LIMIT_PER_HOUR: '1000000000',
+    BRAZE_RATE_LIMIT_REQUESTS: '1000000000',
     BRAZE_SANDBOX_PORT: '0',
     BRAZE_SANDBOX_DB: join(dir, 'braze-sandbox.db'),
     HOST: '127.0.0.1',

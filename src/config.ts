@@ -69,7 +69,15 @@ const envSchema = z.object({
   /** Requests of one cohort at Braze at once, across all workers (Braze may answer 423 to overlapping ones). */
   BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT: wholeNumber(1, 256).default(4),
   /** Requests per hour per Braze connection, shared by all workers (Braze allows 250,000). */
-  BRAZE_RATE_LIMIT_PER_HOUR: wholeNumber(1).default(250_000),
+  /** Braze's limit on the cohort endpoints: N requests per sliding window of W seconds, per Braze scope, shared by all workers. */
+  BRAZE_RATE_LIMIT_REQUESTS: wholeNumber(1).default(250_000),
+  BRAZE_RATE_LIMIT_WINDOW_S: wholeNumber(1, 86_400).default(3_600),
+  /** Replaced: a clear error says by what. */
+  BRAZE_RATE_LIMIT_PER_HOUR: z
+    .undefined({
+      error: 'was replaced by BRAZE_RATE_LIMIT_REQUESTS and BRAZE_RATE_LIMIT_WINDOW_S (e.g. 250000 and 3600)',
+    })
+    .optional(),
   WORKER_CONCURRENCY: wholeNumber(1, 256).default(8),
   UPLOAD_ATTEMPTS: wholeNumber(1, 50).default(10),
   UPLOAD_BACKOFF_MS: wholeNumber(1).default(1_000),
@@ -129,7 +137,7 @@ function toConfig(env: z.infer<typeof envSchema>) {
       requestTimeoutMs: env.BRAZE_REQUEST_TIMEOUT_MS,
       keyCheckTimeoutMs: env.BRAZE_KEY_CHECK_TIMEOUT_MS,
       maxPagesInFlightPerCohort: env.BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT,
-      rateLimitPerHour: env.BRAZE_RATE_LIMIT_PER_HOUR,
+      rateLimit: { requests: env.BRAZE_RATE_LIMIT_REQUESTS, windowMs: env.BRAZE_RATE_LIMIT_WINDOW_S * 1000 },
     },
     worker: {
       concurrency: env.WORKER_CONCURRENCY,

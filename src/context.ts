@@ -92,7 +92,7 @@ export async function createContext(config: Config, processName: string, log?: L
     redisOutages,
     queues,
     deployment: new DeploymentClaim(db, redis, config.queuePrefix, config.redisUrl),
-    rateBudget: new RateBudget(redis, config.queuePrefix, config.braze.rateLimitPerHour),
+    rateBudget: new RateBudget(redis, config.queuePrefix, config.braze.rateLimit),
     cohortSlots: new CohortSlots(redis, config.queuePrefix, {
       limit: config.braze.maxPagesInFlightPerCohort,
       leaseMs: config.braze.requestTimeoutMs + 5_000,

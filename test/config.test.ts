@@ -24,6 +24,11 @@ describe('configuration', () => {
     [{ ...valid, WORKER_CONCURRENCY: 'abc' }, /WORKER_CONCURRENCY: must be a whole number from 1 to 256/],
     [{ ...valid, PORT: '3000.5' }, /PORT: must be a whole number from 0 to 65535/],
     [{ ...valid, LOG_FORMAT: 'xml' }, /LOG_FORMAT/],
+    [
+      { ...valid, BRAZE_RATE_LIMIT_PER_HOUR: '250000' },
+      /BRAZE_RATE_LIMIT_PER_HOUR: was replaced by BRAZE_RATE_LIMIT_REQUESTS/,
+    ],
+    [{ ...valid, BRAZE_RATE_LIMIT_WINDOW_S: '0' }, /BRAZE_RATE_LIMIT_WINDOW_S/],
     [{ ...valid, BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT: '0' }, /BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT/],
     [{ ...valid, BRAZE_KEY_CHECK_TIMEOUT_MS: '-1' }, /BRAZE_KEY_CHECK_TIMEOUT_MS/],
   ])('names the bad variable: %j', (env, message) => {
