@@ -58,10 +58,10 @@ const envSchema = z.object({
     const message = `key ${bad + 1} of ${keys.length} must be 32 bytes, as 64 hex characters or base64`;
     if (bad >= 0) ctx.addIssue({ code: 'custom', message });
   }),
-  /** One key, as before ENCRYPTION_KEYS. */
+  /** One key, as before ENCRYPTION_KEYS; empty counts as unset. */
   ENCRYPTION_KEY: z
     .string()
-    .refine((s) => decodeKey(s) !== null, 'must be 32 bytes, as 64 hex characters or base64')
+    .refine((s) => s === '' || decodeKey(s) !== null, 'must be 32 bytes, as 64 hex characters or base64')
     .optional(),
   BRAZE_PARTNER: z
     .string()
@@ -186,7 +186,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     throw new ConfigError([...byVariable].map(([name, problem]) => `${name}: ${problem}`));
   }
-  const { ENCRYPTION_KEYS: keys, ENCRYPTION_KEY: key } = parsed.data;
+  const { ENCRYPTION_KEYS: keys } = parsed.data;
+  const key = parsed.data.ENCRYPTION_KEY || undefined;
   if (keys.length === 0 && key === undefined) throw new ConfigError(['ENCRYPTION_KEYS: is required but not set']);
   // Both set is ambiguous (is ENCRYPTION_KEY still meant to open?): one list says it all.
   if (keys.length > 0 && key !== undefined) {
