@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { keyIdOf } from './crypto/secret-box';
 import { allowlistEntry } from './domain/braze-endpoint';
 import { DEFAULT_WAREHOUSE_DEADLINES } from './warehouse/deadlines';
 
@@ -50,7 +51,18 @@ const envSchema = z.object({
   WAREHOUSE_QUERY_TIMEOUT_MS: wholeNumber(1).default(DEFAULT_WAREHOUSE_DEADLINES.queryMs),
   DATA_DIR: z.string().min(1).default('data'),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
-  ENCRYPTION_KEY: z.string().refine((s) => decodeKey(s) !== null, 'must be 32 bytes, as 64 hex characters or base64'),
+  /** Newest first: the first seals, every one opens (rotation). Replaces ENCRYPTION_KEY. */
+  ENCRYPTION_KEYS: csv.superRefine((keys, ctx) => {
+    const bad = keys.findIndex((k) => decodeKey(k) === null);
+    // Which one, never what it is: the message is printed.
+    const message = `key ${bad + 1} of ${keys.length} must be 32 bytes, as 64 hex characters or base64`;
+    if (bad >= 0) ctx.addIssue({ code: 'custom', message });
+  }),
+  /** One key, as before ENCRYPTION_KEYS; empty counts as unset. */
+  ENCRYPTION_KEY: z
+    .string()
+    .refine((s) => s === '' || decodeKey(s) !== null, 'must be 32 bytes, as 64 hex characters or base64')
+    .optional(),
   BRAZE_PARTNER: z
     .string()
     .regex(/^[a-z0-9-]+$/, 'must be a URL slug (a-z, 0-9, -)')
@@ -113,6 +125,9 @@ export function decodeKey(s: string): Buffer | null {
 }
 
 function toConfig(env: z.infer<typeof envSchema>) {
+  const encryptionKeys = (env.ENCRYPTION_KEYS.length > 0 ? env.ENCRYPTION_KEYS : [env.ENCRYPTION_KEY!]).map((k) =>
+    decodeKey(k)!,
+  );
   return {
     env: env.NODE_ENV,
     port: env.PORT,
@@ -124,7 +139,9 @@ function toConfig(env: z.infer<typeof envSchema>) {
     warehouseDeadlines: { bulkMs: env.WAREHOUSE_BULK_TIMEOUT_MS, queryMs: env.WAREHOUSE_QUERY_TIMEOUT_MS },
     dataDir: env.DATA_DIR,
     adminToken: env.ADMIN_TOKEN,
-    encryptionKey: decodeKey(env.ENCRYPTION_KEY)!,
+    /** Newest first; the first seals data import keys and signs list cursors. */
+    encryptionKeys,
+    encryptionKey: encryptionKeys[0]!,
     braze: {
       partner: env.BRAZE_PARTNER,
       partnerApiKeys: {
@@ -177,6 +194,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     throw new ConfigError([...byVariable].map(([name, problem]) => `${name}: ${problem}`));
   }
+  const { ENCRYPTION_KEYS: keys } = parsed.data;
+  const key = parsed.data.ENCRYPTION_KEY || undefined;
+  if (keys.length === 0 && key === undefined) throw new ConfigError(['ENCRYPTION_KEYS: is required but not set']);
+  // Both set is ambiguous (is ENCRYPTION_KEY still meant to open?): one list says it all.
+  if (keys.length > 0 && key !== undefined) {
+    throw new ConfigError([
+      'ENCRYPTION_KEY: set ENCRYPTION_KEYS or ENCRYPTION_KEY, not both (list every key in ENCRYPTION_KEYS)',
+    ]);
+  }
+  const ids = keys.map((k) => keyIdOf(decodeKey(k)!));
+  if (new Set(ids).size !== ids.length) throw new ConfigError(['ENCRYPTION_KEYS: lists the same key twice']);
   const { BULL_BOARD_USER: user, BULL_BOARD_PASSWORD: password } = parsed.data;
   if ((user === undefined) !== (password === undefined)) {
     const missing = user === undefined ? 'BULL_BOARD_USER' : 'BULL_BOARD_PASSWORD';

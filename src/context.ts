@@ -72,7 +72,7 @@ export async function createContext(config: Config, processName: string, log?: L
   const outcomes = new RunOutcomes(runs, warehouse, queues, redis, config.queuePrefix, config.mail, logger);
   const uploadRetries = { attempts: config.worker.uploadAttempts, backoffMs: config.worker.uploadBackoffMs };
   const janitor = new RunJanitor(queues, runs, outcomes, logger);
-  const box = new SecretBox(config.encryptionKey);
+  const box = new SecretBox(config.encryptionKeys);
   const connections = new BrazeConnectionService(db, box, config.braze);
   const imports = new ImportRuns(cohorts, connections, runs, queues, janitor, outcomes, cursors, uploadRetries, logger);
   const plans = new RunPlans(cohorts, connections, warehouse, queues, config.warehouseDeadlines.queryMs, logger);

@@ -45,4 +45,38 @@ describe('configuration', () => {
     expect(c.encryptionKey.equals(Buffer.alloc(32, 7))).toBe(true);
     expect(c.braze.endpointAllowlist).toEqual(['http://127.0.0.1:4010', 'EU=http://localhost:4011']);
   });
+
+  it('takes ENCRYPTION_KEYS newest first, or ENCRYPTION_KEY alone', () => {
+    const [k1, k2] = [Buffer.alloc(32, 1), Buffer.alloc(32, 2)];
+    const c = loadConfig({
+      ADMIN_TOKEN: valid.ADMIN_TOKEN,
+      ENCRYPTION_KEYS: `${k1.toString('hex')}, ${k2.toString('base64')}`,
+    });
+    expect(c.encryptionKeys).toEqual([k1, k2]);
+    expect(c.encryptionKey.equals(k1)).toBe(true);
+    expect(loadConfig(valid).encryptionKeys).toHaveLength(1);
+  });
+
+  it.each([
+    [{ ADMIN_TOKEN: 'a'.repeat(20) }, /ENCRYPTION_KEYS: is required/],
+    [
+      { ADMIN_TOKEN: 'a'.repeat(20), ENCRYPTION_KEYS: `${'ab'.repeat(32)},${'cd'.repeat(31)}` },
+      /ENCRYPTION_KEYS: key 2 of 2 must be 32 bytes/,
+    ],
+    [{ ...valid, ENCRYPTION_KEYS: 'cd'.repeat(32) }, /ENCRYPTION_KEY: set ENCRYPTION_KEYS or ENCRYPTION_KEY, not both/],
+    [
+      {
+        ADMIN_TOKEN: 'a'.repeat(20),
+        ENCRYPTION_KEYS: `${'ab'.repeat(32)},${Buffer.alloc(32, 0xab).toString('base64')}`,
+      },
+      /ENCRYPTION_KEYS: lists the same key twice/,
+    ],
+  ])('refuses bad encryption keys without printing them: %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+    try {
+      loadConfig(env);
+    } catch (err) {
+      expect((err as Error).message).not.toMatch(/abab|cdcd|q6ur/);
+    }
+  });
 });

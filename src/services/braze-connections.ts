@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { and, asc, eq, gt, notLike } from 'drizzle-orm';
 import type { ControlDb } from '../../db/client';
 import { BrazeClient } from '../braze/client';
 import { BrazeError, BrazePermanentError } from '../braze/errors';
@@ -21,6 +21,16 @@ export interface BrazeConnectionView {
   key_verified_at: string | null;
   created_at: string;
   updated_at: string;
+}
+
+/** What `resealAll` did; it names keys by id only. */
+export interface ResealReport {
+  /** The id of the key everything is now sealed with. */
+  keyId: string;
+  resealed: number;
+  /** Rows saved anew (PUT) between the read and the update: already sealed with the newest key. */
+  changedMeanwhile: number;
+  unreadable: { workspaceId: string; reason: string }[];
 }
 
 export interface ConnectionForRun {
@@ -154,6 +164,44 @@ export class BrazeConnectionService {
       this.openedKeys.set(cacheKey, key);
     }
     return key;
+  }
+
+  /**
+   * Seals every stored data import key again with the newest encryption key, row by row: each row
+   * is one conditional UPDATE (it applies only if the row still holds what was read, so a PUT in
+   * between wins), hence safe beside running processes, resumable after a crash and a no-op the
+   * second time. A key that opens with none of the configured keys is listed and left alone.
+   */
+  async resealAll(batchSize = 100): Promise<ResealReport> {
+    const { brazeConnections: bc } = this.db.tables;
+    const report: ResealReport = { keyId: this.box.currentKeyId, resealed: 0, changedMeanwhile: 0, unreadable: [] };
+    let after = '';
+    for (;;) {
+      const rows = await this.db
+        .select({ workspaceId: bc.workspaceId, sealed: bc.dataImportKeySealed })
+        .from(bc)
+        .where(and(gt(bc.workspaceId, after), notLike(bc.dataImportKeySealed, `v2.${this.box.currentKeyId}.%`)))
+        .orderBy(asc(bc.workspaceId))
+        .limit(batchSize);
+      for (const row of rows) {
+        let plaintext: string;
+        try {
+          plaintext = this.box.open(row.sealed, row.workspaceId);
+        } catch (err) {
+          report.unreadable.push({ workspaceId: row.workspaceId, reason: (err as Error).message });
+          continue;
+        }
+        const updated = await this.db
+          .update(bc)
+          .set({ dataImportKeySealed: this.box.seal(plaintext, row.workspaceId) })
+          .where(and(eq(bc.workspaceId, row.workspaceId), eq(bc.dataImportKeySealed, row.sealed)))
+          .returning({ workspaceId: bc.workspaceId });
+        if (updated.length > 0) report.resealed += 1;
+        else report.changedMeanwhile += 1;
+      }
+      if (rows.length < batchSize) return report;
+      after = rows[rows.length - 1]!.workspaceId;
+    }
   }
 
   /** A client holding the decrypted key, for a worker about to talk to Braze. */
