@@ -76,7 +76,7 @@ export async function createContext(config: Config, processName: string, log?: L
   const connections = new BrazeConnectionService(db, box, config.braze);
   const imports = new ImportRuns(cohorts, connections, runs, queues, janitor, outcomes, cursors, uploadRetries, logger);
   const plans = new RunPlans(cohorts, connections, warehouse, queues, config.warehouseDeadlines.queryMs, logger);
-  const execution = new RunExecution(runs, outcomes, cohorts, connections, warehouse, queues, config.worker, logger);
+  const execution = new RunExecution(runs, outcomes, cohorts, connections, warehouse, queues, uploadRetries, logger);
   const mailer = createMailer({
     smtpUrl: config.mail.smtpUrl,
     from: config.mail.from,

@@ -1,22 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schedulerIdFor } from '../src/services/schedule-reconciler';
 import { createConnectedWorkspace, type Harness, startHarness, waitForRun } from './support/harness';
-import { freePort, runToExit, startProcess } from './support/processes';
+import { freePort, occupyPort, runToExit, startProcess } from './support/processes';
 import { scratchDir } from './support/scratch';
 
 /** What a newcomer meets first: taken ports, bad settings, a Redis shared with another deployment. */
-
-/** Holds a port the way another program would. */
-async function occupyPort(): Promise<{ server: Server; port: number }> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return { server, port: (server.address() as AddressInfo).port };
-}
 
 function baseEnv(dir: string): Record<string, string> {
   return {

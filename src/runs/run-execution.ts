@@ -1,7 +1,6 @@
 import type { BrazeCallResult } from '../braze/client';
 import { cohortChangesJson } from '../braze/cohort-changes';
 import { BrazeError } from '../braze/errors';
-import type { Config } from '../config';
 import type { Criteria } from '../domain/criteria';
 import { guardrailHold } from '../domain/guardrail';
 import type { Logger } from '../logger';
@@ -58,7 +57,8 @@ export class RunExecution {
     private readonly connections: BrazeConnectionService,
     private readonly warehouse: Warehouse,
     private readonly queues: Queues,
-    private readonly worker: Config['worker'],
+    /** Retries of a page on 5xx/423/network errors (UPLOAD_ATTEMPTS, UPLOAD_BACKOFF_MS). */
+    private readonly upload: { attempts: number; backoffMs: number },
     private readonly log: Logger,
   ) {}
 
@@ -108,11 +108,10 @@ export class RunExecution {
       return { skipped: 'held for approval' };
     }
     if (await runPagesEnqueued(this.queues, runId)) return { skipped: 'pages already enqueued' };
-    const upload = { attempts: this.worker.uploadAttempts, backoffMs: this.worker.uploadBackoffMs };
     if (run.diffRecordedAt) {
       // A retry after the diff was recorded: the pages are cut from it as it stands; computing
       // it again could renumber what another attempt's pages are reading.
-      await addRunFlow(this.queues, runId, run.changesTotal, upload, job.requestId);
+      await addRunFlow(this.queues, runId, run.changesTotal, this.upload, job.requestId);
       return { pagesTotal: run.pagesTotal, resumed: true };
     }
 
@@ -182,7 +181,7 @@ export class RunExecution {
       await this.outcomes.fail(runId, (await this.runs.abortReason(runId)) ?? 'Cancelled by request.');
       return { failed: true };
     }
-    await addRunFlow(this.queues, runId, changesTotal, upload, job.requestId);
+    await addRunFlow(this.queues, runId, changesTotal, this.upload, job.requestId);
     await job.progress({ stage: 'pages enqueued', pagesTotal });
     return { cohortSize: frozen.cohortSize, unmatchable: frozen.unmatchable, ...changes, pagesTotal };
   }

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { type AddressInfo, createServer } from 'node:net';
+import { type AddressInfo, createServer, type Server } from 'node:net';
 
 export interface RunningProcess {
   proc: ChildProcess;
@@ -82,11 +82,16 @@ export async function runToExit(
   return { code, stdout, stderr };
 }
 
-/** A port nothing listens on right now (for a process that must be told its port). */
-export async function freePort(): Promise<number> {
+/** Holds a port the way another program would: listening on loopback until `server.close()`. */
+export async function occupyPort(): Promise<{ server: Server; port: number }> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+/** A port nothing listens on right now (for a process that must be told its port). */
+export async function freePort(): Promise<number> {
+  const { server, port } = await occupyPort();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
