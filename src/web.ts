@@ -6,15 +6,13 @@ import { bootProcess, claimQueuePrefix, listenOrExit, onShutdown } from './proce
 /** The `web` process: the API and Bull Board. One is enough; it is stateless but for the databases. */
 const { log, config } = bootProcess('web');
 const ctx = await createContext(config, 'web', log);
-// A deployment owns its queue prefix: web exits beside another deployment's (its reconcile would
-// delete that one's schedulers). With Redis away, the claim is made before the first reconcile.
-let claimed = false;
 // Only web writes job schedulers: make Redis match the schedules table. In the background, so
 // /healthz and /readyz answer (and say what is missing) even while Redis is away.
 // It also closes runs whose jobs were lost, which would otherwise block their cohorts.
+// A deployment owns its queue prefix: each reconcile claims it first (it may have been lost with
+// Redis' data), and web exits beside another deployment's, whose schedulers it would delete.
 const reconcile = async () => {
-  claimed ||= await claimQueuePrefix('web', ctx.deployment, { wait: false });
-  if (!claimed) return;
+  if (!(await claimQueuePrefix('web', ctx.deployment, { wait: false }))) return;
   await Promise.all([ctx.reconciler.reconcileAll(), ctx.janitor.sweep()]).catch((err: Error) =>
     log.warn({ err: err.message }, 'reconcile failed'),
   );
@@ -22,10 +20,7 @@ const reconcile = async () => {
 void reconcile();
 // Redis back after an outage (perhaps with its data lost): claim and reconcile at once rather
 // than at the next sweep, so no scheduler stays missing and no lost run stays open for minutes.
-ctx.redisOutages.onRecovered(() => {
-  claimed = false;
-  void reconcile();
-});
+ctx.redisOutages.onRecovered(() => void reconcile());
 const server: Server = createServer(createApp(ctx));
 server.keepAliveTimeout = 65_000;
 await listenOrExit(server, { name: 'web', port: config.port, host: config.host, portVariable: 'PORT' });
