@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cohortChangesJson } from '../src/braze/cohort-changes';
-import { pageRanges } from '../src/queue/producers';
+import { MAX_JOBS_PER_RUN, PAGES_PER_JOB } from '../src/queue/names';
+import { pageSpans } from '../src/queue/producers';
 
 /** Pages read from the real warehouse SQL are turned into `cohort_changes` in test/warehouse.test.ts. */
 describe('cohort_changes for one page', () => {
@@ -10,28 +11,57 @@ describe('cohort_changes for one page', () => {
   });
 });
 
-describe('pages of a diff', () => {
+describe('pages of a diff, in spans of pages per job', () => {
   it.each([
     [0, []],
-    [1, [[1, 1]]],
-    [1000, [[1, 1000]]],
+    [1, [[1, 1, 1, 1]]],
+    [1000, [[1, 1, 1, 1000]]],
     [
       1001,
       [
-        [1, 1000],
-        [1001, 1001],
+        [1, 1, 1, 1000],
+        [2, 2, 1001, 1001],
       ],
     ],
     [
       2500,
       [
-        [1, 1000],
-        [1001, 2000],
-        [2001, 2500],
+        [1, 1, 1, 1000],
+        [2, 2, 1001, 2000],
+        [3, 3, 2001, 2500],
       ],
     ],
-  ])('%i changes → %j', (changes, ranges) => {
-    expect(pageRanges(changes as number, 'r').map((p) => [p.fromSeq, p.toSeq])).toEqual(ranges);
-    expect(pageRanges(changes as number, 'r').map((p) => p.page)).toEqual(ranges.map((_, i) => i + 1));
+    // 10 pages: spread over 4 jobs (3 pages each), so a small run still has 4 jobs side by side.
+    [
+      9_500,
+      [
+        [1, 3, 1, 3000],
+        [4, 6, 3001, 6000],
+        [7, 9, 6001, 9000],
+        [10, 10, 9001, 9500],
+      ],
+    ],
+  ])('%i changes → [first page, last page, from seq, to seq] %j', (changes, spans) => {
+    expect(pageSpans(changes as number, 'r').map((p) => [p.firstPage, p.lastPage, p.fromSeq, p.toSeq])).toEqual(spans);
   });
+
+  it.each([45_000, 1_000_000, 3_000_000, 10_000_000, 25_000_001])(
+    '%i changes: every identifier in exactly one page, pages of 1,000 in order, and a bounded number of jobs',
+    (changes) => {
+      const spans = pageSpans(changes, 'r');
+      expect(spans.length).toBeLessThanOrEqual(MAX_JOBS_PER_RUN);
+      expect(spans[0]).toMatchObject({ firstPage: 1, fromSeq: 1 });
+      expect(spans.at(-1)).toMatchObject({ lastPage: Math.ceil(changes / 1000), toSeq: changes });
+      for (let i = 1; i < spans.length; i++) {
+        expect(spans[i]!.firstPage).toBe(spans[i - 1]!.lastPage + 1);
+        expect(spans[i]!.fromSeq).toBe(spans[i - 1]!.toSeq + 1);
+        expect(spans[i - 1]!.toSeq - spans[i - 1]!.fromSeq + 1).toBe(
+          (spans[i - 1]!.lastPage - spans[i - 1]!.firstPage + 1) * 1000,
+        );
+      }
+      // Up to 10M members a span is PAGES_PER_JOB pages; beyond, spans grow so the count stays bounded.
+      const widest = Math.max(...spans.map((s) => s.lastPage - s.firstPage + 1));
+      expect(widest).toBe(Math.max(PAGES_PER_JOB, Math.ceil(Math.ceil(changes / 1000) / MAX_JOBS_PER_RUN)));
+    },
+  );
 });

@@ -43,10 +43,14 @@ describe("a run's start", () => {
     expect(await h.ctx.runs.leaseExecution(runId, new Date(Date.now() + 60_000))).toBe(true);
     const asked: number[] = [];
     const job: RunJob = {
+      lastProgress: () => undefined,
       progress: async () => undefined,
       later: async (until) => {
         asked.push(until);
         throw new Error('moved to delayed');
+      },
+      withCohortSlot: async () => {
+        throw new Error('a second attempt must not send pages');
       },
       send: async () => {
         throw new Error('a second attempt must not reach Braze');

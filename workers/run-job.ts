@@ -10,8 +10,8 @@ import { requestIdOf } from './worker-manager';
 const COHORT_SLOT_WAIT_MS = 1_000;
 
 /**
- * A BullMQ job as the run module sees it (`RunJob`): progress for Bull Board, and sends paced by
- * the shared rate budget and the cohort's in-flight bound.
+ * A BullMQ job as the run module sees it (`RunJob`): progress for Bull Board (and for a retry to
+ * resume from), the cohort's in-flight bound, and sends paced by the shared rate budget.
  * - Budget exhausted, Braze said 429, or the cohort's slots are taken: the job moves back to
  *   delayed until it may send, without spending an attempt (a 429 pauses the connection for
  *   every worker).
@@ -21,20 +21,24 @@ const COHORT_SLOT_WAIT_MS = 1_000;
 export function runJob(ctx: AppContext, job: Job, token: string | undefined): RunJob {
   return {
     requestId: requestIdOf(job),
+    lastProgress: () => job.progress,
     progress: (state) => job.updateProgress(state),
     later: (until) => delayJob(job, token, until),
-    async send(call, scope) {
-      if (!scope.cohortId) return sendWithBudget(ctx, job, token, scope.budgetKey, call);
-      // At most BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT pages of this cohort at Braze at once.
-      if (!(await ctx.cohortSlots.acquire(scope.cohortId, job.id!, COHORT_SLOT_WAIT_MS))) {
+    async withCohortSlot(cohortId, requests, work) {
+      // At most BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT of this cohort's jobs send at once; the
+      // slot's lease covers the job's requests, and outlives a killed holder only that long
+      // (its retry, the same job id, takes the same slot back at once).
+      const leaseMs = ctx.cohortSlots.leaseFor(requests);
+      if (!(await ctx.cohortSlots.acquire(cohortId, job.id!, COHORT_SLOT_WAIT_MS, leaseMs))) {
         await delayJob(job, token, Date.now() + COHORT_SLOT_WAIT_MS * (0.5 + Math.random()));
       }
       try {
-        return await sendWithBudget(ctx, job, token, scope.budgetKey, call);
+        return await work();
       } finally {
-        await ctx.cohortSlots.release(scope.cohortId, job.id!);
+        await ctx.cohortSlots.release(cohortId, job.id!);
       }
     },
+    send: (call, budgetKey) => sendWithBudget(ctx, job, token, budgetKey, call),
   };
 }
 

@@ -16,7 +16,8 @@ local now = t[1] * 1000 + math.floor(t[2] / 1000)
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
 if redis.call('ZSCORE', key, holder) or redis.call('ZCARD', key) < limit then
   redis.call('ZADD', key, now + leaseMs, holder)
-  redis.call('PEXPIRE', key, leaseMs)
+  -- The key lives as long as its longest lease (holders' leases differ with their spans).
+  if redis.call('PTTL', key) < leaseMs then redis.call('PEXPIRE', key, leaseMs) end
   return 1
 end
 return 0
@@ -31,7 +32,7 @@ declare module 'ioredis' {
 export interface CohortSlotsOptions {
   /** Slots per cohort (BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT). */
   limit: number;
-  /** How long a slot outlives a holder that never released it: longer than any request may take. */
+  /** How long a slot outlives a holder that never released it, per request it makes: longer than any request may take. */
   leaseMs: number;
   /** How often a waiting holder asks again. */
   pollMs?: number;
@@ -49,14 +50,19 @@ export class CohortSlots {
     this.pollMs = opts.pollMs ?? 20;
   }
 
+  /** The lease for a holder that makes `requests` requests one after the other. */
+  leaseFor(requests: number): number {
+    return this.opts.leaseMs * Math.max(1, requests);
+  }
+
   /**
    * Takes one of the cohort's slots for `holder` (taking it again is harmless), waiting at
    * most `maxWaitMs`; false when none came free in that time.
    */
-  async acquire(cohortKey: string, holder: string, maxWaitMs: number): Promise<boolean> {
+  async acquire(cohortKey: string, holder: string, maxWaitMs: number, leaseMs = this.opts.leaseMs): Promise<boolean> {
     const deadline = Date.now() + maxWaitMs;
     for (;;) {
-      const got = await this.redis.acquireCohortSlot(this.key(cohortKey), holder, this.opts.limit, this.opts.leaseMs);
+      const got = await this.redis.acquireCohortSlot(this.key(cohortKey), holder, this.opts.limit, leaseMs);
       if (Number(got) === 1) return true;
       if (Date.now() >= deadline) return false;
       // Jitter, so waiting holders do not ask in lockstep.

@@ -13,16 +13,19 @@ const requestId = z.string().min(1).max(128).optional();
 export const importRunPayload = z.object({ runId: z.string().uuid(), requestId }).strict();
 export type ImportRunPayload = z.infer<typeof importRunPayload>;
 
+/** A span of a run's pages, firstPage..lastPage, sent in order by one job. */
 export const uploadPagePayload = z
   .object({
     runId: z.string().uuid(),
-    page: z.number().int().min(1),
-    /** Inclusive range of cohort_run_changes.seq. */
+    firstPage: z.number().int().min(1),
+    lastPage: z.number().int().min(1),
+    /** Inclusive range of cohort_run_changes.seq the span covers (PAGE_SIZE per page, the last may be short). */
     fromSeq: z.number().int().min(1),
     toSeq: z.number().int().min(1),
     requestId,
   })
-  .strict();
+  .strict()
+  .refine((p) => p.lastPage >= p.firstPage && p.toSeq >= p.fromSeq, 'an empty span');
 export type UploadPagePayload = z.infer<typeof uploadPagePayload>;
 
 export const finalizeRunPayload = z.object({ runId: z.string().uuid(), requestId }).strict();
@@ -35,6 +38,17 @@ export const uploadPageResult = z.object({
   skipped: z.boolean(),
 });
 export type UploadPageResult = z.infer<typeof uploadPageResult>;
+
+/**
+ * A page job's progress after each page Braze acknowledged: a retry of the job (its worker was
+ * killed, or it was delayed mid-span) resumes after these pages instead of sending them again.
+ */
+export const uploadSpanProgress = z.object({
+  pagesDone: z.number().int().min(0),
+  added: z.number().int().min(0),
+  removed: z.number().int().min(0),
+});
+export type UploadSpanProgress = z.infer<typeof uploadSpanProgress>;
 
 /** What a schedule's job carries when it fires: which cohort (the schedule is read fresh). */
 export const scheduledImportPayload = z

@@ -1,5 +1,5 @@
 import type { JobsOptions } from 'bullmq';
-import { PAGE_SIZE, QueueNames } from './names';
+import { MAX_JOBS_PER_RUN, MIN_JOBS_PER_RUN, PAGE_SIZE, PAGES_PER_JOB, QueueNames } from './names';
 import type { Job } from 'bullmq';
 import {
   finalizeRunPayload,
@@ -24,7 +24,7 @@ const keep: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = {
 
 export const importRunJobId = (runId: string) => `run-${runId}`;
 export const finalizeJobId = (runId: string) => `finalize-${runId}`;
-export const pageJobId = (runId: string, page: number) => `page-${runId}-${page}`;
+export const pageJobId = (runId: string, firstPage: number) => `pages-${runId}-${firstPage}`;
 
 export async function enqueueImportRun(queues: Queues, runId: string, requestId?: string): Promise<void> {
   const data = importRunPayload.parse({ runId, requestId });
@@ -36,19 +36,42 @@ export async function enqueueImportRun(queues: Queues, runId: string, requestId?
   });
 }
 
-/** Cuts `changes` identifiers into full pages of PAGE_SIZE (the last one may be short). */
-export function pageRanges(changes: number, runId: string): UploadPagePayload[] {
-  const pages: UploadPagePayload[] = [];
-  for (let page = 1, from = 1; from <= changes; page++, from += PAGE_SIZE) {
-    pages.push({ runId, page, fromSeq: from, toSeq: Math.min(changes, from + PAGE_SIZE - 1) });
+/**
+ * Cuts `changes` identifiers into pages of PAGE_SIZE (the last one may be short) and the pages
+ * into spans, one per job: PAGES_PER_JOB each, fewer for a small run (so it has MIN_JOBS_PER_RUN
+ * jobs to run side by side), more for a huge one (so it never has more than MAX_JOBS_PER_RUN).
+ */
+export function pageSpans(changes: number, runId: string): UploadPagePayload[] {
+  const pages = Math.ceil(changes / PAGE_SIZE);
+  const perJob = Math.max(
+    Math.min(PAGES_PER_JOB, Math.ceil(pages / MIN_JOBS_PER_RUN)),
+    Math.ceil(pages / MAX_JOBS_PER_RUN),
+  );
+  const spans: UploadPagePayload[] = [];
+  for (let first = 1; first <= pages; first += perJob) {
+    const last = Math.min(pages, first + perJob - 1);
+    spans.push({
+      runId,
+      firstPage: first,
+      lastPage: last,
+      fromSeq: (first - 1) * PAGE_SIZE + 1,
+      toSeq: Math.min(changes, last * PAGE_SIZE),
+    });
   }
-  return pages;
+  return spans;
 }
 
 /**
- * Adds the run's pages as children of its finalize-run job, atomically, so any worker on any
- * host can take any page and finalize runs once all are done. Deterministic job ids make a
+ * Adds the run's page spans as children of its finalize-run job, atomically, so any worker on
+ * any host can take any span and finalize runs once all are done. Deterministic job ids make a
  * repeated call (an import-run retried after this point) add nothing twice.
+ *
+ * Fairness between runs: span k of every run has priority k (BullMQ takes the lowest first,
+ * first come first served among equals). A run that starts while another uploads has its first
+ * spans taken before the older run's next ones, so a small run is not stuck behind a big one's
+ * queue, and two big runs interleave span by span. It is least-attained-service scheduling:
+ * a run is served ahead of those that have had more of the workers than it, and none starves,
+ * since every run's later spans come up as soon as the newer runs have caught up.
  */
 export async function addRunFlow(
   queues: Queues,
@@ -57,19 +80,20 @@ export async function addRunFlow(
   upload: { attempts: number; backoffMs: number },
   requestId?: string,
 ): Promise<number> {
-  const pages = pageRanges(changes, runId);
+  const spans = pageSpans(changes, runId);
   await queues.flows.add({
     name: 'finalize-run',
     queueName: QueueNames.finalizeRun,
     data: finalizeRunPayload.parse({ runId, requestId }),
     opts: { ...keep, jobId: finalizeJobId(runId), attempts: 5, backoff: { type: 'exponential', delay: 2_000 } },
-    children: pages.map((p) => ({
-      name: 'upload-page',
+    children: spans.map((span, index) => ({
+      name: 'upload-pages',
       queueName: QueueNames.uploadPage,
-      data: uploadPagePayload.parse({ ...p, requestId }),
+      data: uploadPagePayload.parse({ ...span, requestId }),
       opts: {
         ...keep,
-        jobId: pageJobId(runId, p.page),
+        jobId: pageJobId(runId, span.firstPage),
+        priority: index + 1,
         attempts: upload.attempts,
         backoff: { type: 'exponential', delay: upload.backoffMs, jitter: 0.5 },
         // A page that gives up is counted as failed by finalize-run rather than blocking it.
@@ -77,7 +101,7 @@ export async function addRunFlow(
       },
     })),
   });
-  return pages.length;
+  return spans.length;
 }
 
 export const notificationJobId = (runId: string) => `notify-${runId}`;

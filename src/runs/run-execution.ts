@@ -5,7 +5,12 @@ import type { Criteria } from '../domain/criteria';
 import { guardrailHold } from '../domain/guardrail';
 import type { Logger } from '../logger';
 import { PAGE_SIZE } from '../queue/names';
-import type { UploadPagePayload, UploadPageResult } from '../queue/payloads';
+import {
+  type UploadPagePayload,
+  type UploadPageResult,
+  type UploadSpanProgress,
+  uploadSpanProgress,
+} from '../queue/payloads';
 import { addRunFlow, runPagesEnqueued, showRunProgress } from '../queue/producers';
 import type { Queues } from '../queue/queues';
 import type { BrazeConnectionService } from '../services/braze-connections';
@@ -27,18 +32,23 @@ export type SendOutcome = { ok: true; result: BrazeCallResult } | { ok: false; e
 
 /**
  * What a worker's job offers the run while it works, so this module needs no queue internals:
- * progress for operators, and sending one Braze request inside the shared rate budget (and,
- * for a page, its cohort's in-flight bound). `send` may end the attempt by moving the job back
- * to delayed (a 429, the budget, a busy cohort): it then throws, and the job comes back later.
- * Permanent refusals (400/401/403/404) come back as `{ok: false}`; retryable ones are thrown.
+ * progress for operators (and for a retry to resume from), one of a cohort's in-flight slots,
+ * and sending one Braze request inside the shared rate budget. `send` and `withCohortSlot` may
+ * end the attempt by moving the job back to delayed (a 429, the budget, a busy cohort): they
+ * then throw, and the job comes back later without spending an attempt. Permanent refusals
+ * (400/401/403/404) come back as `{ok: false}`; retryable ones are thrown.
  */
 export interface RunJob {
   /** The request that started the run (X-Request-Id), handed on to its pages. */
   requestId?: string;
+  /** The progress an earlier attempt of this job reported last (undefined on a first attempt). */
+  lastProgress(): unknown;
   progress(state: Record<string, unknown>): Promise<void>;
   /** Ends this attempt without spending it: the job comes back at `until` (epoch ms). Throws. */
   later(until: number): Promise<never>;
-  send(call: () => Promise<BrazeCallResult>, scope: { budgetKey: string; cohortId?: string }): Promise<SendOutcome>;
+  /** Runs `work` holding one of the cohort's in-flight slots for about `requests` requests. */
+  withCohortSlot<T>(cohortId: string, requests: number, work: () => Promise<T>): Promise<T>;
+  send(call: () => Promise<BrazeCallResult>, budgetKey: string): Promise<SendOutcome>;
 }
 
 /** Why a job did nothing, for Bull Board and the logs. */
@@ -151,7 +161,7 @@ export class RunExecution {
           name: cohort.name,
           createdAt: cohort.createdAt,
         }),
-      { budgetKey: run.workspaceId },
+      run.workspaceId,
     );
     if (!sent.ok) {
       await this.outcomes.fail(runId, sent.error);
@@ -187,46 +197,76 @@ export class RunExecution {
   }
 
   /**
-   * Sends one page of the diff (≤ 1,000 identifiers) and, once Braze acknowledged it, records it
-   * as synced in one transaction. Resending a page is harmless, so a crash between the two only
-   * costs a repeat. A permanent refusal fails the run for every other page: `PermanentPageError`.
+   * Sends a span of the diff's pages (≤ 1,000 identifiers each), in order, holding one of the
+   * cohort's in-flight slots. Each page Braze acknowledged is recorded as synced in one
+   * transaction and then in the job's progress, so a retry of the job resumes after it: a crash
+   * costs at most the page that was in flight (resending a page is harmless). A permanent
+   * refusal fails the run for every other page: `PermanentPageError`.
    */
-  async sendPage(page: UploadPagePayload, job: RunJob, jobId?: string): Promise<UploadPageResult> {
-    const skipped: UploadPageResult = { added: 0, removed: 0, skipped: true };
-    const run = await this.runs.get(page.runId);
+  async sendPages(span: UploadPagePayload, job: RunJob, jobId?: string): Promise<UploadPageResult> {
+    const done = resumedSpan(job.lastProgress());
+    const skipped: UploadPageResult = { added: done.added, removed: done.removed, skipped: true };
+    const run = await this.runs.get(span.runId);
     if (!run) {
-      this.unknownRun(page.runId, jobId);
+      this.unknownRun(span.runId, jobId);
       return skipped;
     }
     // A run already failed by a permanent error, or cancelled, sends nothing more.
     if (!maySend(run) || !run.syncScope) return skipped;
+    const syncScope = run.syncScope;
     const cohort = await this.cohorts.byId(run.cohortId);
     if (!cohort) return skipped;
-
-    const changes = await this.warehouse.readPage(page.runId, page.fromSeq, page.toSeq).catch((err: unknown) => {
-      if (isBusyStore(err)) return job.later(Date.now() + BUSY_RETRY_MS * (1 + Math.random()));
-      throw err;
-    });
-    let connection;
+    let connection: Awaited<ReturnType<BrazeConnectionService['forRun']>>;
     try {
       connection = await this.connections.forRun(run.workspaceId);
     } catch (err) {
       // The connection was deleted (or its region lost its partner key) mid-run.
-      if (err instanceof BrazeError) await this.abort(page.runId, err.message);
+      if (err instanceof BrazeError) await this.abort(span.runId, err.message);
       throw err;
     }
-    const sent = await job.send(
-      () =>
-        connection.client.updateCohortUsers({
-          cohortId: cohort.brazeCohortId,
-          cohortChangesJson: cohortChangesJson(changes),
-        }),
-      { budgetKey: run.workspaceId, cohortId: run.cohortId },
-    );
-    if (!sent.ok) await this.abort(page.runId, sent.error);
-    await this.applyAcknowledged(page, run.cohortId, run.syncScope);
-    await this.reportProgress(page.runId, run.pagesTotal);
-    return { added: changes.added, removed: changes.removed, skipped: false };
+
+    const firstToSend = span.firstPage + done.pagesDone;
+    if (firstToSend > span.lastPage) return { added: done.added, removed: done.removed, skipped: false };
+    const completed = await job.withCohortSlot(run.cohortId, span.lastPage - firstToSend + 1, async () => {
+      let sent = 0;
+      for (let page = firstToSend; page <= span.lastPage; page++) {
+        // Another page's permanent refusal, or a cancel, stops the rest of the span.
+        if (page > firstToSend && (await this.runs.abortReason(span.runId))) return { sent, stopped: true };
+        const seqs = pageSeqs(span, page);
+        const changes = await this.warehouse.readPage(span.runId, seqs.from, seqs.to).catch((err: unknown) => {
+          if (isBusyStore(err)) return job.later(Date.now() + BUSY_RETRY_MS * (1 + Math.random()));
+          throw err;
+        });
+        const outcome = await job
+          .send(
+            () =>
+              connection.client.updateCohortUsers({
+                cohortId: cohort.brazeCohortId,
+                cohortChangesJson: cohortChangesJson(changes),
+              }),
+            run.workspaceId,
+          )
+          .catch((err: unknown) => {
+            // A retryable failure (5xx, 423, network) after this attempt sent pages: the span
+            // comes back after a backoff to resume here, and the attempt is not spent, so each
+            // page has UPLOAD_ATTEMPTS tries whatever its place in the span.
+            if (sent > 0 && err instanceof BrazeError && err.kind === 'retryable') {
+              return job.later(Date.now() + this.upload.backoffMs * (1 + Math.random()));
+            }
+            throw err;
+          });
+        if (!outcome.ok) await this.abort(span.runId, outcome.error);
+        await this.applyAcknowledged(span.runId, run.cohortId, syncScope, seqs);
+        done.pagesDone++;
+        done.added += changes.added;
+        done.removed += changes.removed;
+        sent++;
+        await Promise.all([job.progress({ ...done }), this.outcomes.pagesDone(span.runId, 1)]);
+      }
+      return { sent, stopped: false };
+    });
+    await this.showProgress(span.runId, run.pagesTotal, completed.sent);
+    return { added: done.added, removed: done.removed, skipped: completed.stopped };
   }
 
   /** Every page is done (sent, skipped or given up): the run's outcome, then its settling. */
@@ -251,10 +291,15 @@ export class RunExecution {
    * Records an acknowledged page. A busy store is retried here rather than by the job: the
    * page was sent, and retrying the job would send it again.
    */
-  private async applyAcknowledged(page: UploadPagePayload, cohortId: string, syncScope: string): Promise<void> {
+  private async applyAcknowledged(
+    runId: string,
+    cohortId: string,
+    syncScope: string,
+    seqs: { from: number; to: number },
+  ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.warehouse.applyChanges(page.runId, cohortId, syncScope, page.fromSeq, page.toSeq);
+        await this.warehouse.applyChanges(runId, cohortId, syncScope, seqs.from, seqs.to);
         return;
       } catch (err) {
         if (!isBusyStore(err) || attempt >= 10) throw err;
@@ -269,12 +314,24 @@ export class RunExecution {
     throw new PermanentPageError(error);
   }
 
-  /** "Pages done / total" on the run's finalize job in Bull Board (every tenth page, and the last). */
-  private async reportProgress(runId: string, pagesTotal: number): Promise<void> {
-    const done = await this.outcomes.pageDone(runId);
-    if (done % 10 !== 0 && done < pagesTotal) return;
+  /** "Pages done / total" on the run's finalize job in Bull Board, once per span that sent something. */
+  private async showProgress(runId: string, pagesTotal: number, sent: number): Promise<void> {
+    if (sent === 0) return;
+    const done = await this.outcomes.pagesDone(runId);
     await showRunProgress(this.queues, runId, Math.min(done, pagesTotal), pagesTotal);
   }
+}
+
+/** What earlier attempts of a span's job already sent (nothing on a first attempt). */
+function resumedSpan(progress: unknown): UploadSpanProgress {
+  const parsed = uploadSpanProgress.safeParse(progress);
+  return parsed.success ? { ...parsed.data } : { pagesDone: 0, added: 0, removed: 0 };
+}
+
+/** The seq range of one page of a span (the span's last page may be short). */
+function pageSeqs(span: UploadPagePayload, page: number): { from: number; to: number } {
+  const from = span.fromSeq + (page - span.firstPage) * PAGE_SIZE;
+  return { from, to: Math.min(span.toSeq, from + PAGE_SIZE - 1) };
 }
 
 /** A page Braze refused for good: its job must not be retried (the worker makes it unrecoverable). */

@@ -38,17 +38,16 @@ export class RunOutcomes {
     private readonly log: Logger,
   ) {}
 
-  /** Pages of an active run that workers have finished (the counter settling drops). */
-  async pagesDone(runId: string): Promise<number> {
-    return Number((await this.redis.get(runProgressKey(this.queuePrefix, runId))) ?? 0);
-  }
-
-  /** Counts one more finished page; returns how many are done. */
-  async pageDone(runId: string): Promise<number> {
+  /**
+   * Pages of an active run that workers have sent (the counter settling drops), after counting
+   * `more` just sent ones. Progress only: a page sent again after a crash may count twice.
+   */
+  async pagesDone(runId: string, more = 0): Promise<number> {
     const key = runProgressKey(this.queuePrefix, runId);
+    if (more === 0) return Number((await this.redis.get(key)) ?? 0);
     const [[, done]] = (await this.redis
       .multi()
-      .incr(key)
+      .incrby(key, more)
       .expire(key, 7 * 24 * 3600)
       .exec()) as [[null, number]];
     return done;

@@ -1,17 +1,28 @@
 import type { Job } from 'bullmq';
 import type { AppContext } from '../../src/context';
-import { finalizeRunPayload, uploadPageResult } from '../../src/queue/payloads';
+import { finalizeRunPayload, uploadPageResult, uploadSpanProgress } from '../../src/queue/payloads';
 
-/** Every page of a run is done (sent, skipped or given up): the run module sums them and ends the run. */
+/**
+ * Every page span of a run is done (sent, skipped or given up): the run module sums what Braze
+ * acknowledged and ends the run. A span that gave up part-way still sent its first pages; its
+ * progress (kept with the failed job) says how many and what they carried.
+ */
 export async function finalizeRun(ctx: AppContext, job: Job) {
   const { runId } = finalizeRunPayload.parse(job.data);
   const values = Object.values(await job.getChildrenValues()).map((v) => uploadPageResult.parse(v));
-  const failures = Object.values(await job.getIgnoredChildrenFailures());
+  const failed = await job.getIgnoredChildrenFailures();
   let added = 0;
   let removed = 0;
   for (const v of values) {
     added += v.added;
     removed += v.removed;
   }
-  return ctx.execution.finish(runId, { added, removed, failures }, job.id);
+  for (const key of Object.keys(failed)) {
+    const span = await ctx.queues.uploadPage.getJob(key.slice(key.lastIndexOf(':') + 1));
+    const sent = uploadSpanProgress.safeParse(span?.progress);
+    if (!sent.success) continue; // it failed on its first page: nothing of it reached Braze
+    added += sent.data.added;
+    removed += sent.data.removed;
+  }
+  return ctx.execution.finish(runId, { added, removed, failures: Object.values(failed) }, job.id);
 }

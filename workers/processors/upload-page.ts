@@ -5,11 +5,11 @@ import { PermanentPageError } from '../../src/runs/run-execution';
 import { identifiersSent } from '../../src/metrics/metrics';
 import { runJob } from '../run-job';
 
-/** One page of a run's diff to Braze; a permanent refusal is not retried. */
+/** A span of a run's diff pages to Braze; a permanent refusal is not retried. */
 export async function uploadPage(ctx: AppContext, job: Job, token: string | undefined): Promise<UploadPageResult> {
-  const page = uploadPagePayload.parse(job.data);
+  const span = uploadPagePayload.parse(job.data);
   try {
-    const result = await ctx.execution.sendPage(page, runJob(ctx, job, token), job.id);
+    const result = await ctx.execution.sendPages(span, runJob(ctx, job, token), job.id);
     identifiersSent.inc({ op: 'add' }, result.added);
     identifiersSent.inc({ op: 'remove' }, result.removed);
     return result;
