@@ -73,6 +73,8 @@ export async function sandboxRequests(h: Harness) {
     max_in_flight_per_cohort: number;
     requests: {
       seq: number;
+      /** When the sandbox received it (ISO 8601, its clock). */
+      at: string;
       path: string;
       status: number;
       cohort_id: string;

@@ -1,0 +1,118 @@
+import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { type Criteria } from '../src/domain/criteria';
+import { expectedFromDemo, sandboxMembers, sandboxRequests } from './support/expectations';
+import { createConnectedWorkspace, type Harness, seedDemo, startHarness, waitForRun } from './support/harness';
+import { type RunningProcess, startProcess } from './support/processes';
+
+/**
+ * Braze's limit as a sliding window shared by every worker process, against a sandbox that
+ * enforces a limit of its own (a fixed window per key, as Braze counts it): the importer never
+ * goes over it, and when the sandbox's limit is lower than the importer's, its 429s pause the
+ * scope for every worker without spending attempts.
+ */
+const LIMIT = { requests: 10, windowSeconds: 2 };
+const USERS = 26_000;
+const everyone = { all: [{ property: 'age', op: 'gte', value: 0 }] } as Criteria;
+
+let h: Harness;
+let workers: RunningProcess[] = [];
+beforeAll(async () => {
+  h = await startHarness({ workers: false });
+});
+afterEach(async () => {
+  await Promise.all(workers.map((w) => w.stop()));
+  workers = [];
+  await h.sandbox('PUT', '/sandbox/config', { rate_limit: null });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+/** Three worker processes sharing one Redis budget of LIMIT; one attempt per page, so a spent attempt would fail the run. */
+async function startWorkers(): Promise<void> {
+  const env = {
+    ...h.env,
+    LOG_LEVEL: 'info',
+    WORKER_CONCURRENCY: '2',
+    UPLOAD_ATTEMPTS: '1',
+    BRAZE_RATE_LIMIT_REQUESTS: String(LIMIT.requests),
+    BRAZE_RATE_LIMIT_WINDOW_S: String(LIMIT.windowSeconds),
+  };
+  workers = await Promise.all([1, 2, 3].map(() => startProcess('workers/main.ts', env, /worker ready/)));
+}
+
+async function importAll(name: string, seed: number) {
+  const ws = await createConnectedWorkspace(h, name);
+  const now = await seedDemo(h, ws, { users: USERS, seed });
+  const cohort = (await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name, criteria: everyone } })).body;
+  // Saving the connection checked its key with the sandbox: a call the sandbox counts and the
+  // workers' budget does not see. The import starts once that call's window has closed.
+  await new Promise((r) => setTimeout(r, LIMIT.windowSeconds * 1000));
+  const before = (await sandboxRequests(h)).count;
+  const started = await h.request('POST', `/v1/cohorts/${cohort.id}/imports`, { token: ws.token, body: {} });
+  const run = await waitForRun(h, ws.token, started.body.id, 90_000);
+  const calls = (await sandboxRequests(h)).requests.filter((r) => r.seq > before);
+  return {
+    run,
+    calls,
+    expected: expectedFromDemo(everyone, { users: USERS, seed, now }),
+    members: await sandboxMembers(h, ws.brazeWorkspaceId, cohort.braze_cohort_id),
+  };
+}
+
+/** The most accepted calls in any window of `windowMs` starting at an accepted call (the sandbox's clock). */
+function busiestWindow(calls: { at: string; status: number }[], windowMs: number): number {
+  const times = calls.filter((c) => c.status < 400).map((c) => Date.parse(c.at));
+  times.sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (j < times.length && times[j]! < times[i]! + windowMs) j++;
+    most = Math.max(most, j - i);
+  }
+  return most;
+}
+
+describe('a sliding window shared by three worker processes', () => {
+  it('keeps every window of the sandbox at or under the limit, and a run of several windows ends exact', async () => {
+    await h.sandbox('PUT', '/sandbox/config', {
+      rate_limit: { limit: LIMIT.requests, window_seconds: LIMIT.windowSeconds },
+    });
+    await startWorkers();
+    const { run, calls, expected, members } = await importAll('Windowed', 31);
+
+    expect(run).toMatchObject({ status: 'succeeded', added: expected.sendable, failed: 0 });
+    expect(members).toEqual(expected.inBraze);
+    // 1 registration + one call per page: more than two windows' worth.
+    expect(calls.length).toBeGreaterThan(2 * LIMIT.requests);
+    expect(calls.every((c) => c.status === 201)).toBe(true);
+    expect(busiestWindow(calls, LIMIT.windowSeconds * 1000)).toBeLessThanOrEqual(LIMIT.requests);
+    // The three processes shared the pages.
+    const served = workers.filter((w) => /"queue":"upload-page"[^\n]*"job done"/.test(w.output()));
+    expect(served.length).toBeGreaterThanOrEqual(2);
+  }, 120_000);
+});
+
+describe("a sandbox limit 20% below the importer's", () => {
+  it('still ends exact: the 429s pause the scope for every worker, spend no attempt, and stop after the reset', async () => {
+    const sandboxLimit = Math.floor(LIMIT.requests * 0.8);
+    await h.sandbox('PUT', '/sandbox/config', {
+      rate_limit: { limit: sandboxLimit, window_seconds: LIMIT.windowSeconds },
+    });
+    await startWorkers();
+    const { run, calls, expected, members } = await importAll('Below', 32);
+
+    expect(run).toMatchObject({ status: 'succeeded', added: expected.sendable, failed: 0 });
+    expect(members).toEqual(expected.inBraze);
+    const accepted = calls.filter((c) => c.status === 201);
+    expect(accepted.length).toBe(1 + Math.ceil(expected.sendable / 1000));
+    expect(busiestWindow(calls, LIMIT.windowSeconds * 1000)).toBeLessThanOrEqual(sandboxLimit);
+    // Refusals stop with the pause: at most the calls already in flight when a window filled
+    // (the cohort's in-flight bound, 4), for each window the run spanned.
+    const refused = calls.filter((c) => c.status === 429).length;
+    const windows = Math.ceil(accepted.length / sandboxLimit);
+    expect(refused).toBeLessThanOrEqual(4 * windows);
+    // No attempt was spent on a 429: with one attempt per page, a spent one would have failed the run.
+    const logs = workers.map((w) => w.output()).join('\n');
+    expect(logs).not.toMatch(/"job failed"/);
+  }, 120_000);
+});
