@@ -168,7 +168,7 @@ function buildDocument() {
       operationId: `${op.method}${op.path.replace(/\{(\w+)\}/g, 'By-$1').replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string = '') => c.toUpperCase())}`,
       security: SECURITY[op.auth],
       ...(parameters.length > 0 ? { parameters } : {}),
-      ...(op.requestBody ? { requestBody: { required: true, content: json(refOf(op.requestBody)) } } : {}),
+      ...(op.requestBody ? { requestBody: { required: !op.bodyOptional, content: json(refOf(op.requestBody)) } } : {}),
       responses,
     };
   }

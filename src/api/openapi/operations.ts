@@ -20,6 +20,8 @@ export interface Operation {
   description?: string;
   auth: Auth;
   requestBody?: z.ZodType;
+  /** The body may be left out altogether (an empty PATCH changes nothing; an import takes defaults). */
+  bodyOptional?: boolean;
   query?: z.ZodObject;
   /** Takes an `Idempotency-Key` header. */
   idempotent?: boolean;
@@ -260,6 +262,7 @@ export const operations: Operation[] = [
     description: 'Omitted guardrail fields keep their value.',
     auth: 'workspace',
     requestBody: cohortPatch,
+    bodyOptional: true,
     success: ok('The cohort.', body.cohort),
     errors: [404],
   },
@@ -303,6 +306,7 @@ export const operations: Operation[] = [
       '422 idempotency_key_reused when the key was used with another request.',
     auth: 'workspace',
     requestBody: importInput,
+    bodyOptional: true,
     idempotent: true,
     success: {
       202: { description: 'The queued run.', body: body.run },
@@ -392,6 +396,7 @@ export const operations: Operation[] = [
     summary: 'Change any field ({"enabled": false} pauses, true resumes)',
     auth: 'workspace',
     requestBody: schedulePatchShape,
+    bodyOptional: true,
     success: ok('The schedule.', body.schedule),
     errors: [404, 503],
   },
