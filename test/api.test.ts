@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEngines } from './support/engines';
 import { createConnectedWorkspace, type Harness, startHarness } from './support/harness';
+import { withDocumentedResponses } from './support/openapi-validate';
 
 /** HTTP behaviour without workers: auth, isolation, validation, the error shape, secrets. */
 let h: Harness;
@@ -17,7 +18,7 @@ function expectErrorShape(body: any, code?: string) {
 }
 
 beforeAll(async () => {
-  h = await startHarness({ workers: false });
+  h = withDocumentedResponses(await startHarness({ workers: false }));
   a = await createConnectedWorkspace(h, 'A');
   b = await createConnectedWorkspace(h, 'B');
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_CSP } from '../src/api/console';
 import { ensureConsoleBuilt } from './support/browser';
 import { createConnectedWorkspace, type Harness, seedDemo, startHarness, waitForRun } from './support/harness';
+import { withDocumentedResponses } from './support/openapi-validate';
 
 /** What Cohort Control needs from the server: its files with strict headers, and the /v1 calls it makes. */
 let h: Harness;
@@ -10,7 +11,7 @@ const criteria = { all: [{ property: 'country', op: 'eq', value: 'PT' }] };
 
 beforeAll(async () => {
   await ensureConsoleBuilt();
-  h = await startHarness();
+  h = withDocumentedResponses(await startHarness());
   ws = await createConnectedWorkspace(h, 'Console API');
   await seedDemo(h, ws, { users: 500, seed: 5 });
 });

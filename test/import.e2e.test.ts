@@ -12,6 +12,7 @@ import {
 } from './support/harness';
 import { testEngines } from './support/engines';
 import { expectedFromDemo, sandboxMembers, sandboxRequests } from './support/expectations';
+import { withDocumentedResponses } from './support/openapi-validate';
 
 /**
  * The import path end to end: real API, BullMQ workers on real Redis, the control database in
@@ -57,7 +58,7 @@ describe(`with the warehouse on ${engine}`, () => {
   }
 
   beforeAll(async () => {
-    h = await startHarness();
+    h = withDocumentedResponses(await startHarness());
     ws = await createConnectedWorkspace(h, 'E2E');
     now = await seedDemo(h, ws, { users: USERS, seed: SEED });
   });

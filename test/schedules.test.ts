@@ -9,6 +9,7 @@ import { sandboxMembers } from './support/expectations';
 import { createConnectedWorkspace, type Harness, startHarness, waitForRun } from './support/harness';
 import { fireSchedule, waitFor } from './support/schedule-firing';
 import { type InProcessSmtpServer, startSmtpServer } from './support/smtp-server';
+import { withDocumentedResponses } from './support/openapi-validate';
 
 /** Schedules end to end: API, reconciliation into BullMQ job schedulers, firing, email. */
 let smtp: InProcessSmtpServer;
@@ -30,7 +31,9 @@ beforeAll(async () => {
       data: () => (refuseNext-- > 0 ? { code: 451, message: 'Try again later' } : undefined),
     },
   });
-  h = await startHarness({ env: { SMTP_URL: `smtp://127.0.0.1:${smtp.port}`, MAIL_BACKOFF_MS: '50' } });
+  h = withDocumentedResponses(
+    await startHarness({ env: { SMTP_URL: `smtp://127.0.0.1:${smtp.port}`, MAIL_BACKOFF_MS: '50' } }),
+  );
   ws = await createConnectedWorkspace(h, 'Scheduler');
   await h.request('POST', '/v1/users/batch', { token: ws.token, body: { users } });
   await h.sandbox('POST', `/sandbox/workspaces/${ws.brazeWorkspaceId}/users/batch`, {

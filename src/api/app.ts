@@ -10,6 +10,7 @@ import { consoleRouter } from './console';
 import { errorHandler, notFoundRoute } from './errors';
 import { failedAuthLimiter } from './failed-auth-limiter';
 import { requestId } from './request-id';
+import { apiReferenceRouter, serveOpenApiDocument } from './openapi/api-reference';
 import { requestLog } from './request-log';
 import { brazeConnectionRoutes } from './routes/braze-connection';
 import { cohortRoutes } from './routes/cohorts';
@@ -31,8 +32,9 @@ export function createApp(ctx: AppContext): Express {
   app.use(requestId(ctx.log));
   app.use(requestLog());
   // The usual headers (nosniff, HSTS, frame and referrer policies). No CSP here: the console
-  // sets its own (console.ts), the API's JSON gets a deny-all one below, and Bull Board's UI
-  // runs inline scripts a strict policy would block.
+  // sets its own (console.ts), the API's JSON gets a deny-all one below, the API reference at
+  // /docs its own (openapi/api-reference.ts), and Bull Board's UI runs inline scripts a strict
+  // policy would block.
   app.use(helmet({ contentSecurityPolicy: false }));
 
   app.get('/healthz', (_req, res) => {
@@ -78,6 +80,8 @@ export function createApp(ctx: AppContext): Express {
       ctx.log,
     ),
   );
+  // The API's description is public: before any token is asked for.
+  v1.get('/openapi.json', serveOpenApiDocument);
   v1.use('/workspaces', requireAdmin(ctx.config.adminToken), smallJson, rejectNulCharacters);
   v1.use(workspaceRoutes(ctx));
   v1.use(requireWorkspace(ctx.workspaces));
@@ -89,6 +93,7 @@ export function createApp(ctx: AppContext): Express {
   v1.use(cohortRoutes(ctx));
   v1.use(scheduleRoutes(ctx));
   app.use('/v1', v1);
+  app.use(apiReferenceRouter());
   app.use(consoleRouter());
 
   app.use(notFoundRoute);

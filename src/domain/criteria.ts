@@ -289,6 +289,40 @@ const allGroupSchema = groupSchema('all');
 const anyGroupSchema = groupSchema('any');
 const notGroupSchema = z.strictObject({ not: z.unknown() });
 
+/**
+ * The criteria tree as one schema, for the API's description (OpenAPI): the parser's own node
+ * schemas and value rules, one property condition per op. The parser below stays the validator:
+ * a union's errors would name neither the node nor its path. Depth and total size are checked by
+ * the parser only (JSON Schema has no word for them).
+ */
+export const criteriaShape: z.ZodType = z.union([
+  ...PROPERTY_OPS.map((op) => {
+    const rule = VALUE_RULES[op];
+    return z.strictObject({ property: propertyNameSchema, op: z.literal(op), ...(rule ? { value: rule.schema } : {}) });
+  }),
+  eventConditionSchema,
+  identityConditionSchema,
+  z.strictObject({
+    get all() {
+      return groupItems();
+    },
+  }),
+  z.strictObject({
+    get any() {
+      return groupItems();
+    },
+  }),
+  z.strictObject({
+    get not() {
+      return criteriaShape;
+    },
+  }),
+]);
+
+function groupItems(): z.ZodType {
+  return z.array(criteriaShape).min(1).max(CRITERIA_LIMITS.maxGroupSize);
+}
+
 // ---------------------------------------------------------------------------------------
 // The recursive parser. zod validates each node's own shape; the dispatch on the node's
 // key and the recursion are ours, so that a mistake deep in the tree is reported as one

@@ -33,7 +33,8 @@ export function guardrailHold(plan: PlannedRemovals, g: Guardrail): string | nul
   );
 }
 
-const guardrailInput = z
+/** The API's `guardrail` object: each threshold optional (an omitted one keeps its value). */
+export const guardrailInput = z
   .object({
     max_removal_percent: z.number().int('must be a whole number').min(0).max(100).optional(),
     min_removals: z.number().int('must be a whole number').min(0).max(1_000_000_000).optional(),

@@ -142,6 +142,35 @@ const enabledRule: FieldRule<boolean> = {
 
 const emailSchema = z.email();
 
+/**
+ * A schedule as one schema, for the API's description (OpenAPI): the rules above, field by
+ * field. `parseScheduleInput` stays the validator; which cadence needs which field (and the
+ * messages saying so) are its own, told here in the description.
+ */
+export const scheduleInputShape = z
+  .object({
+    cadence: cadenceRule.schema,
+    time: timeRule.schema.nullable().optional(),
+    minute: minuteRule.schema.nullable().optional(),
+    every_hours: everyHoursRule.schema.nullable().optional(),
+    timezone: timezoneRule.schema.optional(),
+    weekday: weekdayRule.schema.nullable().optional(),
+    day_of_month: dayOfMonthRule.schema.nullable().optional(),
+    recipients: z.array(emailSchema).max(MAX_RECIPIENTS).optional(),
+    notify: notifyRule.schema.optional(),
+    enabled: enabledRule.schema.optional(),
+  })
+  .strict()
+  .meta({
+    description:
+      'hourly: minute (0-59, default 0) and every_hours (default 1); daily: time; weekly: time and weekday; ' +
+      'monthly: time and day_of_month. A field of another cadence is refused unless null. ' +
+      `timezone: an IANA name (default ${DEFAULT_TIMEZONE}); notify: "always" (default) or "failures"; enabled defaults to true.`,
+  });
+
+/** A PATCH: any field of a schedule; changing the cadence needs the new cadence's fields. */
+export const schedulePatchShape = scheduleInputShape.partial();
+
 export function parseScheduleInput(input: unknown): ScheduleInputResult {
   if (!isPlainObject(input)) {
     return { ok: false, issues: [{ path: '', message: 'the schedule must be a JSON object' }] };

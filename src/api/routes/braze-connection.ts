@@ -4,14 +4,14 @@ import type { AppContext } from '../../context';
 import { workspaceOf } from '../auth';
 import { validationFromZod } from '../errors';
 
-const putSchema = z
+export const brazeConnectionInput = z
   .object({
     rest_endpoint: z.string({ error: 'is required (a Braze REST endpoint URL)' }),
     data_import_key: z.string({ error: 'is required (the data import key from Braze)' }),
   })
   .strict();
 
-const putQuerySchema = z.object({
+export const brazeConnectionQuery = z.object({
   verify: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
 });
 
@@ -19,9 +19,9 @@ const putQuerySchema = z.object({
 export function brazeConnectionRoutes(ctx: AppContext): Router {
   const r = Router();
   r.put('/braze-connection', async (req, res) => {
-    const parsed = putSchema.safeParse(req.body ?? {});
+    const parsed = brazeConnectionInput.safeParse(req.body ?? {});
     if (!parsed.success) throw validationFromZod(parsed.error);
-    const query = putQuerySchema.safeParse(req.query);
+    const query = brazeConnectionQuery.safeParse(req.query);
     if (!query.success) throw validationFromZod(query.error);
     res.json(await ctx.connections.put(workspaceOf(req), parsed.data, { verify: query.data.verify === 'true' }));
   });

@@ -14,7 +14,7 @@ const body = (req: { body?: unknown }): Record<string, unknown> => {
   return req.body as Record<string, unknown>;
 };
 
-const importInput = z
+export const importInput = z
   .object({
     recipients: z.array(z.email('must be an email address')).max(20, 'at most 20 recipients').optional(),
     full_resync: z.boolean().optional(),
@@ -23,7 +23,7 @@ const importInput = z
   })
   .strict();
 
-const idempotencyKey = z
+export const idempotencyKey = z
   .string()
   .min(1)
   .max(200)

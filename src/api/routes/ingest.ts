@@ -42,6 +42,9 @@ function batch<T extends z.ZodType>(field: string, item: T) {
   return z.object({ [field]: z.array(item).min(1, 'must hold at least one item') }).strict();
 }
 
+export const usersBatch = batch('users', userSchema);
+export const eventsBatch = batch('events', eventSchema);
+
 function checkSize(body: unknown, field: string): void {
   const list = (body as Record<string, unknown> | undefined)?.[field];
   if (Array.isArray(list) && list.length > MAX_BATCH) {
@@ -54,12 +57,10 @@ function checkSize(body: unknown, field: string): void {
 /** Users and events batch ingest into the warehouse. */
 export function ingestRoutes(ctx: AppContext): Router {
   const r = Router();
-  const users = batch('users', userSchema);
-  const events = batch('events', eventSchema);
 
   r.post('/users/batch', async (req, res) => {
     checkSize(req.body, 'users');
-    const parsed = users.safeParse(req.body);
+    const parsed = usersBatch.safeParse(req.body);
     if (!parsed.success) throw validationFromZod(parsed.error);
     const list = parsed.data.users as z.infer<typeof userSchema>[];
     const result = await ctx.warehouse.upsertUsers(workspaceOf(req), list);
@@ -68,7 +69,7 @@ export function ingestRoutes(ctx: AppContext): Router {
 
   r.post('/events/batch', async (req, res) => {
     checkSize(req.body, 'events');
-    const parsed = events.safeParse(req.body);
+    const parsed = eventsBatch.safeParse(req.body);
     if (!parsed.success) throw validationFromZod(parsed.error);
     const list = (parsed.data.events as z.infer<typeof eventSchema>[]).map((e) => ({
       ...e,

@@ -4,7 +4,7 @@ import type { AppContext } from '../../context';
 import { ValidationError } from '../../services/errors';
 import { validationFromZod } from '../errors';
 
-const createSchema = z
+export const workspaceInput = z
   .object({ name: z.string({ error: 'is required' }).trim().min(1, 'must not be empty').max(200) })
   .strict();
 
@@ -20,7 +20,7 @@ function idParam(value: string, name: string): string {
 export function workspaceRoutes(ctx: AppContext): Router {
   const r = Router();
   r.post('/workspaces', async (req, res) => {
-    const parsed = createSchema.safeParse(req.body ?? {});
+    const parsed = workspaceInput.safeParse(req.body ?? {});
     if (!parsed.success) throw validationFromZod(parsed.error);
     res.status(201).json(await ctx.workspaces.create(parsed.data.name));
   });
