@@ -41,9 +41,13 @@ export interface BenchWorkspace {
   startIndex: number;
   now: number;
   seeded: { users: number; events: number };
+  /** Warehouse written, from the start of seeding (registration runs alongside). */
   seedSeconds: number;
   settleSeconds: number;
+  /** Users registered in the sandbox, from the start of seeding. */
   registerSeconds: number;
+  /** Seeding, registration and (PostgreSQL) VACUUM ANALYZE: the wall time before an import can start. */
+  seedWallSeconds: number;
 }
 
 export interface RunResult {
@@ -126,33 +130,40 @@ export class BenchStack {
       token,
     );
 
+    // The warehouse is written here and the sandbox registers users in its own process: the
+    // two go side by side (each awaits between its chunks), so seeding takes the longer of them.
     const now = Date.now();
     const t0 = performance.now();
-    const warehouse = await openWarehouse(this.stores.warehouseUrl);
     const bar = createProgressBar({ label: `seed ${this.engine} warehouse (${name})`, total: users });
-    const seeded = await seedWarehouse(warehouse, {
-      workspaceId: ws.id,
-      users,
-      startIndex,
-      seed: SEED,
-      now,
-      onProgress: bar.update,
-    }).finally(() => warehouse.close());
-    bar.finish();
-    const seedSeconds = (performance.now() - t0) / 1000;
+    const seeding = (async () => {
+      const warehouse = await openWarehouse(this.stores.warehouseUrl);
+      const seeded = await seedWarehouse(warehouse, {
+        workspaceId: ws.id,
+        users,
+        startIndex,
+        seed: SEED,
+        now,
+        onProgress: bar.update,
+      }).finally(() => warehouse.close());
+      bar.finish();
+      return { seeded, seedSeconds: (performance.now() - t0) / 1000 };
+    })();
+    const registering = (async () => {
+      await registerInSandbox({
+        sandboxUrl: this.sandboxUrl,
+        brazeWorkspaceId: brazeWs.id,
+        users,
+        startIndex,
+        seed: SEED,
+        now,
+      });
+      return (performance.now() - t0) / 1000;
+    })();
+    const [{ seeded, seedSeconds }, registerSeconds] = await Promise.all([seeding, registering]);
     const tSettle = performance.now();
     await this.stores.settle();
     const settleSeconds = (performance.now() - tSettle) / 1000;
-    const t1 = performance.now();
-    await registerInSandbox({
-      sandboxUrl: this.sandboxUrl,
-      brazeWorkspaceId: brazeWs.id,
-      users,
-      startIndex,
-      seed: SEED,
-      now,
-    });
-    const registerSeconds = (performance.now() - t1) / 1000;
+    const seedWallSeconds = (performance.now() - t0) / 1000;
     return {
       id: ws.id,
       token,
@@ -165,6 +176,7 @@ export class BenchStack {
       seedSeconds,
       settleSeconds,
       registerSeconds,
+      seedWallSeconds,
     };
   }
 
