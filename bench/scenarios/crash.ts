@@ -100,7 +100,11 @@ export async function crashScenario({ engine, users: given, undo }: ScenarioOpti
   const killedAt = performance.now();
   const stillStarting = victim && (await stack.progress(ws, resyncId)).pages_total === null;
   if (!victim || !stillStarting) {
-    console.log('the run had started before a worker could be killed: use more users');
+    const p = await stack.progress(ws, resyncId);
+    console.log(
+      `no worker was killed during the run's start (holder ${victim ?? 'not found'}; run ${p.status}, ` +
+        `page ${p.pages_done} of ${p.pages_total}): use more users`,
+    );
     rows.push(goal(s, 'worker killed during a run start', 'no', 'yes', false));
   } else {
     // Picked up: BullMQ hands the job to a live worker (its holder changes); fanned out: that
