@@ -98,7 +98,7 @@ export async function crashScenario({ engine, users: given, undo }: ScenarioOpti
     else await sleep(5);
   }
   const killedAt = performance.now();
-  const stillStarting = victim && (await stack.progress(ws, resyncId)).pages_total === null;
+  const stillStarting = victim && !fannedOutIn(await stack.progress(ws, resyncId));
   if (!victim || !stillStarting) {
     const p = await stack.progress(ws, resyncId);
     console.log(
@@ -119,7 +119,7 @@ export async function crashScenario({ engine, users: given, undo }: ScenarioOpti
           pickedUp = performance.now();
         }
       }
-      if (p.pages_total !== null || (p.status !== 'queued' && p.status !== 'running')) fannedOut = performance.now();
+      if (fannedOutIn(p) || (p.status !== 'queued' && p.status !== 'running')) fannedOut = performance.now();
       else await sleep(200);
     }
     const end = await stack.waitForEnd(ws, resyncId, undefined, 200);
@@ -141,4 +141,9 @@ export async function crashScenario({ engine, users: given, undo }: ScenarioOpti
   }
   printGoals(rows);
   return rows;
+}
+
+/** A run's pages are known once they are fanned out: pages_total reads 0 (or null) until then. */
+function fannedOutIn(p: { pages_total: number | null }): boolean {
+  return (p.pages_total ?? 0) > 0;
 }
