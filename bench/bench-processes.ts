@@ -66,8 +66,24 @@ export class BenchProcesses {
     });
   }
 
+  /** The processes still running. */
   names(): string[] {
-    return this.children.map((c) => c.name);
+    return this.children.filter((c) => isLive(c.proc)).map((c) => c.name);
+  }
+
+  pidOf(name: string): number | undefined {
+    return this.pid(name);
+  }
+
+  /** SIGKILL (a crash: no clean-up, locks left to expire) or SIGTERM (a deploy), and waits for the exit. */
+  async stop(name: string, signal: 'SIGKILL' | 'SIGTERM' = 'SIGTERM'): Promise<void> {
+    const child = this.children.find((c) => c.name === name && isLive(c.proc));
+    if (!child) return;
+    await new Promise<void>((resolve) => {
+      child.proc.once('exit', () => resolve());
+      child.proc.kill(signal);
+      setTimeout(() => child.proc.kill('SIGKILL'), 10_000).unref();
+    });
   }
 
   cpuSeconds(name: string): number {
@@ -86,7 +102,7 @@ export class BenchProcesses {
   async stopAll(): Promise<void> {
     while (this.children.length) {
       const { proc } = this.children.pop()!;
-      if (proc.exitCode !== null || proc.signalCode !== null) continue;
+      if (!isLive(proc)) continue;
       await new Promise<void>((resolve) => {
         proc.once('exit', () => resolve());
         proc.kill('SIGTERM');
@@ -96,7 +112,9 @@ export class BenchProcesses {
   }
 
   private pid(name: string): number | undefined {
-    const child = this.children.find((c) => c.name === name);
-    return child && child.proc.exitCode === null ? child.proc.pid : undefined;
+    const child = this.children.find((c) => c.name === name && isLive(c.proc));
+    return child?.proc.pid;
   }
 }
+
+const isLive = (proc: ChildProcess) => proc.exitCode === null && proc.signalCode === null;
