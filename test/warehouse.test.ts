@@ -211,6 +211,36 @@ describe.each(['sqlite', 'postgres'] as const)('the warehouse on %s', (engine) =
     expect(await diff(RUN_3)).toEqual({ additions: 1, removals: 0, syncedBefore: 0 });
   });
 
+  it('a freeze or a diff past its bulk deadline fails with the warehouse timeout and writes nothing', async () => {
+    const users = Array.from({ length: 20_000 }, (_, i) => ({
+      user_key: `u${i}`,
+      external_id: `e${i}`,
+      properties: { vip: true },
+    }));
+    for (let i = 0; i < users.length; i += 5_000) await wh.upsertUsers('w', users.slice(i, i + 5_000));
+    // An earlier attempt's freeze and diff: what a timed-out attempt must leave as it was.
+    expect(await diff(RUN_1)).toEqual({ additions: 20_000, removals: 0, syncedBefore: 0 });
+    await wh.upsertUsers('w', [{ user_key: 'u0', properties: { vip: false } }]);
+
+    // The same store under WAREHOUSE_BULK_TIMEOUT_MS=1: no freeze of 20,000 users fits in it.
+    const hurried = await openWarehouse(database?.url ?? join(dir, 'warehouse.db'), { deadlines: { bulkMs: 1 } });
+    try {
+      const timedOut = { name: 'WarehouseTimeoutError', limitMs: 1 };
+      await expect(hurried.freezeRunMembers(RUN_1, 'w', vip, Date.now())).rejects.toMatchObject(timedOut);
+      await expect(hurried.computeChanges(RUN_1, 'cohort', 'scope', true)).rejects.toMatchObject(timedOut);
+      await expect(hurried.freezeRunMembers(RUN_2, 'w', vip, Date.now())).rejects.toThrow(WarehouseTimeoutError);
+    } finally {
+      await hurried.close();
+    }
+    // Rolled back: the first run's members and diff are whole (not emptied, not half replaced),
+    // and the second run froze nobody.
+    expect(await count('cohort_run_members')).toBe(20_000);
+    expect(await count('cohort_run_changes')).toBe(20_000);
+    expect((await wh.readPage(RUN_1, 19_999, 20_000)).added).toBe(2);
+    // The store is usable at once, and a freeze under the usual deadline sees the change.
+    expect(await wh.freezeRunMembers(RUN_2, 'w', vip, Date.now())).toEqual({ cohortSize: 19_999, unmatchable: 0 });
+  }, 60_000);
+
   it('answers ping until closed', async () => {
     await expect(wh.ping()).resolves.toBeUndefined();
     await wh.close();
