@@ -4,6 +4,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cohortChangesJson } from '../src/braze/cohort-changes';
 import type { Criteria } from '../src/domain/criteria';
+import { isBusyStore } from '../src/store-errors';
 import { openWarehouse, type OpenedWarehouse } from '../src/warehouse/open-warehouse';
 import { openPgWarehouse, PgWarehouse } from '../src/warehouse/pg-warehouse';
 import type { PageChanges } from '../src/warehouse/warehouse';
@@ -269,6 +270,27 @@ describe('the warehouse on PostgreSQL only', () => {
       await Promise.all(opened.map((wh) => wh.close()));
     }
   });
+
+  it('answers a lock held past lock_timeout as a busy store (retried, not spent), not as a deadline', async () => {
+    const wh = await openPgWarehouse(database.url);
+    const blocker = new pg.Client({ connectionString: database.url });
+    await blocker.connect();
+    try {
+      await wh.upsertUsers('w', [{ user_key: 'a', external_id: 'a', properties: { vip: true } }]);
+      // Another session (a migration, say) holds the members' table: the freeze's writes wait.
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE cohort_run_members IN SHARE ROW EXCLUSIVE MODE');
+      const err = await wh.freezeRunMembers(RUN_1, 'w', vip, Date.now()).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: '55P03' });
+      expect(err).not.toBeInstanceOf(WarehouseTimeoutError);
+      expect(isBusyStore(err)).toBe(true);
+      await blocker.query('ROLLBACK');
+      expect(await wh.freezeRunMembers(RUN_1, 'w', vip, Date.now())).toEqual({ cohortSize: 1, unmatchable: 0 });
+    } finally {
+      await blocker.end();
+      await wh.close();
+    }
+  }, 30_000);
 
   it('cancels a statement at its deadline and says which limit was reached', async () => {
     const wh = await openPgWarehouse(database.url, { deadlines: { queryMs: 300, bulkMs: 400 } });
