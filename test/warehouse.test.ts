@@ -7,6 +7,7 @@ import type { Criteria } from '../src/domain/criteria';
 import { isBusyStore } from '../src/store-errors';
 import { openWarehouse, type OpenedWarehouse } from '../src/warehouse/open-warehouse';
 import { openPgWarehouse, PgWarehouse } from '../src/warehouse/pg-warehouse';
+import { openSqliteWarehouse } from '../src/warehouse/sqlite-warehouse';
 import type { PageChanges } from '../src/warehouse/warehouse';
 import { WarehouseTimeoutError } from '../src/warehouse/warehouse-timeout-error';
 import { createTestDatabase, type TestDatabase } from './support/postgres';
@@ -247,6 +248,46 @@ describe.each(['sqlite', 'postgres'] as const)('the warehouse on %s', (engine) =
     await wh.close();
     await expect(wh.ping()).rejects.toThrow();
     wh = await openWarehouse(database?.url ?? join(dir, 'warehouse.db'));
+  });
+});
+
+describe('the warehouse on SQLite only', () => {
+  it('freezes and diffs a workspace whose ids span several chunks, numbering its changes consecutively', async () => {
+    const dir = scratchDir('warehouse-chunks');
+    const wh = await openSqliteWarehouse(join(dir, 'warehouse.db'));
+    try {
+      // Ids far apart (other workspaces' users between them), so the freeze and the diff take
+      // several id ranges (65,536 each), some of them empty.
+      const insert = wh.db.prepare(
+        `INSERT INTO users (id, workspace_id, user_key, external_id, properties, first_seen, last_seen)
+         VALUES (?, 'w', ?, ?, jsonb('{"vip": true}'), 0, 0)`,
+      );
+      const ids = [1, 65_536, 65_537, 300_000, 1_000_000];
+      for (const id of ids) insert.run(id, `u${id}`, `e${id}`);
+      expect(await wh.freezeRunMembers(RUN_1, 'w', vip, Date.now())).toEqual({ cohortSize: 5, unmatchable: 0 });
+      expect(await wh.computeChanges(RUN_1, 'cohort', 'scope', false)).toEqual({
+        additions: 5,
+        removals: 0,
+        syncedBefore: 0,
+      });
+      expect(JSON.parse((await wh.readPage(RUN_1, 1, 5)).add.userIds)).toEqual(ids.map((id) => `e${id}`));
+      await wh.applyChanges(RUN_1, 'cohort', 'scope', 1, 5);
+      // Two leave (one per far chunk): the removals come from the synced set's own ranges.
+      await wh.upsertUsers('w', [
+        { user_key: 'u65537', properties: { vip: false } },
+        { user_key: 'u1000000', properties: { vip: false } },
+      ]);
+      await wh.freezeRunMembers(RUN_2, 'w', vip, Date.now());
+      expect(await wh.computeChanges(RUN_2, 'cohort', 'scope', false)).toEqual({
+        additions: 0,
+        removals: 2,
+        syncedBefore: 5,
+      });
+      expect(JSON.parse((await wh.readPage(RUN_2, 1, 2)).remove.userIds)).toEqual(['e65537', 'e1000000']);
+    } finally {
+      await wh.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
