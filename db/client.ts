@@ -39,13 +39,21 @@ const here = dirname(fileURLToPath(import.meta.url));
 const sqliteMigrations = resolve(here, 'migrations');
 const pgMigrations = resolve(here, 'pg-migrations');
 
+/**
+ * How long a statement waits for a lock another session holds before the store counts as busy
+ * (503 store_busy, or a run's step stepping aside): SQLite's busy_timeout on its database-wide
+ * write lock, PostgreSQL's lock_timeout on a table or row lock (error 55P03). Without it a
+ * PostgreSQL write would wait as long as the holder's transaction lasts, holding its request.
+ */
+export const STORE_LOCK_WAIT_MS = 10_000;
+
 /** Opens a SQLite file with the settings every process uses: WAL, a busy wait, foreign keys. */
 export function openSqlite(path: string): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
   const sqlite = new Database(path);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 10000');
+  sqlite.pragma(`busy_timeout = ${STORE_LOCK_WAIT_MS}`);
   sqlite.pragma('foreign_keys = ON');
   return sqlite;
 }
@@ -89,14 +97,22 @@ function openSqliteControl(path: string): ControlDb {
 const MIGRATION_LOCK = 7_201_301;
 
 async function openPostgres(url: string): Promise<ControlDb> {
-  const pool = new pg.Pool({ connectionString: url, max: 10, idleTimeoutMillis: 30_000 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    idleTimeoutMillis: 30_000,
+    lock_timeout: STORE_LOCK_WAIT_MS,
+  });
   // An idle client's error (the server restarted) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   const lockClient = await pool.connect();
   try {
+    // Another process's migrations may take longer than a lock wait of a request: wait them out.
+    await lockClient.query('SET lock_timeout = 0');
     await lockClient.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     await migratePg(drizzlePg(lockClient), { migrationsFolder: pgMigrations });
   } finally {
+    await lockClient.query('RESET lock_timeout').catch(() => undefined);
     // On purpose: an unlock fails only on a broken connection, whose session (and lock) is gone with it;
     // the migration's own error, if any, is the one that matters.
     await lockClient.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);

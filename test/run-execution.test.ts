@@ -1,6 +1,8 @@
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunJob } from '../src/runs/run-execution';
+import { RunExecution, type RunJob } from '../src/runs/run-execution';
+import { openWarehouse } from '../src/warehouse/open-warehouse';
+import { WarehouseTimeoutError } from '../src/warehouse/warehouse-timeout-error';
+import { testEngines } from './support/engines';
 import { expectedFromDemo, sandboxMembers } from './support/expectations';
 import {
   createConnectedWorkspace,
@@ -10,8 +12,16 @@ import {
   startHarness,
   waitForRun,
 } from './support/harness';
+import { holdStore } from './support/store-lock';
 
-/** A run's start executes once at a time, and a busy store is waited out without spending attempts. */
+/**
+ * A run's start executes once at a time, a busy store is waited out without spending attempts,
+ * and a freeze past its deadline fails the attempt. On both engines (test/postgres/ runs this
+ * file there): the lease is a row of the control database; the busy warehouse is SQLite's write
+ * lock held by another process, or on PostgreSQL a lock on the members' table held by another
+ * session (a migration, say) past lock_timeout. PostgreSQL's own freeze holds no lock that
+ * stalls another tenant's write (MVCC, rows of its own run), so that fault is not re-created there.
+ */
 const USERS = 3_000;
 const SEED = 17;
 const criteria = { all: [{ identity: 'identified' }] };
@@ -20,7 +30,7 @@ let ws: Awaited<ReturnType<typeof createConnectedWorkspace>>;
 let now: number;
 
 beforeAll(async () => {
-  h = await startHarness({ workers: false, controlDb: 'sqlite', warehouse: 'sqlite' });
+  h = await startHarness({ workers: false });
   ws = await createConnectedWorkspace(h, 'Execution');
   now = await seedDemo(h, ws, { users: USERS, seed: SEED });
 });
@@ -29,34 +39,42 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function queuedRun(name: string) {
-  const cohort = (await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name, criteria } })).body;
-  const started = await h.request('POST', `/v1/cohorts/${cohort.id}/imports`, { token: ws.token, body: {} });
+async function queuedRun(name: string, workspace = ws) {
+  const cohort = (await h.request('POST', '/v1/cohorts', { token: workspace.token, body: { name, criteria } })).body;
+  const started = await h.request('POST', `/v1/cohorts/${cohort.id}/imports`, { token: workspace.token, body: {} });
   expect(started.status).toBe(202);
   return { cohort, runId: started.body.id as string };
 }
 
+/** A job that records when it was asked to come back, and must not reach Braze. */
+function stubJob(asked: number[] = []): RunJob {
+  return {
+    lastProgress: () => undefined,
+    progress: async () => undefined,
+    later: async (until) => {
+      asked.push(until);
+      throw new Error('moved to delayed');
+    },
+    withCohortSlot: async () => {
+      throw new Error('this attempt must not send pages');
+    },
+    send: async () => {
+      throw new Error('this attempt must not reach Braze');
+    },
+  };
+}
+
 describe("a run's start", () => {
+  it('is the engine this file chose', () => {
+    expect(h.config.warehouseUrl.startsWith('postgres')).toBe(testEngines().warehouse === 'postgres');
+  });
+
   it('is not executed while another attempt holds its lease: that attempt steps aside until later', async () => {
     const { runId } = await queuedRun('Leased');
     // Another worker is executing it (its job lock may have expired during a long freeze).
     expect(await h.ctx.runs.leaseExecution(runId, new Date(Date.now() + 60_000))).toBe(true);
     const asked: number[] = [];
-    const job: RunJob = {
-      lastProgress: () => undefined,
-      progress: async () => undefined,
-      later: async (until) => {
-        asked.push(until);
-        throw new Error('moved to delayed');
-      },
-      withCohortSlot: async () => {
-        throw new Error('a second attempt must not send pages');
-      },
-      send: async () => {
-        throw new Error('a second attempt must not reach Braze');
-      },
-    };
-    await expect(h.ctx.execution.start(runId, job)).rejects.toThrow('moved to delayed');
+    await expect(h.ctx.execution.start(runId, stubJob(asked))).rejects.toThrow('moved to delayed');
     expect(asked).toHaveLength(1);
     expect(asked[0]).toBeGreaterThan(Date.now());
     expect(await frozenMembers(h, runId)).toBe(0);
@@ -68,14 +86,14 @@ describe("a run's start", () => {
 
   it("waits out another process's write lock on the warehouse without spending an attempt", async () => {
     const { cohort, runId } = await queuedRun('Busy warehouse');
-    // A long write elsewhere (another worker's freeze) holds SQLite's write lock past the busy wait.
-    const holder = new Database(h.config.warehouseUrl);
-    holder.exec('BEGIN EXCLUSIVE');
+    // A long write elsewhere holds the lock past the store's wait: SQLite's write lock (another
+    // worker's freeze), or on PostgreSQL the members' table (past lock_timeout).
+    const release = await holdStore(h.config.warehouseUrl, 'cohort_run_members');
     const { startWorkers } = await import('../workers/start-workers');
     h.workers = await startWorkers(h.ctx);
     try {
-      // The freeze meets the lock (after SQLite's 10 s busy wait) and the job steps aside.
-      const deadline = Date.now() + 30_000;
+      // The freeze meets the lock (after the store's 10 s wait) and the job steps aside.
+      const deadline = Date.now() + 60_000;
       for (;;) {
         const job = await h.ctx.queues.importRun.getJob(`run-${runId}`);
         if ((await job?.getState()) === 'delayed') break;
@@ -83,8 +101,7 @@ describe("a run's start", () => {
         await new Promise((r) => setTimeout(r, 100));
       }
     } finally {
-      holder.exec('ROLLBACK');
-      holder.close();
+      await release();
     }
     const run = await waitForRun(h, ws.token, runId, 60_000);
     const expected = expectedFromDemo(criteria as never, { users: USERS, seed: SEED, now });
@@ -95,4 +112,39 @@ describe("a run's start", () => {
     expect(job?.attemptsStarted).toBeGreaterThanOrEqual(2);
     expect(job?.attemptsMade).toBe(1);
   }, 90_000);
+
+  it('fails its attempt with the warehouse timeout when the freeze outlives its deadline, freezing nobody', async () => {
+    // Only this attempt executes the run: no worker takes its job meanwhile.
+    await h.workers?.close();
+    h.workers = undefined;
+    // 20,000 users: no freeze of them fits in WAREHOUSE_BULK_TIMEOUT_MS=1 on either engine.
+    const big = await createConnectedWorkspace(h, 'Execution, big');
+    await seedDemo(h, big, { users: 20_000, seed: SEED });
+    const { runId } = await queuedRun('Too slow', big);
+    const hurried = await openWarehouse(h.config.warehouseUrl, { deadlines: { bulkMs: 1 } });
+    const c = h.ctx;
+    const execution = new RunExecution(
+      c.runs,
+      c.outcomes,
+      c.cohorts,
+      c.connections,
+      hurried,
+      c.queues,
+      {
+        attempts: 1,
+        backoffMs: 50,
+      },
+      c.log,
+    );
+    try {
+      // Thrown, as PostgreSQL's statement_timeout is: the job's attempt fails (the last one fails the run).
+      await expect(execution.start(runId, stubJob())).rejects.toThrow(WarehouseTimeoutError);
+    } finally {
+      await hurried.close();
+    }
+    expect(await frozenMembers(h, runId)).toBe(0);
+    // The lease was released: the job's next attempt executes at once.
+    expect(await h.ctx.runs.leaseExecution(runId, new Date(Date.now() + 60_000))).toBe(true);
+    await h.ctx.runs.releaseExecution(runId);
+  }, 60_000);
 });

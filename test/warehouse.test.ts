@@ -4,8 +4,10 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cohortChangesJson } from '../src/braze/cohort-changes';
 import type { Criteria } from '../src/domain/criteria';
+import { isBusyStore } from '../src/store-errors';
 import { openWarehouse, type OpenedWarehouse } from '../src/warehouse/open-warehouse';
 import { openPgWarehouse, PgWarehouse } from '../src/warehouse/pg-warehouse';
+import { openSqliteWarehouse } from '../src/warehouse/sqlite-warehouse';
 import type { PageChanges } from '../src/warehouse/warehouse';
 import { WarehouseTimeoutError } from '../src/warehouse/warehouse-timeout-error';
 import { createTestDatabase, type TestDatabase } from './support/postgres';
@@ -211,11 +213,81 @@ describe.each(['sqlite', 'postgres'] as const)('the warehouse on %s', (engine) =
     expect(await diff(RUN_3)).toEqual({ additions: 1, removals: 0, syncedBefore: 0 });
   });
 
+  it('a freeze or a diff past its bulk deadline fails with the warehouse timeout and writes nothing', async () => {
+    const users = Array.from({ length: 20_000 }, (_, i) => ({
+      user_key: `u${i}`,
+      external_id: `e${i}`,
+      properties: { vip: true },
+    }));
+    for (let i = 0; i < users.length; i += 5_000) await wh.upsertUsers('w', users.slice(i, i + 5_000));
+    // An earlier attempt's freeze and diff: what a timed-out attempt must leave as it was.
+    expect(await diff(RUN_1)).toEqual({ additions: 20_000, removals: 0, syncedBefore: 0 });
+    await wh.upsertUsers('w', [{ user_key: 'u0', properties: { vip: false } }]);
+
+    // The same store under WAREHOUSE_BULK_TIMEOUT_MS=1: no freeze of 20,000 users fits in it.
+    const hurried = await openWarehouse(database?.url ?? join(dir, 'warehouse.db'), { deadlines: { bulkMs: 1 } });
+    try {
+      const timedOut = { name: 'WarehouseTimeoutError', limitMs: 1 };
+      await expect(hurried.freezeRunMembers(RUN_1, 'w', vip, Date.now())).rejects.toMatchObject(timedOut);
+      await expect(hurried.computeChanges(RUN_1, 'cohort', 'scope', true)).rejects.toMatchObject(timedOut);
+      await expect(hurried.freezeRunMembers(RUN_2, 'w', vip, Date.now())).rejects.toThrow(WarehouseTimeoutError);
+    } finally {
+      await hurried.close();
+    }
+    // Rolled back: the first run's members and diff are whole (not emptied, not half replaced),
+    // and the second run froze nobody.
+    expect(await count('cohort_run_members')).toBe(20_000);
+    expect(await count('cohort_run_changes')).toBe(20_000);
+    expect((await wh.readPage(RUN_1, 19_999, 20_000)).added).toBe(2);
+    // The store is usable at once, and a freeze under the usual deadline sees the change.
+    expect(await wh.freezeRunMembers(RUN_2, 'w', vip, Date.now())).toEqual({ cohortSize: 19_999, unmatchable: 0 });
+  }, 60_000);
+
   it('answers ping until closed', async () => {
     await expect(wh.ping()).resolves.toBeUndefined();
     await wh.close();
     await expect(wh.ping()).rejects.toThrow();
     wh = await openWarehouse(database?.url ?? join(dir, 'warehouse.db'));
+  });
+});
+
+describe('the warehouse on SQLite only', () => {
+  it('freezes and diffs a workspace whose ids span several chunks, numbering its changes consecutively', async () => {
+    const dir = scratchDir('warehouse-chunks');
+    const wh = await openSqliteWarehouse(join(dir, 'warehouse.db'));
+    try {
+      // Ids far apart (other workspaces' users between them), so the freeze and the diff take
+      // several id ranges (65,536 each), some of them empty.
+      const insert = wh.db.prepare(
+        `INSERT INTO users (id, workspace_id, user_key, external_id, properties, first_seen, last_seen)
+         VALUES (?, 'w', ?, ?, jsonb('{"vip": true}'), 0, 0)`,
+      );
+      const ids = [1, 65_536, 65_537, 300_000, 1_000_000];
+      for (const id of ids) insert.run(id, `u${id}`, `e${id}`);
+      expect(await wh.freezeRunMembers(RUN_1, 'w', vip, Date.now())).toEqual({ cohortSize: 5, unmatchable: 0 });
+      expect(await wh.computeChanges(RUN_1, 'cohort', 'scope', false)).toEqual({
+        additions: 5,
+        removals: 0,
+        syncedBefore: 0,
+      });
+      expect(JSON.parse((await wh.readPage(RUN_1, 1, 5)).add.userIds)).toEqual(ids.map((id) => `e${id}`));
+      await wh.applyChanges(RUN_1, 'cohort', 'scope', 1, 5);
+      // Two leave (one per far chunk): the removals come from the synced set's own ranges.
+      await wh.upsertUsers('w', [
+        { user_key: 'u65537', properties: { vip: false } },
+        { user_key: 'u1000000', properties: { vip: false } },
+      ]);
+      await wh.freezeRunMembers(RUN_2, 'w', vip, Date.now());
+      expect(await wh.computeChanges(RUN_2, 'cohort', 'scope', false)).toEqual({
+        additions: 0,
+        removals: 2,
+        syncedBefore: 5,
+      });
+      expect(JSON.parse((await wh.readPage(RUN_2, 1, 2)).remove.userIds)).toEqual(['e65537', 'e1000000']);
+    } finally {
+      await wh.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -239,6 +311,27 @@ describe('the warehouse on PostgreSQL only', () => {
       await Promise.all(opened.map((wh) => wh.close()));
     }
   });
+
+  it('answers a lock held past lock_timeout as a busy store (retried, not spent), not as a deadline', async () => {
+    const wh = await openPgWarehouse(database.url);
+    const blocker = new pg.Client({ connectionString: database.url });
+    await blocker.connect();
+    try {
+      await wh.upsertUsers('w', [{ user_key: 'a', external_id: 'a', properties: { vip: true } }]);
+      // Another session (a migration, say) holds the members' table: the freeze's writes wait.
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE cohort_run_members IN SHARE ROW EXCLUSIVE MODE');
+      const err = await wh.freezeRunMembers(RUN_1, 'w', vip, Date.now()).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: '55P03' });
+      expect(err).not.toBeInstanceOf(WarehouseTimeoutError);
+      expect(isBusyStore(err)).toBe(true);
+      await blocker.query('ROLLBACK');
+      expect(await wh.freezeRunMembers(RUN_1, 'w', vip, Date.now())).toEqual({ cohortSize: 1, unmatchable: 0 });
+    } finally {
+      await blocker.end();
+      await wh.close();
+    }
+  }, 30_000);
 
   it('cancels a statement at its deadline and says which limit was reached', async () => {
     const wh = await openPgWarehouse(database.url, { deadlines: { queryMs: 300, bulkMs: 400 } });

@@ -89,7 +89,7 @@ export class RunExecution {
       if (!run) return this.unknownRun(runId, jobId);
       if (isActiveRun(run)) {
         this.log.warn({ runId, jobId }, 'run start already being executed elsewhere; trying later');
-        return job.later(Date.now() + BUSY_RETRY_MS);
+        return await job.later(Date.now() + BUSY_RETRY_MS);
       }
     }
     try {
@@ -97,7 +97,9 @@ export class RunExecution {
     } catch (err) {
       if (isBusyStore(err)) {
         this.log.warn({ runId, err: (err as Error).message }, 'store busy; the run start tries again later');
-        return job.later(Date.now() + BUSY_RETRY_MS * (1 + Math.random()));
+        // Awaited here, inside the try: `finally` then waits for the lease's release, and an
+        // un-awaited rejection would go unobserved meanwhile (and end the worker process).
+        return await job.later(Date.now() + BUSY_RETRY_MS * (1 + Math.random()));
       }
       throw err;
     } finally {

@@ -5,7 +5,7 @@ import { openSqliteWarehouse, type SqliteWarehouse } from './sqlite-warehouse';
 export type OpenedWarehouse = SqliteWarehouse | PgWarehouse;
 
 export interface OpenWarehouseOptions {
-  /** PostgreSQL: every statement's deadline. SQLite: `queryMs` bounds a preview (run in a thread). */
+  /** PostgreSQL: every statement's deadline. SQLite: a preview's (`queryMs`), a freeze's and a diff's (`bulkMs`). */
   deadlines?: Partial<WarehouseDeadlines>;
 }
 

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { STORE_LOCK_WAIT_MS } from '../../db/client';
 import { compileCriteria, type Criteria } from '../domain/criteria';
 import { brazeIdentifierSql } from '../domain/identity';
 import { DEFAULT_WAREHOUSE_DEADLINES, type WarehouseDeadlines } from './deadlines';
@@ -36,6 +37,8 @@ async function applyMigrations(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
   try {
     // Session lock: processes starting at once wait here, and the later ones find nothing to do.
+    // Another process's migrations may outlast a request's lock wait: only the deadline bounds it.
+    await client.query('SET lock_timeout = 0');
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
       await client.query(
@@ -59,6 +62,7 @@ async function applyMigrations(pool: pg.Pool): Promise<void> {
       }
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      await client.query('RESET lock_timeout');
     }
   } finally {
     client.release();
@@ -72,6 +76,11 @@ export async function openPgWarehouse(url: string, options: PgWarehouseOptions =
     max: options.poolSize ?? 10,
     // The default deadline of every statement; bulk work raises it for its own transaction.
     statement_timeout: deadlines.queryMs,
+    // A lock another session holds (a migration, a long transaction on the same rows) is a busy
+    // store after this wait, as SQLite's busy wait: 55P03, a 503 store_busy for the API and a
+    // step aside for a run's start, instead of a wait until the statement's deadline (5 min
+    // for a freeze) that then spends the run's attempt.
+    lock_timeout: STORE_LOCK_WAIT_MS,
     connectionTimeoutMillis: 10_000,
     application_name: 'cohort-import warehouse',
   });

@@ -6,6 +6,7 @@ import { DEFAULT_WAREHOUSE_DEADLINES, type WarehouseDeadlines } from './deadline
 import { SqlitePreviewPool } from './sqlite-preview-pool';
 import { allowInterruption, type PreviewQuery, runPreview } from './sqlite-preview-run.mjs';
 import { warehouseMigrations } from './sqlite-schema';
+import { WarehouseTimeoutError } from './warehouse-timeout-error';
 import {
   type EventInput,
   type FrozenRun,
@@ -34,7 +35,10 @@ function applyMigrations(db: Database.Database): void {
 }
 
 export interface SqliteWarehouseOptions {
-  /** `queryMs` bounds a preview (run in a thread); SQLite's other statements have no deadline. */
+  /**
+   * `queryMs` bounds a preview (run in a thread); `bulkMs` a freeze and a diff (chunked, see
+   * `bulkWrite`). SQLite's other statements have no deadline.
+   */
   deadlines?: Partial<WarehouseDeadlines>;
   /** Threads that run previews (each with its own read-only connection). */
   previewThreads?: number;
@@ -50,6 +54,21 @@ export async function openSqliteWarehouse(
 }
 
 const id = brazeIdentifierSql('u');
+
+/**
+ * Users (by id) per statement of a freeze or a diff. Between two chunks the deadline is checked,
+ * so a freeze or a diff outlives `bulkMs` by at most one chunk; 16 chunks per 1M users cost no
+ * measurable time (a statement is a B-tree seek and a prepared-statement step).
+ */
+const BULK_CHUNK_IDS = 65_536;
+
+type IdRange = { lo: number | null; hi: number | null };
+
+/** `[lo, hi]` id ranges of BULK_CHUNK_IDS covering `min..max` (none when the set is empty). */
+function* idChunks(range: IdRange): Generator<[number, number]> {
+  if (range.lo === null || range.hi === null) return;
+  for (let lo = range.lo; lo <= range.hi; lo += BULK_CHUNK_IDS) yield [lo, Math.min(lo + BULK_CHUNK_IDS - 1, range.hi)];
+}
 
 /** A preview as SQL; `interruption_point()` on every candidate row lets a thread be stopped mid-query. */
 function previewQuery(workspaceId: string, criteria: Criteria, opts: { now: number; limit: number }): PreviewQuery {
@@ -67,12 +86,15 @@ export class SqliteWarehouse implements Warehouse {
   private readonly stmts;
   /** Previews run off the caller's thread; an in-memory database cannot be shared with one. */
   readonly previews: SqlitePreviewPool | undefined;
+  /** A freeze's or a diff's deadline, as PostgreSQL's statement_timeout for them. */
+  private readonly bulkMs: number;
 
   constructor(
     readonly db: Database.Database,
     options: SqliteWarehouseOptions = {},
   ) {
     allowInterruption(db);
+    this.bulkMs = options.deadlines?.bulkMs ?? DEFAULT_WAREHOUSE_DEADLINES.bulkMs;
     this.previews = db.memory
       ? undefined
       : new SqlitePreviewPool(db.name, {
@@ -106,6 +128,17 @@ export class SqliteWarehouse implements Warehouse {
       ),
       syncSet: db.prepare('SELECT id FROM sync_sets WHERE cohort_id = ? AND sync_scope = ?').pluck(),
       deleteRunMembers: db.prepare('DELETE FROM cohort_run_members WHERE run_key = ?'),
+      // min() and max() as separate subqueries: each is one index seek, together they would scan.
+      workspaceIds: db.prepare(`
+        SELECT (SELECT min(id) FROM users WHERE workspace_id = @key) AS lo,
+               (SELECT max(id) FROM users WHERE workspace_id = @key) AS hi`),
+      memberIds: db.prepare(`
+        SELECT (SELECT min(user_id) FROM cohort_run_members WHERE run_key = @key) AS lo,
+               (SELECT max(user_id) FROM cohort_run_members WHERE run_key = @key) AS hi`),
+      syncedIds: db.prepare(`
+        SELECT (SELECT min(user_id) FROM cohort_synced_members WHERE sync_set = @key) AS lo,
+               (SELECT max(user_id) FROM cohort_synced_members WHERE sync_set = @key) AS hi`),
+      lastSeq: db.prepare('SELECT coalesce(max(seq), 0) FROM cohort_run_changes').pluck(),
       runRange: db.prepare('SELECT first_seq AS firstSeq, last_seq AS lastSeq FROM run_keys WHERE id = ?'),
       setRunRange: db.prepare('UPDATE run_keys SET first_seq = ?, last_seq = ? WHERE id = ?'),
       deleteChanges: db.prepare('DELETE FROM cohort_run_changes WHERE seq BETWEEN ? AND ?'),
@@ -247,19 +280,52 @@ export class SqliteWarehouse implements Warehouse {
     return this.previews ? this.previews.run(query) : runPreview(this.db, query);
   }
 
+  /**
+   * A freeze or a diff under `bulkMs`, as PostgreSQL's statement_timeout bounds them there.
+   * better-sqlite3 cannot interrupt a running statement (no sqlite3_interrupt, and a thread
+   * cannot be terminated inside native code), so the work is a series of statements over
+   * bounded id ranges, and `checkpoint()` between two of them throws WarehouseTimeoutError
+   * once the deadline has passed. All chunks are one transaction: the throw rolls back every
+   * chunk written so far, so a timeout leaves the run's working set as it was, and the run
+   * fails its attempt exactly as on PostgreSQL. One transaction also keeps what committing
+   * chunks separately would lose: one snapshot of the users, and a diff's consecutive seqs. It
+   * does not shorten the write lock: that is held for the whole freeze as before, but now for
+   * at most `bulkMs` plus one chunk, and writers meeting it answer 503 store_busy (retried).
+   */
+  private bulkWrite<T>(operation: string, work: (checkpoint: () => void) => T): T {
+    const deadline = performance.now() + this.bulkMs;
+    const checkpoint = () => {
+      if (performance.now() > deadline) throw new WarehouseTimeoutError(operation, this.bulkMs);
+    };
+    try {
+      return this.db.transaction(() => work(checkpoint))();
+    } catch (err) {
+      // A run key or sync set made inside the rolled-back transaction no longer exists: the
+      // next call must not reuse it from the cache (another run could be given the same id).
+      this.runKeys.clear();
+      this.runFirstSeqs.clear();
+      this.syncSets.clear();
+      throw err;
+    }
+  }
+
   async freezeRunMembers(runId: string, workspaceId: string, criteria: Criteria, now: number): Promise<FrozenRun> {
     const where = compileCriteria(criteria, { now, userAlias: 'u' });
     const insert = this.db.prepare(`
       INSERT INTO cohort_run_members (run_key, user_id, id_type, id_value, id_label)
       SELECT ?, u.id, ${id.idType}, ${id.idValue}, ${id.idLabel}
-      FROM users u WHERE u.workspace_id = ? AND (${where.sql})`);
-    return this.db.transaction(() => {
+      FROM users u WHERE u.workspace_id = ? AND u.id BETWEEN ? AND ? AND (${where.sql})`);
+    return this.bulkWrite('freezing the members', (checkpoint) => {
       const runKey = this.runKey(runId);
       this.stmts.deleteRunMembers.run(runKey);
-      insert.run(runKey, workspaceId, ...where.params);
+      for (const [lo, hi] of idChunks(this.stmts.workspaceIds.get({ key: workspaceId }) as IdRange)) {
+        checkpoint();
+        insert.run(runKey, workspaceId, lo, hi, ...where.params);
+      }
+      checkpoint();
       const c = this.stmts.runCounts.get(runKey) as { size: number; unmatchable: number };
       return { cohortSize: c.size, unmatchable: c.unmatchable };
-    })();
+    });
   }
 
   async computeChanges(runId: string, cohortId: string, syncScope: string, fullResync: boolean): Promise<RunChanges> {
@@ -271,34 +337,46 @@ export class SqliteWarehouse implements Warehouse {
            SELECT 1 FROM cohort_synced_members s
            WHERE s.sync_set = @syncSet AND s.user_id = m.user_id
              AND s.id_type = m.id_type AND s.id_value = m.id_value AND s.id_label IS m.id_label)`;
-    // One statement inside the write transaction: the new rows take consecutive rowids (seq).
-    const insert = this.db.prepare(`
+    const insertAdditions = this.db.prepare(`
       INSERT INTO cohort_run_changes (run_key, user_id, op, id_type, id_value, id_label)
       SELECT @runKey, m.user_id, 'add', m.id_type, m.id_value, m.id_label
       FROM cohort_run_members m
-      WHERE m.run_key = @runKey AND m.id_type IS NOT NULL ${alreadySynced}
-      UNION ALL
+      WHERE m.run_key = @runKey AND m.user_id BETWEEN @lo AND @hi AND m.id_type IS NOT NULL ${alreadySynced}`);
+    const insertRemovals = this.db.prepare(`
+      INSERT INTO cohort_run_changes (run_key, user_id, op, id_type, id_value, id_label)
       SELECT @runKey, s.user_id, 'remove', s.id_type, s.id_value, s.id_label
       FROM cohort_synced_members s
-      WHERE s.sync_set = @syncSet AND NOT EXISTS (
+      WHERE s.sync_set = @syncSet AND s.user_id BETWEEN @lo AND @hi AND NOT EXISTS (
         SELECT 1 FROM cohort_run_members m
         WHERE m.run_key = @runKey AND m.user_id = s.user_id AND m.id_type IS NOT NULL)`);
-    return this.db.transaction((): RunChanges => {
+    return this.bulkWrite('computing the changes', (checkpoint): RunChanges => {
       const runKey = this.runKey(runId);
       const syncSet = this.syncSet(cohortId, syncScope);
       this.deleteRunChanges(runKey);
-      const syncedBefore = this.stmts.syncedCount.get(syncSet) as number;
-      const { changes, lastInsertRowid } = insert.run({ runKey, syncSet });
       this.runFirstSeqs.delete(runId);
+      const syncedBefore = this.stmts.syncedCount.get(syncSet) as number;
+      // Inside the write transaction nobody else inserts: each new row takes max(seq) + 1, so
+      // the run's changes are the consecutive seqs after `before`, additions first.
+      const before = this.stmts.lastSeq.get() as number;
+      let changes = 0;
+      for (const [lo, hi] of idChunks(this.stmts.memberIds.get({ key: runKey }) as IdRange)) {
+        checkpoint();
+        changes += insertAdditions.run({ runKey, syncSet, lo, hi }).changes;
+      }
+      for (const [lo, hi] of idChunks(this.stmts.syncedIds.get({ key: syncSet }) as IdRange)) {
+        checkpoint();
+        changes += insertRemovals.run({ runKey, syncSet, lo, hi }).changes;
+      }
+      checkpoint();
       if (changes === 0) return { additions: 0, removals: 0, syncedBefore };
-      const last = Number(lastInsertRowid);
-      const first = last - changes + 1;
+      const first = before + 1;
+      const last = before + changes;
       if (this.stmts.countChanges.get(first, last) !== changes) {
         throw new Error(`The changes of run ${runId} did not get consecutive seqs`);
       }
       this.stmts.setRunRange.run(first, last, runKey);
       return { ...(this.stmts.changeCounts.get(first, last) as Omit<RunChanges, 'syncedBefore'>), syncedBefore };
-    })();
+    });
   }
 
   async readPage(runId: string, fromSeq: number, toSeq: number): Promise<PageChanges> {
