@@ -113,6 +113,7 @@ export const importRuns = pgTable(
     /** What follows the end (working sets dropped, email queued) is done; the janitor re-drives it until then. */
     settledAt: at('settled_at'),
     executingUntil: at('executing_until'),
+    executingBy: text('executing_by'),
   },
   (t) => [
     uniqueIndex('import_runs_one_active')

@@ -135,6 +135,8 @@ export const importRuns = sqliteTable(
     settledAt: integer('settled_at', { mode: 'timestamp_ms' }),
     /** The start of a run is being executed until then (a lease): one attempt at a time, even past a lost job lock. */
     executingUntil: integer('executing_until', { mode: 'timestamp_ms' }),
+    /** Which worker process holds that lease: another may take it over once that process is gone (src/runs/executor-beacon.ts). */
+    executingBy: text('executing_by'),
   },
   (t) => [
     // At most one active run per cohort: the database enforces it, not a race-prone check.

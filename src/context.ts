@@ -13,6 +13,7 @@ import { RateBudget } from './queue/rate-budget';
 import { createRedis, RedisOutageLog } from './redis';
 import { ImportRuns } from './runs/import-runs';
 import { RunPlans } from './runs/run-plans';
+import { ExecutorBeacon } from './runs/executor-beacon';
 import { RunExecution } from './runs/run-execution';
 import { RunJanitor } from './runs/run-janitor';
 import { RunOutcomes } from './runs/run-outcomes';
@@ -48,6 +49,8 @@ export interface AppContext {
   imports: ImportRuns;
   plans: RunPlans;
   execution: RunExecution;
+  /** This process as the executor of run starts, and whether another executor still lives. */
+  executor: ExecutorBeacon;
   outcomes: RunOutcomes;
   schedules: ScheduleService;
   reconciler: ScheduleReconciler;
@@ -76,7 +79,19 @@ export async function createContext(config: Config, processName: string, log?: L
   const connections = new BrazeConnectionService(db, box, config.braze);
   const imports = new ImportRuns(cohorts, connections, runs, queues, janitor, outcomes, cursors, uploadRetries, logger);
   const plans = new RunPlans(cohorts, connections, warehouse, queues, config.warehouseDeadlines.queryMs, logger);
-  const execution = new RunExecution(runs, outcomes, cohorts, connections, warehouse, queues, uploadRetries, logger);
+  // Beats only once startWorkers starts it: web never executes a run's start.
+  const executor = new ExecutorBeacon(redis, config.redisUrl, config.queuePrefix);
+  const execution = new RunExecution(
+    runs,
+    outcomes,
+    cohorts,
+    connections,
+    warehouse,
+    queues,
+    executor,
+    uploadRetries,
+    logger,
+  );
   const mailer = createMailer({
     smtpUrl: config.mail.smtpUrl,
     from: config.mail.from,
@@ -110,7 +125,9 @@ export async function createContext(config: Config, processName: string, log?: L
     janitor,
     outcomes,
     execution,
+    executor,
     async close() {
+      await executor.stop();
       await mailer.close();
       await queues.close();
       await redis.quit().catch(() => redis.disconnect());

@@ -10,6 +10,7 @@ import {
   seedDemo,
 } from './support/harness';
 import { startProcess } from './support/processes';
+import { holdStore } from './support/store-lock';
 
 /** Runs that do not go smoothly: pages that give up, and a worker stopped mid-run. */
 const USERS = 8000;
@@ -156,6 +157,43 @@ describe('a worker killed mid-run', () => {
     } finally {
       await h.sandbox('PUT', '/sandbox/config', { faults: null });
       await survivor.stop();
+    }
+  }, 90_000);
+});
+
+describe('a worker killed during a run start', () => {
+  it('kill -9 mid-freeze: another worker takes the start over once the dead one is gone, not when its lease runs out', async () => {
+    const env = { ...h.env, LOG_LEVEL: 'info', WORKER_CONCURRENCY: '2' };
+    const doomed = await startProcess('workers/main.ts', env, /worker ready/);
+    const cohort = (await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name: 'Frozen', criteria } }))
+      .body;
+    const expected = expectedFromDemo(criteria as never, { users: USERS, seed: SEED, now });
+    // The freeze meets a held store and waits there: the worker dies mid-freeze, holding the lease.
+    const release = await holdStore(h.config.warehouseUrl, 'cohort_run_members');
+    let released = false;
+    try {
+      const runId = await importNow(cohort.id);
+      await until(
+        async () => Boolean((await h.ctx.runs.get(runId))?.executingBy),
+        'the doomed worker to take the lease',
+      );
+      doomed.proc.kill('SIGKILL');
+      await doomed.stop();
+      await release();
+      released = true;
+
+      const survivor = await startProcess('workers/main.ts', env, /worker ready/);
+      try {
+        // The lease is 12 minutes long: only a takeover finishes the run in this test's time.
+        const run = await waitForRun(h, ws.token, runId, 60_000);
+        expect(run).toMatchObject({ status: 'succeeded', added: expected.sendable, failed: 0 });
+        expect(await sandboxMembers(h, ws.brazeWorkspaceId, cohort.braze_cohort_id)).toEqual(expected.inBraze);
+        expect(survivor.output()).toMatch(/the worker executing the run start is gone; taking it over/);
+      } finally {
+        await survivor.stop();
+      }
+    } finally {
+      if (!released) await release();
     }
   }, 90_000);
 });

@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { executorAliveKey } from '../src/runs/executor-beacon';
 import { RunExecution, type RunJob } from '../src/runs/run-execution';
 import { openWarehouse } from '../src/warehouse/open-warehouse';
 import { WarehouseTimeoutError } from '../src/warehouse/warehouse-timeout-error';
@@ -69,19 +70,40 @@ describe("a run's start", () => {
     expect(h.config.warehouseUrl.startsWith('postgres')).toBe(testEngines().warehouse === 'postgres');
   });
 
-  it('is not executed while another attempt holds its lease: that attempt steps aside until later', async () => {
+  it('is not executed while a live worker holds its lease: this attempt steps aside until later', async () => {
     const { runId } = await queuedRun('Leased');
-    // Another worker is executing it (its job lock may have expired during a long freeze).
-    expect(await h.ctx.runs.leaseExecution(runId, new Date(Date.now() + 60_000))).toBe(true);
+    // Another worker is executing it (its job lock may have expired during a long freeze), and
+    // its beacon says it lives.
+    const other = 'other-host-1-abcdef';
+    await h.ctx.redis.set(executorAliveKey(h.config.queuePrefix, other), '1', 'PX', 60_000);
+    expect(await h.ctx.runs.leaseExecution(runId, new Date(Date.now() + 60_000), other)).toBe(true);
     const asked: number[] = [];
     await expect(h.ctx.execution.start(runId, stubJob(asked))).rejects.toThrow('moved to delayed');
     expect(asked).toHaveLength(1);
     expect(asked[0]).toBeGreaterThan(Date.now());
     expect(await frozenMembers(h, runId)).toBe(0);
     expect((await h.ctx.runs.get(runId))?.status).toBe('queued');
-    await h.ctx.runs.releaseExecution(runId);
-    expect(await h.ctx.runs.leaseExecution(runId, new Date(Date.now() + 60_000))).toBe(true);
-    await h.ctx.runs.releaseExecution(runId);
+    // Only the holder gives it back.
+    await h.ctx.runs.releaseExecution(runId, h.ctx.executor.id);
+    expect((await h.ctx.runs.get(runId))?.executingBy).toBe(other);
+    await h.ctx.runs.releaseExecution(runId, other);
+    await h.ctx.redis.del(executorAliveKey(h.config.queuePrefix, other));
+    expect(await h.ctx.runs.leaseExecution(runId, new Date(Date.now() + 60_000), other)).toBe(true);
+    await h.ctx.runs.releaseExecution(runId, other);
+  });
+
+  it('is taken over at once from a worker that is gone (killed mid-freeze), long before its lease runs out', async () => {
+    const { runId } = await queuedRun('Orphaned');
+    // A lease for ten minutes, by a worker whose beacon stopped: no alive key.
+    expect(await h.ctx.runs.leaseExecution(runId, new Date(Date.now() + 600_000), 'gone-host-2-abcdef')).toBe(true);
+    const send = vi.fn(async () => ({ ok: false as const, error: 'stop here: the freeze and the diff are done' }));
+    await h.ctx.execution.start(runId, { ...stubJob(), send });
+    // It executed the start (froze the members, got as far as registering the cohort in Braze,
+    // whose refusal ended the run), and let go of the lease.
+    expect(send).toHaveBeenCalledTimes(1);
+    const run = await h.ctx.runs.get(runId);
+    expect(run).toMatchObject({ status: 'failed', error: 'stop here: the freeze and the diff are done' });
+    expect(run?.executingBy).toBeNull();
   });
 
   it("waits out another process's write lock on the warehouse without spending an attempt", async () => {
@@ -130,6 +152,7 @@ describe("a run's start", () => {
       c.connections,
       hurried,
       c.queues,
+      c.executor,
       {
         attempts: 1,
         backoffMs: 50,
@@ -144,7 +167,7 @@ describe("a run's start", () => {
     }
     expect(await frozenMembers(h, runId)).toBe(0);
     // The lease was released: the job's next attempt executes at once.
-    expect(await h.ctx.runs.leaseExecution(runId, new Date(Date.now() + 60_000))).toBe(true);
-    await h.ctx.runs.releaseExecution(runId);
+    expect(await h.ctx.runs.leaseExecution(runId, new Date(Date.now() + 60_000), 'next')).toBe(true);
+    await h.ctx.runs.releaseExecution(runId, 'next');
   }, 60_000);
 });

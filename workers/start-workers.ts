@@ -14,6 +14,8 @@ import { WorkerManager } from './worker-manager';
 
 /** Registers every processor; used by the worker process and by in-process tests. */
 export async function startWorkers(ctx: AppContext): Promise<WorkerManager> {
+  // Before any run start is taken: the leases this process takes are backed by its beacon.
+  await ctx.executor.start();
   const manager = new WorkerManager(ctx);
   const concurrency = ctx.config.worker.concurrency;
   const failRunOf = async (data: unknown, err: Error) => {
@@ -24,9 +26,14 @@ export async function startWorkers(ctx: AppContext): Promise<WorkerManager> {
     queue: QueueNames.importRun,
     concurrency: Math.max(1, Math.ceil(concurrency / 4)),
     process: (job, token) => importRun(ctx, job, token),
-    // Freezing and diffing a large cohort are synchronous SQLite work that holds the event
-    // loop for seconds: a longer lock keeps another worker from taking the job meanwhile.
-    lockDurationMs: 120_000,
+    // A killed worker's run start comes back within 10 s + 5 s, and its run's lease is taken
+    // over as soon as its beacon is gone (src/runs/executor-beacon.ts). A freeze on SQLite holds
+    // the event loop, and so the lock's renewal, possibly longer than that: another worker then
+    // takes the job, finds the lease held by a live executor and steps aside (the repeat of a
+    // start is harmless), so stalls are not counted against the job.
+    lockDurationMs: 10_000,
+    stalledIntervalMs: 5_000,
+    maxStalledCount: 1_000,
     onFinalFailure: (job, err) => failRunOf(job.data, err),
   });
   manager.register({

@@ -14,6 +14,8 @@ export interface ProcessorSpec {
   lockDurationMs?: number;
   /** How often this worker looks for jobs whose lock expired (a crashed worker's) and takes them back (default 30 s). */
   stalledIntervalMs?: number;
+  /** How often a job may stall (its lock lost) before it fails (default 1). */
+  maxStalledCount?: number;
   /** Worker settings beyond the defaults (e.g. the repeat strategy of a scheduled queue). */
   settings?: WorkerOptions['settings'];
   /** Called once when a job has failed for the last time (no attempts left or unrecoverable). */
@@ -62,6 +64,7 @@ export class WorkerManager {
       // Only when given: an explicit undefined would replace BullMQ's default.
       ...(spec.lockDurationMs ? { lockDuration: spec.lockDurationMs } : {}),
       ...(spec.stalledIntervalMs ? { stalledInterval: spec.stalledIntervalMs } : {}),
+      ...(spec.maxStalledCount ? { maxStalledCount: spec.maxStalledCount } : {}),
       // Shown in Bull Board and on each job (processedBy): which process took it.
       name: `${hostname()}-${process.pid}`,
     });

@@ -18,6 +18,7 @@ import { cohortGuardrail, type CohortService } from '../services/cohorts';
 import { isBusyStore } from '../store-errors';
 import type { Warehouse } from '../warehouse/warehouse';
 import type { PageTotals, RunOutcomes } from './run-outcomes';
+import type { ExecutorBeacon } from './executor-beacon';
 import { isActiveRun, maySend, type RunRepository } from './run-store';
 
 /**
@@ -67,6 +68,7 @@ export class RunExecution {
     private readonly connections: BrazeConnectionService,
     private readonly warehouse: Warehouse,
     private readonly queues: Queues,
+    private readonly executor: Pick<ExecutorBeacon, 'id' | 'isGone'>,
     /** Retries of a page on 5xx/423/network errors (UPLOAD_ATTEMPTS, UPLOAD_BACKOFF_MS). */
     private readonly upload: { attempts: number; backoffMs: number },
     private readonly log: Logger,
@@ -84,7 +86,7 @@ export class RunExecution {
    * spending an attempt.
    */
   async start(runId: string, job: RunJob, jobId?: string) {
-    if (!(await this.runs.leaseExecution(runId, new Date(Date.now() + EXECUTION_LEASE_MS)))) {
+    if (!(await this.lease(runId))) {
       const run = await this.runs.get(runId);
       if (!run) return this.unknownRun(runId, jobId);
       if (isActiveRun(run)) {
@@ -103,8 +105,22 @@ export class RunExecution {
       }
       throw err;
     } finally {
-      await this.runs.releaseExecution(runId).catch(() => undefined);
+      await this.runs.releaseExecution(runId, this.executor.id).catch(() => undefined);
     }
+  }
+
+  /**
+   * The lease on executing the run's start: free, run out, or held by a worker process that is
+   * gone (killed mid-freeze: its beacon stopped), which is then taken over at once.
+   */
+  private async lease(runId: string): Promise<boolean> {
+    const until = new Date(Date.now() + EXECUTION_LEASE_MS);
+    if (await this.runs.leaseExecution(runId, until, this.executor.id)) return true;
+    const holder = (await this.runs.get(runId))?.executingBy;
+    if (!holder || holder === this.executor.id || !(await this.executor.isGone(holder))) return false;
+    const taken = await this.runs.leaseExecution(runId, until, this.executor.id, holder);
+    if (taken) this.log.warn({ runId, holder }, 'the worker executing the run start is gone; taking it over');
+    return taken;
   }
 
   private async startLeased(runId: string, job: RunJob, jobId?: string) {

@@ -288,25 +288,32 @@ export class RunRepository {
    * Takes the lease on executing the run's start until `until`: true for one caller at a time.
    * BullMQ's job lock is renewed from the event loop, which a long synchronous freeze (SQLite)
    * can hold past the lock; the lease keeps a second worker from starting the same run then.
+   * `takeOverFrom`: the holder is known to be gone (a killed worker), and its lease is taken
+   * even before it runs out — only if that holder still has it, so one taker wins.
    */
-  async leaseExecution(runId: string, until: Date): Promise<boolean> {
+  async leaseExecution(runId: string, until: Date, holder: string, takeOverFrom?: string): Promise<boolean> {
     const now = new Date();
+    const free = or(isNull(this.t.executingUntil), lt(this.t.executingUntil, now));
     const taken = await this.db
       .update(this.t)
-      .set({ executingUntil: until })
+      .set({ executingUntil: until, executingBy: holder })
       .where(
         and(
           eq(this.t.id, runId),
           inArray(this.t.status, activeStatuses),
-          or(isNull(this.t.executingUntil), lt(this.t.executingUntil, now)),
+          takeOverFrom ? or(free, eq(this.t.executingBy, takeOverFrom)) : free,
         ),
       )
       .returning({ id: this.t.id });
     return taken.length === 1;
   }
 
-  async releaseExecution(runId: string): Promise<void> {
-    await this.db.update(this.t).set({ executingUntil: null }).where(eq(this.t.id, runId));
+  /** Gives the lease back, if `holder` still holds it (one taken over is the new holder's). */
+  async releaseExecution(runId: string, holder: string): Promise<void> {
+    await this.db
+      .update(this.t)
+      .set({ executingUntil: null, executingBy: null })
+      .where(and(eq(this.t.id, runId), eq(this.t.executingBy, holder)));
   }
 
   /** Records that what follows the run's end (working sets dropped, email queued) is done. */
