@@ -23,7 +23,14 @@ describe('Redis unreachable', () => {
       BRAZE_PARTNER_API_KEY_US: 'pk',
       BRAZE_ENDPOINT_ALLOWLIST: 'http://127.0.0.1:4999',
     });
-    const ctx = await createContext(config, 'test', createLogger('test', 'silent'));
+    // Every error handled on the way is logged, with its context (nothing swallowed).
+    const lines: string[] = [];
+    const logged = () => lines.map((l) => JSON.parse(l) as { msg: string; level: number; err?: unknown });
+    const ctx = await createContext(
+      config,
+      'test',
+      createLogger('test', 'debug', { write: (l: string) => lines.push(l) }),
+    );
     try {
       const ws = await ctx.workspaces.create('Offline');
       // Nothing answers at that endpoint: saved without the key check.
@@ -50,6 +57,22 @@ describe('Redis unreachable', () => {
         time: '08:00',
         enabled: true,
       });
+
+      // A cohort deleted while Redis is away: its clean-up is done in place, its scheduler left
+      // to the periodic reconcile, and both are said in the log.
+      await ctx.cohorts.delete(ws.id, cohort.id);
+      const messages = logged().map((l) => l.msg);
+      expect(messages).toEqual(
+        expect.arrayContaining([
+          'could not enqueue import run',
+          'job scheduler not updated; the periodic reconcile will',
+          'clean-up not queued; done here instead',
+          'scheduler not removed; the periodic reconcile will',
+        ]),
+      );
+      // Each of those names its error, and none carries the data import key.
+      for (const l of logged().filter((l) => l.level >= 40)) expect(l.err).toBeTruthy();
+      expect(lines.join('\n')).not.toContain('key-12345678');
     } finally {
       ctx.redis.disconnect();
       await ctx.close().catch(() => undefined);
