@@ -26,12 +26,13 @@ export async function startWorkers(ctx: AppContext): Promise<WorkerManager> {
     queue: QueueNames.importRun,
     concurrency: Math.max(1, Math.ceil(concurrency / 4)),
     process: (job, token) => importRun(ctx, job, token),
-    // A killed worker's run start comes back within 10 s + 5 s, and its run's lease is taken
-    // over as soon as its beacon is gone (src/runs/executor-beacon.ts). A freeze on SQLite holds
-    // the event loop, and so the lock's renewal, possibly longer than that: another worker then
-    // takes the job, finds the lease held by a live executor and steps aside (the repeat of a
-    // start is harmless), so stalls are not counted against the job.
-    lockDurationMs: 10_000,
+    // A killed worker's run start comes back within 30 s + 5 s (was 120 + 30), and its run's
+    // lease is taken over as soon as its beacon is gone (src/runs/executor-beacon.ts). 30 s
+    // outlasts a store's 10 s busy wait, which a freeze on SQLite spends holding the event loop
+    // (and so the lock's renewal). A longer synchronous freeze may still lose the lock: another
+    // worker then takes the job, finds the lease held by a live executor and steps aside (the
+    // repeat of a start is harmless), so such stalls are not counted against the job.
+    lockDurationMs: 30_000,
     stalledIntervalMs: 5_000,
     maxStalledCount: 1_000,
     onFinalFailure: (job, err) => failRunOf(job.data, err),
