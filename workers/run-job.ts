@@ -8,6 +8,12 @@ import { requestIdOf } from './worker-manager';
 
 /** How long a page waits in its worker for a cohort slot before it steps aside (delayed). */
 const COHORT_SLOT_WAIT_MS = 1_000;
+/**
+ * …and how long it then stays delayed: short, so a slot that frees while every waiter is away
+ * does not sit idle (a span is ~10 requests; a slot idle for a second cost a third of the
+ * throughput), while the step-aside still lets other cohorts' spans have the worker.
+ */
+const COHORT_SLOT_RETRY_MS = 100;
 
 /**
  * A BullMQ job as the run module sees it (`RunJob`): progress for Bull Board (and for a retry to
@@ -30,7 +36,7 @@ export function runJob(ctx: AppContext, job: Job, token: string | undefined): Ru
       // (its retry, the same job id, takes the same slot back at once).
       const leaseMs = ctx.cohortSlots.leaseFor(requests);
       if (!(await ctx.cohortSlots.acquire(cohortId, job.id!, COHORT_SLOT_WAIT_MS, leaseMs))) {
-        await delayJob(job, token, Date.now() + COHORT_SLOT_WAIT_MS * (0.5 + Math.random()));
+        await delayJob(job, token, Date.now() + COHORT_SLOT_RETRY_MS * (0.5 + Math.random()));
       }
       try {
         return await work();

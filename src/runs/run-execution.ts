@@ -245,42 +245,62 @@ export class RunExecution {
 
     const firstToSend = span.firstPage + done.pagesDone;
     if (firstToSend > span.lastPage) return { added: done.added, removed: done.removed, skipped: false };
+    // Records a page Braze acknowledged: in the synced set, then in the job's progress.
+    const record = async (seqs: { from: number; to: number }, changes: { added: number; removed: number }) => {
+      await this.applyAcknowledged(span.runId, run.cohortId, syncScope, seqs);
+      done.pagesDone++;
+      done.added += changes.added;
+      done.removed += changes.removed;
+      await Promise.all([job.progress({ ...done }), this.outcomes.pagesDone(span.runId, 1)]);
+    };
     const completed = await job.withCohortSlot(run.cohortId, span.lastPage - firstToSend + 1, async () => {
       let sent = 0;
-      for (let page = firstToSend; page <= span.lastPage; page++) {
-        // Another page's permanent refusal, or a cancel, stops the rest of the span.
-        if (page > firstToSend && (await this.runs.abortReason(span.runId))) return { sent, stopped: true };
-        const seqs = pageSeqs(span, page);
-        const changes = await this.warehouse.readPage(span.runId, seqs.from, seqs.to).catch((err: unknown) => {
-          if (isBusyStore(err)) return job.later(Date.now() + BUSY_RETRY_MS * (1 + Math.random()));
-          throw err;
-        });
-        const outcome = await job
-          .send(
-            () =>
-              connection.client.updateCohortUsers({
-                cohortId: cohort.brazeCohortId,
-                cohortChangesJson: cohortChangesJson(changes),
-              }),
-            run.workspaceId,
-          )
-          .catch((err: unknown) => {
-            // A retryable failure (5xx, 423, network) after this attempt sent pages: the span
-            // comes back after a backoff to resume here, and the attempt is not spent, so each
-            // page has UPLOAD_ATTEMPTS tries whatever its place in the span.
-            if (sent > 0 && err instanceof BrazeError && err.kind === 'retryable') {
-              return job.later(Date.now() + this.upload.backoffMs * (1 + Math.random()));
-            }
+      // A page's record overlaps the next page's request (Braze's latency is the long part);
+      // records stay in page order, so the progress a retry resumes from is always a prefix.
+      let recording: Promise<void> = Promise.resolve();
+      try {
+        for (let page = firstToSend; page <= span.lastPage; page++) {
+          // Another page's permanent refusal, or a cancel, stops the rest of the span.
+          if (page > firstToSend && (await this.runs.abortReason(span.runId))) {
+            await recording;
+            return { sent, stopped: true };
+          }
+          const seqs = pageSeqs(span, page);
+          const changes = await this.warehouse.readPage(span.runId, seqs.from, seqs.to).catch((err: unknown) => {
+            if (isBusyStore(err)) return job.later(Date.now() + BUSY_RETRY_MS * (1 + Math.random()));
             throw err;
           });
-        if (!outcome.ok) await this.abort(span.runId, outcome.error);
-        await this.applyAcknowledged(span.runId, run.cohortId, syncScope, seqs);
-        done.pagesDone++;
-        done.added += changes.added;
-        done.removed += changes.removed;
-        sent++;
-        await Promise.all([job.progress({ ...done }), this.outcomes.pagesDone(span.runId, 1)]);
+          const outcome = await job
+            .send(
+              () =>
+                connection.client.updateCohortUsers({
+                  cohortId: cohort.brazeCohortId,
+                  cohortChangesJson: cohortChangesJson(changes),
+                }),
+              run.workspaceId,
+            )
+            .catch((err: unknown) => {
+              // A retryable failure (5xx, 423, network) after this attempt sent pages: the span
+              // comes back after a backoff to resume here, and the attempt is not spent, so each
+              // page has UPLOAD_ATTEMPTS tries whatever its place in the span.
+              if (sent > 0 && err instanceof BrazeError && err.kind === 'retryable') {
+                return job.later(Date.now() + this.upload.backoffMs * (1 + Math.random()));
+              }
+              throw err;
+            });
+          if (!outcome.ok) await this.abort(span.runId, outcome.error);
+          sent++;
+          await recording;
+          recording = record(seqs, changes);
+          // Observed now (its error is thrown where it is awaited): never an unhandled rejection.
+          recording.catch(() => undefined);
+        }
+      } catch (err) {
+        // The page before still gets recorded (it was acknowledged); this attempt's error stands.
+        await recording.catch(() => undefined);
+        throw err;
       }
+      await recording;
       return { sent, stopped: false };
     });
     await this.showProgress(span.runId, run.pagesTotal, completed.sent);
