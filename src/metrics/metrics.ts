@@ -100,7 +100,7 @@ export function watchQueues(queues: Queues): void {
 
 export const queueDepth = new Gauge({
   name: 'cohort_import_queue_jobs',
-  help: 'Jobs per queue and state (waiting, active, delayed, failed), read from BullMQ at scrape time.',
+  help: 'Jobs per queue and state (waiting, active, delayed, failed), read from BullMQ at scrape time; waiting includes prioritized jobs (page spans).',
   labelNames: ['queue', 'state'] as const,
   registers: [registry],
   async collect() {
@@ -108,10 +108,15 @@ export const queueDepth = new Gauge({
     const queues = watchedQueues;
     if (!queues) return;
     const counts = await withinDeadline(
-      Promise.all(queues.all().map(async (q) => [q.name, await q.getJobCounts(...QUEUE_STATES)] as const)),
+      Promise.all(
+        queues.all().map(async (q) => [q.name, await q.getJobCounts(...QUEUE_STATES, 'prioritized')] as const),
+      ),
     );
     for (const [queue, byState] of counts ?? []) {
-      for (const state of QUEUE_STATES) this.set({ queue, state }, byState[state] ?? 0);
+      // Page spans wait in BullMQ's prioritized set (span k of a run has priority k): waiting all the same.
+      const waiting = (byState.waiting ?? 0) + (byState.prioritized ?? 0);
+      for (const state of QUEUE_STATES)
+        this.set({ queue, state }, state === 'waiting' ? waiting : (byState[state] ?? 0));
     }
   },
 });
