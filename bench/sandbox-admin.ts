@@ -1,17 +1,9 @@
 /** What the bench asks the Braze sandbox's admin routes (/sandbox/…). */
+import type { PartnerCallEntry } from '../src/braze-sandbox/request-log';
 import { json } from './bench-http';
 
-export interface PartnerCall {
-  seq: number;
-  at: string;
-  path: string;
-  status: number;
-  workspace_id: string | null;
-  cohort_id: string | null;
-  additions: number;
-  removals: number;
-  identifiers: number;
-}
+/** One partner call in the sandbox's log (the sandbox's own type: the bench reads what it writes). */
+export type PartnerCall = PartnerCallEntry;
 
 export function setSandboxConfig(sandboxUrl: string, config: object): Promise<unknown> {
   return json('PUT', `${sandboxUrl}/sandbox/config`, config);
