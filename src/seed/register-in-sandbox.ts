@@ -2,7 +2,7 @@ import { demoUserIdentity, type DemoUserIdentity } from './demo-users';
 
 /** The sandbox's limit for one `users/batch` call. */
 export const MAX_SANDBOX_USER_BATCH = 50_000;
-const DEFAULT_BATCH_SIZE = 10_000;
+const DEFAULT_BATCH_SIZE = 25_000;
 
 export interface SandboxUserRecord {
   external_id?: string;
