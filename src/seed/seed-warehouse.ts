@@ -164,14 +164,15 @@ function sqliteInsertWriter(db: Database.Database, workspaceId: string): ChunkWr
   const userParams: unknown[] = new Array(USERS_PER_INSERT * 10);
   const eventParams: unknown[] = new Array(EVENTS_PER_INSERT * 4);
   const writeChunk = db.transaction((from: number, to: number, userAt: (index: number) => DemoUser): number => {
-    const firstId = largestUserId.get()! + 1 - from;
-    deleteEvents.run(firstId + from, firstId + to - 1);
+    // User `index` gets id `idOffset + index`: the chunk's first user gets the largest id + 1.
+    const idOffset = largestUserId.get()! + 1 - from;
+    deleteEvents.run(idOffset + from, idOffset + to - 1);
     let u = 0;
     let e = 0;
     let events = 0;
     for (let index = from; index < to; index++) {
       const user = userAt(index);
-      const id = firstId + index;
+      const id = idOffset + index;
       userParams[u++] = id;
       userParams[u++] = workspaceId;
       userParams[u++] = user.user_key;
