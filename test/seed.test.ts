@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { COUNTRY_WEIGHTS, demoUser, EVENT_NAME_WEIGHTS, type DemoUser } from '../src/seed/demo-users';
+import { COUNTRY_WEIGHTS, demoUser, demoUserIdentity, EVENT_NAME_WEIGHTS, type DemoUser } from '../src/seed/demo-users';
 import { createProgressBar } from '../src/seed/progress-bar';
 import { registerInSandbox, type SandboxUserRecord } from '../src/seed/register-in-sandbox';
 import { seedWarehouse } from '../src/seed/seed-warehouse';
@@ -262,6 +262,36 @@ describe('seedWarehouse', () => {
     expect(eventCount()).toBe(demoUsers(USERS).reduce((n, u) => n + u.events.length, 0));
   });
 
+  it('writes a first seeding as the user-by-user upsert would: consecutive ids, events in user order, JSONB as jsonb(?) makes it', async () => {
+    // Another workspace first, so the new one's ids start above existing rows.
+    await seedWarehouse(warehouse, { workspaceId: 'ws-other', users: 10, seed: SEED, now: NOW });
+    await seedWarehouse(warehouse, {
+      workspaceId: WORKSPACE,
+      users: 1_700,
+      seed: SEED,
+      now: NOW,
+      usersPerTransaction: 700,
+    });
+    const users = demoUsers(1_700);
+    const stored = db
+      .prepare<[string], { id: number; user_key: string; properties: Buffer }>(
+        'SELECT id, user_key, properties FROM users WHERE workspace_id = ? ORDER BY id',
+      )
+      .all(WORKSPACE);
+    expect(stored.map((r) => r.user_key)).toEqual(users.map((u) => u.user_key));
+    expect(stored.map((r) => r.id)).toEqual(users.map((_, i) => 11 + i));
+    const jsonb = db.prepare<[string], Buffer>('SELECT jsonb(?)').pluck();
+    stored.forEach((r, i) => expect(r.properties.equals(jsonb.get(JSON.stringify(users[i]!.properties))!)).toBe(true));
+    const events = db
+      .prepare<[string], { user_id: number; name: string; time: number }>(
+        'SELECT user_id, name, time FROM events WHERE workspace_id = ? ORDER BY id',
+      )
+      .all(WORKSPACE);
+    expect(events).toEqual(
+      users.flatMap((u, i) => u.events.map((e) => ({ user_id: 11 + i, name: e.name, time: e.time }))),
+    );
+  });
+
   it('keeps workspaces apart', async () => {
     await seedWarehouse(warehouse, { workspaceId: 'ws-a', users: 1_000, seed: SEED, now: NOW });
     const eventsA = eventRows('ws-a').length;
@@ -286,6 +316,19 @@ describe('demoUser', () => {
     const b = demoUsers(200, 2);
     const differing = a.filter((u, i) => JSON.stringify(u) !== JSON.stringify(b[i]));
     expect(differing.length).toBeGreaterThan(190);
+  });
+
+  it('draws the same identity on its own as within the whole user', () => {
+    for (let index = 0; index < 2_000; index++) {
+      const { external_id, alias_name, alias_label, device_id, known_to_braze } = demoUser(SEED, index, NOW);
+      expect(demoUserIdentity(SEED, index)).toStrictEqual({
+        external_id,
+        alias_name,
+        alias_label,
+        device_id,
+        known_to_braze,
+      });
+    }
   });
 
   it('leaves about 3% of users with identifiers unknown to Braze, and every user without one', () => {

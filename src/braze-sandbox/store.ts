@@ -188,9 +188,15 @@ export class BrazeSandboxStore {
     this.db = new Database(dbPath);
     if (dbPath !== ':memory:') {
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      // A million users' indexes stay in memory while batches arrive.
-      this.db.pragma('cache_size = -65536');
+      // No fsync at all: the sandbox's data is a stand-in, registered again at will, and with
+      // large users batches every commit ends in a checkpoint whose fsync was wall time (a 10M
+      // registration: 318 s with NORMAL, 266 s with OFF, the same CPU). A crashed process
+      // loses nothing; only an OS crash could lose or damage data.
+      this.db.pragma('synchronous = OFF');
+      // Ten million users' indexes stay in memory while batches arrive: device ids are random,
+      // so registering one touches a random page of user_devices (~300 MB at ten million).
+      // Only what is used is allocated.
+      this.db.pragma('cache_size = -524288');
     }
     this.migrate();
     this.statements = prepareStatements(this.db);
@@ -468,6 +474,14 @@ export class BrazeSandboxStore {
 function profileJson(record: Pick<SandboxUserRecord, 'aliases' | 'device_ids'>): [string | null, string | null] {
   const aliases = record.aliases ?? [];
   const deviceIds = record.device_ids ?? [];
+  // The usual record (and every seeded one) has at most one of each: nothing to deduplicate.
+  if (aliases.length <= 1 && deviceIds.length <= 1) {
+    const alias = aliases[0];
+    return [
+      alias === undefined ? null : JSON.stringify([{ alias_name: alias.alias_name, alias_label: alias.alias_label }]),
+      deviceIds.length === 0 ? null : JSON.stringify(deviceIds),
+    ];
+  }
   const uniqueAliases = new Map(aliases.map((alias) => [`${alias.alias_name}\u0000${alias.alias_label}`, alias]));
   return [
     aliases.length === 0

@@ -87,25 +87,29 @@ export async function ensureDemo(
     if (opts.force || state.users < opts.users) {
       const now = Date.now();
       const seed = state.seed;
-      const bar = createProgressBar({ label: 'warehouse', total: opts.users });
-      const seeded = await seedWarehouse(warehouse, {
-        workspaceId: state.workspace_id,
-        users: opts.users,
-        seed,
-        now,
-        onProgress: bar.update,
-      });
+      // The warehouse is written here while the sandbox stores the users in its own process:
+      // side by side, seeding takes about the longer of the two. One bar counts both.
+      const bar = createProgressBar({ label: 'warehouse + Braze sandbox', total: opts.users * 2 });
+      let warehouseDone = 0;
+      let sandboxDone = 0;
+      const [seeded, registered] = await Promise.all([
+        seedWarehouse(warehouse, {
+          workspaceId: state.workspace_id,
+          users: opts.users,
+          seed,
+          now,
+          onProgress: (done) => bar.update((warehouseDone = done) + sandboxDone),
+        }),
+        registerInSandbox({
+          sandboxUrl: opts.sandboxUrl,
+          brazeWorkspaceId: state.braze_workspace_id,
+          users: opts.users,
+          seed,
+          now,
+          onProgress: (done) => bar.update(warehouseDone + (sandboxDone = done)),
+        }),
+      ]);
       bar.finish();
-      const sandboxBar = createProgressBar({ label: 'Braze sandbox', total: opts.users });
-      const registered = await registerInSandbox({
-        sandboxUrl: opts.sandboxUrl,
-        brazeWorkspaceId: state.braze_workspace_id,
-        users: opts.users,
-        seed,
-        now,
-        onProgress: sandboxBar.update,
-      });
-      sandboxBar.finish();
       state = { ...state, users: opts.users };
       writeFileSync(demoStatePath(config), JSON.stringify(state, null, 2), { mode: 0o600 });
       console.error(

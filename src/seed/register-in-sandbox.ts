@@ -1,8 +1,8 @@
-import { demoUser, type DemoUser } from './demo-users';
+import { demoUserIdentity, type DemoUserIdentity } from './demo-users';
 
 /** The sandbox's limit for one `users/batch` call. */
 export const MAX_SANDBOX_USER_BATCH = 50_000;
-const DEFAULT_BATCH_SIZE = 10_000;
+const DEFAULT_BATCH_SIZE = 25_000;
 
 export interface SandboxUserRecord {
   external_id?: string;
@@ -30,7 +30,7 @@ export interface RegisterInSandboxOptions {
  * A user with both an external_id and a device_id is sent with both, so the sandbox records
  * that the identified user was first seen anonymous on that device.
  */
-export function sandboxUserRecord(user: DemoUser): SandboxUserRecord | null {
+export function sandboxUserRecord(user: DemoUserIdentity): SandboxUserRecord | null {
   if (!user.known_to_braze) return null;
   const record: SandboxUserRecord = {};
   if (user.external_id !== null) record.external_id = user.external_id;
@@ -43,11 +43,12 @@ export function sandboxUserRecord(user: DemoUser): SandboxUserRecord | null {
 
 /**
  * Tells the Braze sandbox about the demo users it should know (`known_to_braze`), in batches
- * posted one after another. Users are generated as they are sent, so memory holds one batch.
+ * posted one after another (so the sandbox stores them in index order). The next batch is
+ * generated while the sandbox stores the previous one, so memory holds two batches.
  * Re-running is harmless: the sandbox upserts.
  */
 export async function registerInSandbox(options: RegisterInSandboxOptions): Promise<{ registered: number }> {
-  const { brazeWorkspaceId, users: total, seed, now, onProgress } = options;
+  const { brazeWorkspaceId, users: total, seed, onProgress } = options;
   const startIndex = options.startIndex ?? 0;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isSafeInteger(total) || total < 0)
@@ -61,44 +62,45 @@ export async function registerInSandbox(options: RegisterInSandboxOptions): Prom
   const url = `${options.sandboxUrl.replace(/\/+$/, '')}/sandbox/workspaces/${encodeURIComponent(brazeWorkspaceId)}/users/batch`;
 
   let registered = 0;
-  let reported = 0;
-  let batch: SandboxUserRecord[] = [];
-  const flush = async (scanned: number): Promise<void> => {
-    if (batch.length > 0) {
-      await postBatch(url, batch);
-      registered += batch.length;
-      batch = [];
+  const send = async (body: string | null, count: number, scanned: number): Promise<void> => {
+    if (body !== null) {
+      await postBatch(url, body, count);
+      registered += count;
     }
-    if (scanned > reported) {
-      reported = scanned;
-      onProgress?.(scanned, total);
-    }
+    onProgress?.(scanned, total);
   };
-  for (let offset = 0; offset < total; offset++) {
-    const record = sandboxUserRecord(demoUser(seed, startIndex + offset, now));
-    if (record !== null) batch.push(record);
-    if (batch.length === batchSize) await flush(offset + 1);
+  let inFlight: Promise<void> = Promise.resolve();
+  let offset = 0;
+  while (offset < total) {
+    const batch: SandboxUserRecord[] = [];
+    while (offset < total && batch.length < batchSize) {
+      // Only the identifiers matter here: properties and events are not drawn.
+      const record = sandboxUserRecord(demoUserIdentity(seed, startIndex + offset));
+      offset += 1;
+      if (record !== null) batch.push(record);
+    }
+    const body = batch.length > 0 ? JSON.stringify({ users: batch }) : null;
+    await inFlight;
+    inFlight = send(body, batch.length, offset);
+    // Awaited at the next turn; this only keeps a failure meanwhile from counting as unhandled.
+    inFlight.catch(() => undefined);
   }
-  await flush(total);
+  await inFlight;
   return { registered };
 }
 
-async function postBatch(url: string, users: SandboxUserRecord[]): Promise<void> {
+async function postBatch(url: string, body: string, users: number): Promise<void> {
   // Node's global fetch keeps connections alive, so batches reuse one socket.
   let response: Response;
   try {
-    response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ users }),
-    });
+    response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   } catch (error) {
     const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
     throw new Error(`Cannot reach the Braze sandbox at ${url} (${cause}); is it running?`, { cause: error });
   }
   if (!response.ok) {
     const detail = (await response.text()).slice(0, 500);
-    throw new Error(`Braze sandbox answered ${response.status} to POST ${url} with ${users.length} users: ${detail}`);
+    throw new Error(`Braze sandbox answered ${response.status} to POST ${url} with ${users} users: ${detail}`);
   }
   // Drain the body so the connection goes back to the pool.
   await response.arrayBuffer();
