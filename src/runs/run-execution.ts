@@ -245,15 +245,17 @@ export class RunExecution {
 
     const firstToSend = span.firstPage + done.pagesDone;
     if (firstToSend > span.lastPage) return { added: done.added, removed: done.removed, skipped: false };
+    // The run's "pages done" counter as the last record left it (undefined: nothing recorded).
+    let runPagesDone: number | undefined;
     // Records a page Braze acknowledged: in the synced set, then in the job's progress.
     const record = async (seqs: { from: number; to: number }, changes: { added: number; removed: number }) => {
       await this.applyAcknowledged(span.runId, run.cohortId, syncScope, seqs);
       done.pagesDone++;
       done.added += changes.added;
       done.removed += changes.removed;
-      await Promise.all([job.progress({ ...done }), this.outcomes.pagesDone(span.runId, 1)]);
+      [, runPagesDone] = await Promise.all([job.progress({ ...done }), this.outcomes.pagesDone(span.runId, 1)]);
     };
-    const completed = await job.withCohortSlot(run.cohortId, span.lastPage - firstToSend + 1, async () => {
+    const stopped = await job.withCohortSlot(run.cohortId, span.lastPage - firstToSend + 1, async () => {
       let sent = 0;
       // A page's record overlaps the next page's request (Braze's latency is the long part);
       // records stay in page order, so the progress a retry resumes from is always a prefix.
@@ -263,7 +265,7 @@ export class RunExecution {
           // Another page's permanent refusal, or a cancel, stops the rest of the span.
           if (page > firstToSend && (await this.runs.abortReason(span.runId))) {
             await recording;
-            return { sent, stopped: true };
+            return true;
           }
           const seqs = pageSeqs(span, page);
           const changes = await this.warehouse.readPage(span.runId, seqs.from, seqs.to).catch((err: unknown) => {
@@ -301,10 +303,13 @@ export class RunExecution {
         throw err;
       }
       await recording;
-      return { sent, stopped: false };
+      return false;
     });
-    await this.showProgress(span.runId, run.pagesTotal, completed.sent);
-    return { added: done.added, removed: done.removed, skipped: completed.stopped };
+    if (runPagesDone !== undefined) {
+      // "Pages done / total" on the run's finalize job in Bull Board, once per span.
+      await showRunProgress(this.queues, span.runId, Math.min(runPagesDone, run.pagesTotal), run.pagesTotal);
+    }
+    return { added: done.added, removed: done.removed, skipped: stopped };
   }
 
   /** Every page is done (sent, skipped or given up): the run's outcome, then its settling. */
@@ -350,13 +355,6 @@ export class RunExecution {
   private async abort(runId: string, error: string): Promise<never> {
     await this.runs.abort(runId, error);
     throw new PermanentPageError(error);
-  }
-
-  /** "Pages done / total" on the run's finalize job in Bull Board, once per span that sent something. */
-  private async showProgress(runId: string, pagesTotal: number, sent: number): Promise<void> {
-    if (sent === 0) return;
-    const done = await this.outcomes.pagesDone(runId);
-    await showRunProgress(this.queues, runId, Math.min(done, pagesTotal), pagesTotal);
   }
 }
 
