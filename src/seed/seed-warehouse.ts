@@ -206,6 +206,12 @@ function sqliteInsertWriter(db: Database.Database, workspaceId: string): ChunkWr
   return async (from, to, userAt) => writeChunk(from, to, userAt);
 }
 
+/** A re-seeded user keeps its id and takes every other column of the new row (both dialects). */
+const REPLACE_USER = `ON CONFLICT (workspace_id, user_key) DO UPDATE SET
+  external_id = excluded.external_id, alias_name = excluded.alias_name, alias_label = excluded.alias_label,
+  device_id = excluded.device_id, properties = excluded.properties,
+  first_seen = excluded.first_seen, last_seen = excluded.last_seen`;
+
 /**
  * For a workspace that has users: prepared statements in one transaction per chunk, a user
  * upserted on (workspace_id, user_key) and its events replaced.
@@ -218,15 +224,7 @@ function sqliteUpsertWriter(db: Database.Database, workspaceId: string): ChunkWr
     >(
       `INSERT INTO users (workspace_id, user_key, external_id, alias_name, alias_label, device_id, properties, first_seen, last_seen)
        VALUES (?, ?, ?, ?, ?, ?, jsonb(?), ?, ?)
-       ON CONFLICT (workspace_id, user_key) DO UPDATE SET
-         external_id = excluded.external_id,
-         alias_name  = excluded.alias_name,
-         alias_label = excluded.alias_label,
-         device_id   = excluded.device_id,
-         properties  = excluded.properties,
-         first_seen  = excluded.first_seen,
-         last_seen   = excluded.last_seen
-       RETURNING id`,
+       ${REPLACE_USER} RETURNING id`,
     )
     .pluck();
   const deleteEvents = db.prepare<[number]>('DELETE FROM events WHERE user_id = ?');
@@ -283,15 +281,7 @@ function postgresWriter(pool: pg.Pool, workspaceId: string): ChunkWriter {
       const { rows } = await client.query<{ id: string; user_key: string }>(
         `INSERT INTO users (workspace_id, user_key, external_id, alias_name, alias_label, device_id, properties, first_seen, last_seen)
          SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::bigint[], $9::bigint[])
-         ON CONFLICT (workspace_id, user_key) DO UPDATE SET
-           external_id = excluded.external_id,
-           alias_name  = excluded.alias_name,
-           alias_label = excluded.alias_label,
-           device_id   = excluded.device_id,
-           properties  = excluded.properties,
-           first_seen  = excluded.first_seen,
-           last_seen   = excluded.last_seen
-         RETURNING id, user_key`,
+         ${REPLACE_USER} RETURNING id, user_key`,
         [
           workspaceId,
           users.map((u) => u.user_key),
