@@ -92,6 +92,10 @@ export async function createContext(config: Config, processName: string, log?: L
     uploadRetries,
     logger,
   );
+  const cohortSlots = new CohortSlots(redis, config.queuePrefix, {
+    limit: config.braze.maxPagesInFlightPerCohort,
+    leaseMs: config.braze.requestTimeoutMs + 5_000,
+  });
   const mailer = createMailer({
     smtpUrl: config.mail.smtpUrl,
     from: config.mail.from,
@@ -108,10 +112,7 @@ export async function createContext(config: Config, processName: string, log?: L
     queues,
     deployment: new DeploymentClaim(db, redis, config.queuePrefix, config.redisUrl),
     rateBudget: new RateBudget(redis, config.queuePrefix, config.braze.rateLimit),
-    cohortSlots: new CohortSlots(redis, config.queuePrefix, {
-      limit: config.braze.maxPagesInFlightPerCohort,
-      leaseMs: config.braze.requestTimeoutMs + 5_000,
-    }),
+    cohortSlots,
     workspaces: new WorkspaceService(db),
     connections,
     cohorts,
@@ -130,6 +131,7 @@ export async function createContext(config: Config, processName: string, log?: L
       await executor.stop();
       await mailer.close();
       await queues.close();
+      await cohortSlots.close();
       await redis.quit().catch(() => redis.disconnect());
       await warehouse.close();
       await db.close();

@@ -32,6 +32,29 @@ describe('CohortSlots (real Redis)', () => {
     expect(await waiting).toBe(true);
   });
 
+  it('wakes a waiter in another process when a slot is released, without waiting for its next poll', async () => {
+    // Two processes: each has its own connection and its own subscriber. The waiter would poll
+    // again only after a minute, so only the release announcement can let it in in time.
+    const other = redis.duplicate();
+    const holderSide = new CohortSlots(other, prefix, { limit: 1, leaseMs: 60_000 });
+    const waiterSide = new CohortSlots(redis, prefix, { limit: 1, leaseMs: 60_000, pollMs: 60_000 });
+    try {
+      expect(await holderSide.acquire('cohort-e', 'page-1', 0)).toBe(true);
+      let settled = false;
+      const waiting = waiterSide.acquire('cohort-e', 'page-2', 120_000).finally(() => (settled = true));
+      // The waiter has asked, been refused, and is listening.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(settled).toBe(false);
+      await holderSide.release('cohort-e', 'page-1');
+      const woke = await Promise.race([waiting, new Promise((r) => setTimeout(() => r('still waiting'), 10_000))]);
+      expect(woke).toBe(true);
+    } finally {
+      await waiterSide.close();
+      await holderSide.close();
+      await other.quit();
+    }
+  });
+
   it('frees the slot of a holder that never released it once its lease ran out', async () => {
     const slots = new CohortSlots(redis, prefix, { limit: 1, leaseMs: 50, pollMs: 10 });
     expect(await slots.acquire('cohort-d', 'crashed', 0)).toBe(true);

@@ -7,6 +7,12 @@ import type { Redis, Result } from 'ioredis';
  * Braze may answer 423 "Resource locked" to overlapping requests for one cohort; this keeps
  * a run's pages from overlapping more than the operator allows. A holder that died frees
  * its slot when its lease runs out.
+ *
+ * A release is announced on a channel; each process has one subscriber that wakes its own
+ * waiters for that cohort, so a freed slot is taken within a round trip while waiters ask Redis
+ * only every `pollMs` otherwise (the fallback for an announcement missed, or a lease that ran
+ * out). Polling every 20 ms instead cost the workers a tenth of their CPU during a big import:
+ * a cohort with 4 slots has up to (workers × concurrency − 4) spans waiting for one.
  */
 const ACQUIRE = `
 local key, holder = KEYS[1], ARGV[1]
@@ -34,12 +40,17 @@ export interface CohortSlotsOptions {
   limit: number;
   /** How long a slot outlives a holder that never released it, per request it makes: longer than any request may take. */
   leaseMs: number;
-  /** How often a waiting holder asks again. */
+  /** How often a waiting holder asks again when no release woke it. */
   pollMs?: number;
 }
 
 export class CohortSlots {
   private readonly pollMs: number;
+  /** This process' waiters, by cohort key: each wakes to ask again. */
+  private readonly waiters = new Map<string, Set<() => void>>();
+  /** The subscription to release announcements, made on the first wait. */
+  private subscribed: Promise<void> | undefined;
+  private subscriber: Redis | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -47,7 +58,7 @@ export class CohortSlots {
     private readonly opts: CohortSlotsOptions,
   ) {
     if (!redis.acquireCohortSlot) redis.defineCommand('acquireCohortSlot', { numberOfKeys: 1, lua: ACQUIRE });
-    this.pollMs = opts.pollMs ?? 20;
+    this.pollMs = opts.pollMs ?? 250;
   }
 
   /** The lease for a holder that makes `requests` requests one after the other. */
@@ -61,17 +72,69 @@ export class CohortSlots {
    */
   async acquire(cohortKey: string, holder: string, maxWaitMs: number, leaseMs = this.opts.leaseMs): Promise<boolean> {
     const deadline = Date.now() + maxWaitMs;
+    const take = async () =>
+      Number(await this.redis.acquireCohortSlot(this.key(cohortKey), holder, this.opts.limit, leaseMs)) === 1;
+    if (await take()) return true;
+    if (maxWaitMs <= 0) return false;
+    await this.subscribe();
     for (;;) {
-      const got = await this.redis.acquireCohortSlot(this.key(cohortKey), holder, this.opts.limit, leaseMs);
-      if (Number(got) === 1) return true;
-      if (Date.now() >= deadline) return false;
-      // Jitter, so waiting holders do not ask in lockstep.
-      await sleep(this.pollMs * (0.5 + Math.random()));
+      // Listening before asking: a release between the ask and the wait still wakes this one.
+      const woken = new AbortController();
+      const wake = () => woken.abort();
+      this.listen(cohortKey, wake, true);
+      try {
+        if (await take()) return true;
+        const left = deadline - Date.now();
+        if (left <= 0) return false;
+        // Jitter, so waiting holders do not ask in lockstep.
+        await sleep(Math.min(left, this.pollMs * (0.5 + Math.random())), undefined, { signal: woken.signal }).catch(
+          () => undefined,
+        );
+      } finally {
+        this.listen(cohortKey, wake, false);
+      }
     }
   }
 
   async release(cohortKey: string, holder: string): Promise<void> {
-    await this.redis.zrem(this.key(cohortKey), holder);
+    await this.redis.pipeline().zrem(this.key(cohortKey), holder).publish(this.channel(), cohortKey).exec();
+  }
+
+  /** Stops listening for releases (the process is closing). */
+  async close(): Promise<void> {
+    const subscriber = this.subscriber;
+    this.subscriber = undefined;
+    this.subscribed = undefined;
+    await subscriber?.quit().catch(() => subscriber.disconnect());
+  }
+
+  private listen(cohortKey: string, wake: () => void, on: boolean): void {
+    let set = this.waiters.get(cohortKey);
+    if (on) {
+      if (!set) this.waiters.set(cohortKey, (set = new Set()));
+      set.add(wake);
+    } else if (set) {
+      set.delete(wake);
+      if (set.size === 0) this.waiters.delete(cohortKey);
+    }
+  }
+
+  /** One subscriber per process; if it cannot subscribe, waiters still poll. */
+  private subscribe(): Promise<void> {
+    this.subscribed ??= (async () => {
+      const subscriber = this.redis.duplicate();
+      this.subscriber = subscriber;
+      subscriber.on('error', () => undefined);
+      subscriber.on('message', (_channel: string, cohortKey: string) => {
+        for (const wake of this.waiters.get(cohortKey) ?? []) wake();
+      });
+      await subscriber.subscribe(this.channel());
+    })().catch(() => undefined);
+    return this.subscribed;
+  }
+
+  private channel(): string {
+    return `${this.prefix}:braze-cohort-slots:released`;
   }
 
   private key(cohortKey: string): string {
