@@ -188,6 +188,39 @@ describe.each(['sqlite', 'postgres'] as const)('the warehouse on %s', (engine) =
     });
   });
 
+  it('freezes a first import straight into its diff: the pages a freeze and a diff give, and no member rows', async () => {
+    await wh.upsertUsers('w', [
+      { user_key: 'a', external_id: 'ext-a', device_id: 'dev-a', properties: { vip: true } },
+      { user_key: 'b', alias: { name: 'b@example.com', label: 'email' }, properties: { vip: true } },
+      { user_key: 'c', device_id: 'dev-c', properties: { vip: true } },
+      { user_key: 'd', properties: { vip: true } },
+      { user_key: 'e', external_id: 'ext-e', properties: { vip: false } },
+      { user_key: 'f', external_id: 'ext-f', properties: { vip: true } },
+    ]);
+    const sync = { cohortId: 'cohort', syncScope: 'scope' };
+    const fused = await wh.freezeFirstImport!(RUN_1, 'w', vip, Date.now(), sync);
+    expect(fused).toEqual({ cohortSize: 5, unmatchable: 1, additions: 4, removals: 0, syncedBefore: 0 });
+    // A retried start replaces the earlier attempt's diff.
+    expect(await wh.freezeFirstImport!(RUN_1, 'w', vip, Date.now(), sync)).toEqual(fused);
+    expect(await count('cohort_run_members')).toBe(0);
+    expect(await count('cohort_run_changes')).toBe(4);
+    // The same run frozen and diffed in two steps: the same counts and the same pages, in order.
+    expect(await diff(RUN_2)).toEqual({ additions: 4, removals: 0, syncedBefore: 0 });
+    for (const [from, to] of [
+      [1, 4],
+      [1, 2],
+      [3, 4],
+    ] as const) {
+      expect(parsed(await wh.readPage(RUN_1, from, to))).toEqual(parsed(await wh.readPage(RUN_2, from, to)));
+    }
+    // Once Braze holds anything for the cohort under the scope, a diff is needed: nothing is written.
+    await wh.applyChanges(RUN_1, 'cohort', 'scope', 1, 1);
+    expect(await wh.freezeFirstImport!(RUN_3, 'w', vip, Date.now(), sync)).toBeNull();
+    expect(await count('cohort_run_changes')).toBe(8);
+    // Another scope has been told nothing.
+    expect(await wh.freezeFirstImport!(RUN_3, 'w', vip, Date.now(), { ...sync, syncScope: 'other' })).toEqual(fused);
+  });
+
   it('discards a run: its members, diff and key are gone, and its pages refuse to read', async () => {
     await wh.upsertUsers('w', [
       { user_key: 'a', external_id: 'a', properties: { vip: true } },

@@ -26,6 +26,8 @@ import { isActiveRun, maySend, type RunRepository } from './run-store';
  * outlives the warehouse's bulk statement deadline: freeze and diff each get five minutes).
  */
 const EXECUTION_LEASE_MS = 12 * 60_000;
+/** How often a span asks whether its run was stopped (cancelled, or failed by another page). */
+const ABORT_CHECK_MS = 100;
 /** A busy store (another worker's long write) is waited out in steps of this. */
 const BUSY_RETRY_MS = 2_000;
 
@@ -159,12 +161,14 @@ export class RunExecution {
     await this.runs.markRunning(runId, connection.syncScope);
 
     await job.progress({ stage: 'freezing members' });
-    const frozen = await this.warehouse.freezeRunMembers(
-      runId,
-      run.workspaceId,
-      cohort.criteria as Criteria,
-      Date.now(),
-    );
+    const criteria = cohort.criteria as Criteria;
+    // A first import's diff is its members: frozen straight into the diff where the engine can.
+    const firstImport =
+      (await this.warehouse.freezeFirstImport?.(runId, run.workspaceId, criteria, Date.now(), {
+        cohortId: run.cohortId,
+        syncScope: connection.syncScope,
+      })) ?? null;
+    const frozen = firstImport ?? (await this.warehouse.freezeRunMembers(runId, run.workspaceId, criteria, Date.now()));
     const cancelledBy = await this.runs.abortReason(runId);
     if (cancelledBy) {
       await this.outcomes.fail(runId, cancelledBy);
@@ -187,7 +191,8 @@ export class RunExecution {
     }
 
     await job.progress({ stage: 'computing changes', cohortSize: frozen.cohortSize });
-    const changes = await this.warehouse.computeChanges(runId, run.cohortId, connection.syncScope, run.fullResync);
+    const changes =
+      firstImport ?? (await this.warehouse.computeChanges(runId, run.cohortId, connection.syncScope, run.fullResync));
     const changesTotal = changes.additions + changes.removals;
     const pagesTotal = Math.ceil(changesTotal / PAGE_SIZE);
     await this.runs.recordFrozen(runId, {
@@ -260,12 +265,18 @@ export class RunExecution {
       // A page's record overlaps the next page's request (Braze's latency is the long part);
       // records stay in page order, so the progress a retry resumes from is always a prefix.
       let recording: Promise<void> = Promise.resolve();
+      let abortCheckedAt = performance.now();
       try {
         for (let page = firstToSend; page <= span.lastPage; page++) {
-          // Another page's permanent refusal, or a cancel, stops the rest of the span.
-          if (page > firstToSend && (await this.runs.abortReason(span.runId))) {
-            await recording;
-            return true;
+          // Another page's permanent refusal, or a cancel, stops the rest of the span: asked of
+          // the store at most every ABORT_CHECK_MS rather than before every page (the worker's
+          // CPU per page bounds an import's pace), so a stop is seen within a page or two.
+          if (page > firstToSend && performance.now() - abortCheckedAt >= ABORT_CHECK_MS) {
+            abortCheckedAt = performance.now();
+            if (await this.runs.abortReason(span.runId)) {
+              await recording;
+              return true;
+            }
           }
           const seqs = pageSeqs(span, page);
           const changes = await this.warehouse.readPage(span.runId, seqs.from, seqs.to).catch((err: unknown) => {

@@ -45,11 +45,9 @@ export class RunOutcomes {
   async pagesDone(runId: string, more = 0): Promise<number> {
     const key = runProgressKey(this.queuePrefix, runId);
     if (more === 0) return Number((await this.redis.get(key)) ?? 0);
-    const [[, done]] = (await this.redis
-      .multi()
-      .incrby(key, more)
-      .expire(key, 7 * 24 * 3600)
-      .exec()) as [[null, number]];
+    // One round trip per page: the key's lifetime is set once, by the increment that made it.
+    const done = await this.redis.incrby(key, more);
+    if (done === more) await this.redis.expire(key, 7 * 24 * 3600);
     return done;
   }
 

@@ -382,6 +382,40 @@ export class PgWarehouse implements Warehouse {
     });
   }
 
+  async freezeFirstImport(
+    runId: string,
+    workspaceId: string,
+    criteria: Criteria,
+    now: number,
+    sync: { cohortId: string; syncScope: string },
+  ): Promise<(FrozenRun & RunChanges) | null> {
+    const [runKey, syncSet] = await Promise.all([this.runKey(runId), this.syncSet(sync.cohortId, sync.syncScope)]);
+    const where = compileCriteria(criteria, { now, userAlias: 'u', dialect: 'postgres', firstParameter: 3 });
+    return this.transaction('freezing the members', this.deadlines.bulkMs, async (client) => {
+      const synced = await client.query('SELECT 1 FROM cohort_synced_members WHERE sync_set = $1 LIMIT 1', [syncSet]);
+      if (synced.rowCount) return null;
+      await client.query('DELETE FROM cohort_run_members WHERE run_key = $1', [runKey]);
+      await client.query('DELETE FROM cohort_run_changes WHERE run_key = $1', [runKey]);
+      // The members with an identifier are the diff, numbered as computeChanges numbers it; the
+      // ones without are only counted.
+      const { rows } = await client.query<{ additions: number; unmatchable: number }>(
+        `WITH members AS (
+           SELECT u.id, ${id.idType} AS id_type, ${id.idValue} AS id_value, ${id.idLabel} AS id_label
+           FROM users u WHERE u.workspace_id = $2 AND (${where.sql})),
+         diff AS (
+           INSERT INTO cohort_run_changes (run_key, seq, user_id, op, id_type, id_value, id_label)
+           SELECT $1, row_number() OVER (), m.id, 'add', m.id_type, m.id_value, m.id_label
+           FROM members m WHERE m.id_type IS NOT NULL
+           RETURNING 1)
+         SELECT (SELECT count(*) FROM diff)::int AS additions,
+                (SELECT count(*) FROM members WHERE id_type IS NULL)::int AS unmatchable`,
+        [runKey, workspaceId, ...where.params],
+      );
+      const { additions, unmatchable } = rows[0]!;
+      return { cohortSize: additions + unmatchable, unmatchable, additions, removals: 0, syncedBefore: 0 };
+    });
+  }
+
   async computeChanges(runId: string, cohortId: string, syncScope: string, fullResync: boolean): Promise<RunChanges> {
     const [runKey, syncSet] = await Promise.all([this.runKey(runId), this.syncSet(cohortId, syncScope)]);
     // Additions: frozen members Braze does not know under this identifier (all of them on a

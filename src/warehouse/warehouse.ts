@@ -91,6 +91,20 @@ export interface Warehouse {
   ): Promise<{ count: number; unmatchable: number; sample: PreviewMember[] }>;
   /** Copies the cohort's current members into cohort_run_members (replacing any earlier attempt). */
   freezeRunMembers(runId: string, workspaceId: string, criteria: Criteria, now: number): Promise<FrozenRun>;
+  /**
+   * A first import's freeze and diff in one pass, when Braze holds nothing for the cohort under
+   * this sync scope: the diff is then every member with an identifier, so the members are written
+   * once, straight into the diff, rather than frozen and then copied (null, and nothing written,
+   * when something is synced: the caller freezes and diffs). Optional: an engine without it
+   * always takes the two steps.
+   */
+  freezeFirstImport?(
+    runId: string,
+    workspaceId: string,
+    criteria: Criteria,
+    now: number,
+    sync: { cohortId: string; syncScope: string },
+  ): Promise<(FrozenRun & RunChanges) | null>;
   /** Writes the run's diff against what Braze was told, numbered 1..n (replacing any earlier attempt). */
   computeChanges(runId: string, cohortId: string, syncScope: string, fullResync: boolean): Promise<RunChanges>;
   /** A page of the diff (seqs fromSeq..toSeq of the run, 1-based), grouped by SQL. */
