@@ -789,6 +789,7 @@ describe('request log', () => {
       }),
     ]);
     expect(Date.parse(log.body.requests[0].at)).not.toBeNaN();
+    expect(Date.parse(log.body.requests[0].arrived_at)).toBeLessThanOrEqual(Date.parse(log.body.requests[0].at));
     const text = JSON.stringify(log.body);
     for (const secret of [ws.secret, US_KEY, 'pk-wrong']) expect(text).not.toContain(secret);
 

@@ -80,6 +80,7 @@ const changeCohortMembers: PartnerOperation = (deps, body, workspace, counts) =>
 
 function partnerEndpoint(deps: PartnerRouterDeps, operation: PartnerOperation): RequestHandler {
   return async (req, res) => {
+    const arrivedAt = Date.now();
     const counts = countIdentifiers(req.body);
     const cohortId = cohortIdOf(req.body);
     let workspaceId: string | null = null;
@@ -112,7 +113,10 @@ function partnerEndpoint(deps: PartnerRouterDeps, operation: PartnerOperation): 
       release?.();
     }
     // Logged before answering, so a client that reads /sandbox/requests next sees this call.
-    deps.log.record({ path: pathOf(req), status, workspace_id: workspaceId, cohort_id: cohortId, ...counts });
+    deps.log.record(
+      { path: pathOf(req), status, workspace_id: workspaceId, cohort_id: cohortId, ...counts },
+      arrivedAt,
+    );
     res.status(status).set(headers).json(answer);
   };
 }

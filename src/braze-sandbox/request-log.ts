@@ -5,7 +5,10 @@
  */
 export interface PartnerCallEntry {
   seq: number;
+  /** When the call was answered. */
   at: string;
+  /** When it arrived: the moment the rate limit counted it (before any held latency or work). */
+  arrived_at: string;
   path: string;
   status: number;
   workspace_id: string | null;
@@ -32,10 +35,11 @@ export class PartnerCallLog {
 
   constructor(private readonly capacity = DEFAULT_REQUEST_LOG_CAPACITY) {}
 
-  record(call: Omit<PartnerCallEntry, 'seq' | 'at'>): PartnerCallEntry {
+  record(call: Omit<PartnerCallEntry, 'seq' | 'at' | 'arrived_at'>, arrivedAt = Date.now()): PartnerCallEntry {
     this.count += 1;
     this.maxIdentifiers = Math.max(this.maxIdentifiers, call.identifiers);
-    const entry: PartnerCallEntry = { seq: this.count, at: new Date().toISOString(), ...call };
+    const at = new Date().toISOString();
+    const entry: PartnerCallEntry = { seq: this.count, at, arrived_at: new Date(arrivedAt).toISOString(), ...call };
     if (this.entries.length < this.capacity) {
       this.entries.push(entry);
     } else {

@@ -223,7 +223,8 @@ export class RunExecution {
    * Sends a span of the diff's pages (≤ 1,000 identifiers each), in order, holding one of the
    * cohort's in-flight slots. Each page Braze acknowledged is recorded as synced in one
    * transaction and then in the job's progress, so a retry of the job resumes after it: a crash
-   * costs at most the page that was in flight (resending a page is harmless). A permanent
+   * costs a span at most two pages, the one in flight and the one before it if its record (which
+   * overlaps the next request) had not finished (resending a page is harmless). A permanent
    * refusal fails the run for every other page: `PermanentPageError`.
    */
   async sendPages(span: UploadPagePayload, job: RunJob, jobId?: string): Promise<UploadPageResult> {

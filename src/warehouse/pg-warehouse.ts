@@ -6,12 +6,14 @@ import { DEFAULT_WAREHOUSE_DEADLINES, type WarehouseDeadlines } from './deadline
 import { pgWarehouseMigrations } from './pg-schema';
 import {
   type EventInput,
+  type FrozenDiff,
   type FrozenRun,
   type PageChanges,
   type PageRow,
   pageChangesOf,
   type PreviewMember,
   type RunChanges,
+  type SyncTarget,
   type UserInput,
   type Warehouse,
 } from './warehouse';
@@ -387,8 +389,8 @@ export class PgWarehouse implements Warehouse {
     workspaceId: string,
     criteria: Criteria,
     now: number,
-    sync: { cohortId: string; syncScope: string },
-  ): Promise<(FrozenRun & RunChanges) | null> {
+    sync: SyncTarget,
+  ): Promise<FrozenDiff | null> {
     const [runKey, syncSet] = await Promise.all([this.runKey(runId), this.syncSet(sync.cohortId, sync.syncScope)]);
     const where = compileCriteria(criteria, { now, userAlias: 'u', dialect: 'postgres', firstParameter: 3 });
     return this.transaction('freezing the members', this.deadlines.bulkMs, async (client) => {

@@ -10,12 +10,14 @@ import { warehouseMigrations } from './sqlite-schema';
 import { WarehouseTimeoutError } from './warehouse-timeout-error';
 import {
   type EventInput,
+  type FrozenDiff,
   type FrozenRun,
   type PageChanges,
   type PageRow,
   pageChangesOf,
   type PreviewMember,
   type RunChanges,
+  type SyncTarget,
   type UserInput,
   type Warehouse,
 } from './warehouse';
@@ -334,8 +336,8 @@ export class SqliteWarehouse implements Warehouse {
     workspaceId: string,
     criteria: Criteria,
     now: number,
-    sync: { cohortId: string; syncScope: string },
-  ): Promise<(FrozenRun & RunChanges) | null> {
+    sync: SyncTarget,
+  ): Promise<FrozenDiff | null> {
     const where = compileCriteria(criteria, { now, userAlias: 'u' });
     const members = `FROM users u WHERE u.workspace_id = ? AND u.id BETWEEN ? AND ?`;
     // The identifier test first: it is cheap, and it spares the criteria for the other half.

@@ -81,6 +81,15 @@ export interface RunChanges {
   syncedBefore: number;
 }
 
+/** The Braze cohort and endpoint a diff is taken against. */
+export interface SyncTarget {
+  cohortId: string;
+  syncScope: string;
+}
+
+/** A first import frozen straight into its diff: both steps' figures. */
+export type FrozenDiff = FrozenRun & RunChanges;
+
 export interface Warehouse {
   upsertUsers(workspaceId: string, users: UserInput[]): Promise<{ upserted: number }>;
   appendEvents(workspaceId: string, events: EventInput[]): Promise<{ appended: number; usersCreated: number }>;
@@ -103,8 +112,8 @@ export interface Warehouse {
     workspaceId: string,
     criteria: Criteria,
     now: number,
-    sync: { cohortId: string; syncScope: string },
-  ): Promise<(FrozenRun & RunChanges) | null>;
+    sync: SyncTarget,
+  ): Promise<FrozenDiff | null>;
   /** Writes the run's diff against what Braze was told, numbered 1..n (replacing any earlier attempt). */
   computeChanges(runId: string, cohortId: string, syncScope: string, fullResync: boolean): Promise<RunChanges>;
   /** A page of the diff (seqs fromSeq..toSeq of the run, 1-based), grouped by SQL. */

@@ -73,8 +73,10 @@ export async function sandboxRequests(h: Harness) {
     max_in_flight_per_cohort: number;
     requests: {
       seq: number;
-      /** When the sandbox received it (ISO 8601, its clock). */
+      /** When the sandbox answered it (ISO 8601, its clock). */
       at: string;
+      /** When it arrived, as the sandbox's rate limit counts it. */
+      arrived_at: string;
       path: string;
       status: number;
       cohort_id: string;
