@@ -4,6 +4,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cohortChangesJson } from '../src/braze/cohort-changes';
 import type { Criteria } from '../src/domain/criteria';
+import { openSqlite, STORE_LOCK_WAIT_MS } from '../db/client';
 import { isBusyStore } from '../src/store-errors';
 import { openWarehouse, type OpenedWarehouse } from '../src/warehouse/open-warehouse';
 import { openPgWarehouse, PgWarehouse } from '../src/warehouse/pg-warehouse';
@@ -320,6 +321,45 @@ describe('the warehouse on SQLite only', () => {
     } finally {
       await wh.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the warehouse on SQLite only: a page record and the write lock', () => {
+  it('waits for a lock another connection holds without holding up the event loop, then records the page', async () => {
+    const dir = scratchDir('warehouse-lock');
+    const path = join(dir, 'warehouse.db');
+    const wh = await openSqliteWarehouse(path);
+    // Another process' write transaction, as a second connection to the same file.
+    const other = openSqlite(path);
+    try {
+      await wh.upsertUsers('w', [{ user_key: 'a', external_id: 'a', properties: { vip: true } }]);
+      await wh.freezeRunMembers(RUN_1, 'w', vip, Date.now());
+      await wh.computeChanges(RUN_1, 'cohort', 'scope', false);
+
+      other.exec('BEGIN IMMEDIATE');
+      let ticks = 0;
+      const ticker = setInterval(() => ticks++, 5);
+      const recorded = wh.applyChanges(RUN_1, 'cohort', 'scope', 1, 1).then(() => 'recorded');
+      await new Promise((r) => setTimeout(r, 300));
+      clearInterval(ticker);
+      // SQLite's own busy wait would have slept inside the call, and no timer would have fired.
+      expect(ticks).toBeGreaterThan(10);
+      expect(await Promise.race([recorded, Promise.resolve('waiting')])).toBe('waiting');
+      other.exec('COMMIT');
+      expect(await recorded).toBe('recorded');
+      expect(await diff()).toEqual({ additions: 0, removals: 0, syncedBefore: 1 });
+      // The connection's busy wait is back for every other statement.
+      expect(wh.db.pragma('busy_timeout', { simple: true })).toBe(STORE_LOCK_WAIT_MS);
+    } finally {
+      other.close();
+      await wh.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+
+    async function diff() {
+      await wh.freezeRunMembers(RUN_2, 'w', vip, Date.now());
+      return wh.computeChanges(RUN_2, 'cohort', 'scope', false);
     }
   });
 });
