@@ -129,6 +129,20 @@ describe('each refusal says whose setting to check', () => {
     expect(down.message).toMatch(/Braze answered 503: Service Unavailable/);
   });
 
+  it('a Braze that does not answer within the timeout, or cannot be reached, is retried and says which', async () => {
+    const s = await start();
+    // The sandbox would answer 201 after 3 s: only giving up at the timeout makes this a refusal.
+    await s.admin('/sandbox/config', { faults: { latency_ms: 3_000 } });
+    const slow = await refusal(s.client({ timeoutMs: 200 }).checkKeys(), [s.secret, US_KEY]);
+    expect(slow).toBeInstanceOf(BrazeRetryableError);
+    expect(slow.message).toBe(`Braze timed out (${new URL(sandbox!.url).host})`);
+    await s.admin('/sandbox/config', { faults: null });
+
+    const closed = await refusal(s.client({ endpoint: 'http://127.0.0.1:1' }).checkKeys(), [s.secret, US_KEY]);
+    expect(closed).toBeInstanceOf(BrazeRetryableError);
+    expect(closed.message).toBe('Braze could not be reached (127.0.0.1:1)');
+  });
+
   it('takes 202 queued (maintenance) as accepted', async () => {
     const s = await start();
     await s.admin('/sandbox/config', { maintenance: true });
