@@ -92,13 +92,15 @@ export class RunPlans {
     if (!cohort || cohort.deletedAt) throw new Error('The cohort was deleted.');
     const syncScope = await this.connections.syncScope(p.workspaceId);
     if (!syncScope) throw new Error('The workspace has no Braze connection.');
+    const criteria = cohort.criteria as Criteria;
     try {
-      const frozen = await this.warehouse.freezeRunMembers(
-        p.planId,
-        p.workspaceId,
-        cohort.criteria as Criteria,
-        Date.now(),
-      );
+      // As a run does: a cohort Braze holds nothing of is frozen straight into its diff.
+      const firstImport = await this.warehouse.freezeFirstImport?.(p.planId, p.workspaceId, criteria, Date.now(), {
+        cohortId: cohort.id,
+        syncScope,
+      });
+      if (firstImport) return firstImport;
+      const frozen = await this.warehouse.freezeRunMembers(p.planId, p.workspaceId, criteria, Date.now());
       const changes = await this.warehouse.computeChanges(p.planId, cohort.id, syncScope, false);
       return { ...frozen, ...changes };
     } finally {
