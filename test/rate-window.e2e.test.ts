@@ -61,13 +61,18 @@ async function importAll(name: string, seed: number) {
 }
 
 /**
- * The most accepted calls in any window of `windowMs` starting at an accepted call, by when each
- * arrived at the sandbox (its clock), as a rate limit counts them. Not by when each was answered:
- * calls queued behind each other in the single-threaded sandbox are answered closer together
- * than they arrived.
+ * The most calls in any window of `windowMs` starting at one of them, by when each arrived at the
+ * sandbox (its clock), as a rate limit counts them: accepted ones only, or every call the
+ * importer sent. Not by when each was answered: calls queued behind each other in the
+ * single-threaded sandbox are answered closer together than they arrived.
  */
-function busiestWindow(calls: { arrived_at: string; status: number }[], windowMs: number): number {
-  const times = calls.filter((c) => c.status < 400).map((c) => Date.parse(c.arrived_at));
+function busiestWindow(
+  calls: { arrived_at: string; status: number }[],
+  windowMs: number,
+  which: 'accepted' | 'sent' = 'accepted',
+): number {
+  const counted = which === 'sent' ? calls : calls.filter((c) => c.status < 400);
+  const times = counted.map((c) => Date.parse(c.arrived_at));
   times.sort((a, b) => a - b);
   let most = 0;
   for (let i = 0, j = 0; i < times.length; i++) {
@@ -110,7 +115,10 @@ describe("a sandbox limit 20% below the importer's", () => {
     expect(members).toEqual(expected.inBraze);
     const accepted = calls.filter((c) => c.status === 201);
     expect(accepted.length).toBe(1 + Math.ceil(expected.sendable / 1000));
-    expect(busiestWindow(calls, LIMIT.windowSeconds * 1000)).toBeLessThanOrEqual(sandboxLimit);
+    // The importer kept to its own limit, refusals included: each send took from the shared
+    // budget. (The sandbox's windows are fixed, so two of its windows back to back may accept
+    // more than its limit within one sliding window: that is not the importer's to prevent.)
+    expect(busiestWindow(calls, LIMIT.windowSeconds * 1000, 'sent')).toBeLessThanOrEqual(LIMIT.requests);
     // Refusals stop with the pause: at most the calls already in flight when a window filled
     // (the cohort's in-flight bound, 4), for each window the run spanned.
     const refused = calls.filter((c) => c.status === 429).length;
