@@ -353,24 +353,17 @@ export class SqliteWarehouse implements Warehouse {
       if ((this.stmts.syncedCount.get(syncSet) as number) > 0) return null;
       const runKey = this.runKey(runId);
       this.stmts.deleteRunMembers.run(runKey);
-      this.deleteRunChanges(runKey);
-      this.runFirstSeqs.delete(runId);
-      // As in computeChanges: inside the write transaction the new rows take consecutive seqs.
-      const before = this.stmts.lastSeq.get() as number;
       let additions = 0;
       let unmatchable = 0;
-      for (const [lo, hi] of idChunks(this.stmts.workspaceIds.get({ key: workspaceId }) as IdRange)) {
-        checkpoint();
-        additions += insertAdditions.run(runKey, workspaceId, lo, hi, ...where.params).changes;
-        unmatchable += countUnmatchable.get(workspaceId, lo, hi, ...where.params) as number;
-      }
-      checkpoint();
-      if (additions > 0) {
-        if (this.stmts.countChanges.get(before + 1, before + additions) !== additions) {
-          throw new Error(`The changes of run ${runId} did not get consecutive seqs`);
+      this.writeRunChanges(runId, runKey, () => {
+        for (const [lo, hi] of idChunks(this.stmts.workspaceIds.get({ key: workspaceId }) as IdRange)) {
+          checkpoint();
+          additions += insertAdditions.run(runKey, workspaceId, lo, hi, ...where.params).changes;
+          unmatchable += countUnmatchable.get(workspaceId, lo, hi, ...where.params) as number;
         }
-        this.stmts.setRunRange.run(before + 1, before + additions, runKey);
-      }
+        checkpoint();
+        return additions;
+      });
       return { cohortSize: additions + unmatchable, unmatchable, additions, removals: 0, syncedBefore: 0 };
     });
   }
@@ -399,31 +392,48 @@ export class SqliteWarehouse implements Warehouse {
     return this.bulkWrite('computing the changes', (checkpoint): RunChanges => {
       const runKey = this.runKey(runId);
       const syncSet = this.syncSet(cohortId, syncScope);
-      this.deleteRunChanges(runKey);
-      this.runFirstSeqs.delete(runId);
       const syncedBefore = this.stmts.syncedCount.get(syncSet) as number;
-      // Inside the write transaction nobody else inserts: each new row takes max(seq) + 1, so
-      // the run's changes are the consecutive seqs after `before`, additions first.
-      const before = this.stmts.lastSeq.get() as number;
-      let changes = 0;
-      for (const [lo, hi] of idChunks(this.stmts.memberIds.get({ key: runKey }) as IdRange)) {
+      // Additions first, then removals.
+      const range = this.writeRunChanges(runId, runKey, () => {
+        let changes = 0;
+        for (const [lo, hi] of idChunks(this.stmts.memberIds.get({ key: runKey }) as IdRange)) {
+          checkpoint();
+          changes += insertAdditions.run({ runKey, syncSet, lo, hi }).changes;
+        }
+        for (const [lo, hi] of idChunks(this.stmts.syncedIds.get({ key: syncSet }) as IdRange)) {
+          checkpoint();
+          changes += insertRemovals.run({ runKey, syncSet, lo, hi }).changes;
+        }
         checkpoint();
-        changes += insertAdditions.run({ runKey, syncSet, lo, hi }).changes;
-      }
-      for (const [lo, hi] of idChunks(this.stmts.syncedIds.get({ key: syncSet }) as IdRange)) {
-        checkpoint();
-        changes += insertRemovals.run({ runKey, syncSet, lo, hi }).changes;
-      }
-      checkpoint();
-      if (changes === 0) return { additions: 0, removals: 0, syncedBefore };
-      const first = before + 1;
-      const last = before + changes;
-      if (this.stmts.countChanges.get(first, last) !== changes) {
-        throw new Error(`The changes of run ${runId} did not get consecutive seqs`);
-      }
-      this.stmts.setRunRange.run(first, last, runKey);
-      return { ...(this.stmts.changeCounts.get(first, last) as Omit<RunChanges, 'syncedBefore'>), syncedBefore };
+        return changes;
+      });
+      if (!range) return { additions: 0, removals: 0, syncedBefore };
+      return {
+        ...(this.stmts.changeCounts.get(range.first, range.last) as Omit<RunChanges, 'syncedBefore'>),
+        syncedBefore,
+      };
     });
+  }
+
+  /**
+   * Writes a run's diff inside a freeze's or a diff's transaction: drops an earlier attempt's,
+   * lets `insert` add the rows (it answers how many), and records their range on the run's key.
+   * Inside the write transaction nobody else inserts: each new row takes max(seq) + 1, so the
+   * run's changes are the consecutive seqs after the last one before. Null when there are none.
+   */
+  private writeRunChanges(runId: string, runKey: number, insert: () => number): { first: number; last: number } | null {
+    this.deleteRunChanges(runKey);
+    this.runFirstSeqs.delete(runId);
+    const before = this.stmts.lastSeq.get() as number;
+    const changes = insert();
+    if (changes === 0) return null;
+    const first = before + 1;
+    const last = before + changes;
+    if (this.stmts.countChanges.get(first, last) !== changes) {
+      throw new Error(`The changes of run ${runId} did not get consecutive seqs`);
+    }
+    this.stmts.setRunRange.run(first, last, runKey);
+    return { first, last };
   }
 
   async readPage(runId: string, fromSeq: number, toSeq: number): Promise<PageChanges> {
