@@ -163,11 +163,10 @@ export class RunExecution {
     await job.progress({ stage: 'freezing members' });
     const criteria = cohort.criteria as Criteria;
     // A first import's diff is its members: frozen straight into the diff where the engine can.
-    const firstImport =
-      (await this.warehouse.freezeFirstImport?.(runId, run.workspaceId, criteria, Date.now(), {
-        cohortId: run.cohortId,
-        syncScope: connection.syncScope,
-      })) ?? null;
+    const firstImport = await this.warehouse.freezeFirstImport?.(runId, run.workspaceId, criteria, Date.now(), {
+      cohortId: run.cohortId,
+      syncScope: connection.syncScope,
+    });
     const frozen = firstImport ?? (await this.warehouse.freezeRunMembers(runId, run.workspaceId, criteria, Date.now()));
     const cancelledBy = await this.runs.abortReason(runId);
     if (cancelledBy) {
@@ -259,7 +258,7 @@ export class RunExecution {
       done.pagesDone++;
       done.added += changes.added;
       done.removed += changes.removed;
-      [, runPagesDone] = await Promise.all([job.progress({ ...done }), this.outcomes.pagesDone(span.runId, 1)]);
+      [, runPagesDone] = await Promise.all([job.progress({ ...done }), this.outcomes.countPagesDone(span.runId, 1)]);
     };
     const stopped = await job.withCohortSlot(run.cohortId, span.lastPage - firstToSend + 1, async () => {
       let sent = 0;

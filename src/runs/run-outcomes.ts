@@ -38,16 +38,20 @@ export class RunOutcomes {
     private readonly log: Logger,
   ) {}
 
+  /** Pages of an active run that workers have sent (the counter settling drops). */
+  async pagesDone(runId: string): Promise<number> {
+    return Number((await this.redis.get(runProgressKey(this.queuePrefix, runId))) ?? 0);
+  }
+
   /**
-   * Pages of an active run that workers have sent (the counter settling drops), after counting
-   * `more` just sent ones. Progress only: a page sent again after a crash may count twice.
+   * Counts `pages` just sent and answers how many are done. Progress only: a page sent again
+   * after a crash may count twice.
    */
-  async pagesDone(runId: string, more = 0): Promise<number> {
+  async countPagesDone(runId: string, pages: number): Promise<number> {
     const key = runProgressKey(this.queuePrefix, runId);
-    if (more === 0) return Number((await this.redis.get(key)) ?? 0);
     // One round trip per page: the key's lifetime is set once, by the increment that made it.
-    const done = await this.redis.incrby(key, more);
-    if (done === more) await this.redis.expire(key, 7 * 24 * 3600);
+    const done = await this.redis.incrby(key, pages);
+    if (done === pages) await this.redis.expire(key, 7 * 24 * 3600);
     return done;
   }
 
