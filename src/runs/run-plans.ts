@@ -78,7 +78,16 @@ export class RunPlans {
       }
       if (state !== 'pending') {
         this.log.error({ planId, cohortId, error: state.failed }, 'plan failed');
-        throw new Error(`The plan of cohort ${cohortId} failed: ${state.failed}`);
+        // The usual causes changed under the plan: the cohort deleted (404) or the connection
+        // removed (409) meanwhile, answered as such; anything else is the worker's to retry.
+        await this.cohorts.row(workspaceId, cohortId);
+        if (!(await this.connections.exists(workspaceId))) {
+          throw new ConflictError(
+            'braze_connection_missing',
+            'Save a Braze connection first: PUT /v1/braze-connection.',
+          );
+        }
+        throw new ServiceError(503, 'plan_failed', 'The plan could not be computed; try again shortly.');
       }
       // The worker goes on and drops what it froze; the caller hears the deadline now.
       if (Date.now() - started > this.deadlineMs) throw new WarehouseTimeoutError('the plan', this.deadlineMs);

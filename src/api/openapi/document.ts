@@ -54,7 +54,7 @@ export const ERROR_RESPONSES: Record<number, { name: string; description: string
     name: 'Unavailable',
     description:
       'Try again later (Retry-After where known): store_busy, warehouse_timeout, queue_unavailable, ' +
-      'scheduler_unavailable.',
+      'scheduler_unavailable, plan_failed.',
   },
 };
 
