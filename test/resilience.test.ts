@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { identifiersSent } from '../src/metrics/metrics';
 import { expectedFromDemo, sandboxMembers, sandboxRequests } from './support/expectations';
 import {
   createConnectedWorkspace,
@@ -57,6 +58,11 @@ async function uploadsOf(cohort: { braze_cohort_id: string }, since: number) {
   );
 }
 
+/** The in-process workers' cohort_import_identifiers_sent_total{op="add"}. */
+async function identifiersAdded(): Promise<number> {
+  return (await identifiersSent.get()).values.find((v) => v.labels.op === 'add')?.value ?? 0;
+}
+
 async function importNow(cohortId: string) {
   const res = await h.request('POST', `/v1/cohorts/${cohortId}/imports`, { token: ws.token, body: {} });
   expect(res.status).toBe(202);
@@ -74,6 +80,7 @@ describe('a run that partly fails', () => {
       // Registering the cohort succeeds; then about half the pages fail their only attempt.
       await h.sandbox('PUT', '/sandbox/config', { faults: { error_share: 0.5, error_statuses: [503] } });
       // (The sandbox draws its faults from a seeded sequence, so the share that fails is stable.)
+      const sentBefore = await identifiersAdded();
       const first = await waitForRun(h, ws.token, await importNow(cohort.id));
       await h.sandbox('PUT', '/sandbox/config', { faults: null });
       expect(first.status).toBe('partially_failed');
@@ -81,6 +88,8 @@ describe('a run that partly fails', () => {
       expect(first.failed).toBeGreaterThan(0);
       expect(first.failed).toBe(expected.sendable - first.added);
       expect(first.error ?? '').toMatch(/could not be sent|Braze/);
+      // The metric counts every page Braze took, those of spans that gave up part-way too.
+      expect((await identifiersAdded()) - sentBefore).toBe(first.added);
 
       const before = (await sandboxRequests(h)).count;
       const second = await waitForRun(h, ws.token, await importNow(cohort.id));

@@ -4,6 +4,7 @@ import { BrazeError } from '../braze/errors';
 import type { Criteria } from '../domain/criteria';
 import { guardrailHold } from '../domain/guardrail';
 import type { Logger } from '../logger';
+import { identifiersSent } from '../metrics/metrics';
 import { PAGE_SIZE } from '../queue/names';
 import {
   type UploadPagePayload,
@@ -255,6 +256,9 @@ export class RunExecution {
     // Records a page Braze acknowledged: in the synced set, then in the job's progress.
     const record = async (seqs: { from: number; to: number }, changes: { added: number; removed: number }) => {
       await this.applyAcknowledged(span.runId, run.cohortId, syncScope, seqs);
+      // Counted page by page, so a span that gives up part-way still counts what Braze took.
+      identifiersSent.inc({ op: 'add' }, changes.added);
+      identifiersSent.inc({ op: 'remove' }, changes.removed);
       done.pagesDone++;
       done.added += changes.added;
       done.removed += changes.removed;

@@ -2,17 +2,13 @@ import { type Job, UnrecoverableError } from 'bullmq';
 import type { AppContext } from '../../src/context';
 import { type UploadPageResult, uploadPagePayload } from '../../src/queue/payloads';
 import { PermanentPageError } from '../../src/runs/run-execution';
-import { identifiersSent } from '../../src/metrics/metrics';
 import { runJob } from '../run-job';
 
 /** A span of a run's diff pages to Braze; a permanent refusal is not retried. */
 export async function uploadPage(ctx: AppContext, job: Job, token: string | undefined): Promise<UploadPageResult> {
   const span = uploadPagePayload.parse(job.data);
   try {
-    const result = await ctx.execution.sendPages(span, runJob(ctx, job, token), job.id);
-    identifiersSent.inc({ op: 'add' }, result.added);
-    identifiersSent.inc({ op: 'remove' }, result.removed);
-    return result;
+    return await ctx.execution.sendPages(span, runJob(ctx, job, token), job.id);
   } catch (err) {
     if (err instanceof PermanentPageError) throw new UnrecoverableError(err.message);
     throw err;
