@@ -85,8 +85,12 @@ describe('the /v1 calls the console makes', () => {
   it('lists each cohort with its last run and its schedule', async () => {
     const ran = await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name: 'Ran', criteria } });
     const idle = await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name: 'Idle', criteria } });
+    // Two runs: the list shows the newer one.
+    const older = await h.request('POST', `/v1/cohorts/${ran.body.id}/imports`, { token: ws.token, body: {} });
+    await waitForRun(h, ws.token, older.body.id);
     const started = await h.request('POST', `/v1/cohorts/${ran.body.id}/imports`, { token: ws.token, body: {} });
     const run = await waitForRun(h, ws.token, started.body.id);
+    expect(run.id).not.toBe(older.body.id);
     await h.request('PUT', `/v1/cohorts/${ran.body.id}/schedule`, {
       token: ws.token,
       body: { cadence: 'weekly', weekday: 'monday', time: '09:00', timezone: 'America/Sao_Paulo' },
