@@ -364,6 +364,39 @@ describe('the warehouse on SQLite only: a page record and the write lock', () =>
   });
 });
 
+describe('the warehouse on SQLite only: freezes and diffs run off the caller’s thread', () => {
+  it('keeps the event loop turning while a freeze waits for the write lock, then freezes', async () => {
+    const dir = scratchDir('warehouse-bulk-thread');
+    const path = join(dir, 'warehouse.db');
+    const wh = await openSqliteWarehouse(path);
+    const other = openSqlite(path);
+    try {
+      await wh.upsertUsers('w', [
+        { user_key: 'a', external_id: 'a', properties: { vip: true } },
+        { user_key: 'b', external_id: 'b', properties: { vip: false } },
+      ]);
+      await wh.freezeRunMembers(RUN_2, 'w', vip, Date.now()); // the thread is up
+      // Another process' write transaction, ended by a timer of this thread: on this thread the
+      // freeze's busy wait would hold that timer back until SQLite gave up (SQLITE_BUSY).
+      other.exec('BEGIN IMMEDIATE');
+      setTimeout(() => other.exec('COMMIT'), 200);
+      expect(await wh.freezeRunMembers(RUN_1, 'w', vip, Date.now())).toEqual({ cohortSize: 1, unmatchable: 0 });
+      expect(other.inTransaction).toBe(false);
+      // What the thread wrote is what this connection reads: the diff and a page of it.
+      expect(await wh.computeChanges(RUN_1, 'cohort', 'scope', false)).toEqual({
+        additions: 1,
+        removals: 0,
+        syncedBefore: 0,
+      });
+      expect((await wh.readPage(RUN_1, 1, 1)).add.userIds).toBe('["a"]');
+    } finally {
+      other.close();
+      await wh.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the warehouse on PostgreSQL only', () => {
   let database: TestDatabase;
   beforeAll(async () => {

@@ -4,6 +4,7 @@ import { openSqlite, STORE_LOCK_WAIT_MS } from '../../db/client';
 import { compileCriteria, type Criteria } from '../domain/criteria';
 import { brazeIdentifierSql } from '../domain/identity';
 import { DEFAULT_WAREHOUSE_DEADLINES, type WarehouseDeadlines } from './deadlines';
+import { type BulkMethod, SqliteBulkThread } from './sqlite-bulk-thread';
 import { SqlitePreviewPool } from './sqlite-preview-pool';
 import { allowInterruption, type PreviewQuery, runPreview } from './sqlite-preview-run.mjs';
 import { warehouseMigrations } from './sqlite-schema';
@@ -43,8 +44,13 @@ export interface SqliteWarehouseOptions {
    * `bulkWrite`). SQLite's other statements have no deadline.
    */
   deadlines?: Partial<WarehouseDeadlines>;
-  /** Threads that run previews (each with its own read-only connection). */
+  /** Threads that run previews (each with its own read-only connection); 0: previews on this thread. */
   previewThreads?: number;
+  /**
+   * Freezes, diffs and discards in a thread with a connection of its own (default, for a file),
+   * so they never hold the caller's event loop; false runs them on this thread.
+   */
+  bulkThread?: boolean;
 }
 
 export async function openSqliteWarehouse(
@@ -91,6 +97,8 @@ export class SqliteWarehouse implements Warehouse {
   readonly previews: SqlitePreviewPool | undefined;
   /** A freeze's or a diff's deadline, as PostgreSQL's statement_timeout for them. */
   private readonly bulkMs: number;
+  /** Where freezes, diffs and discards run when not on this thread. */
+  private readonly bulk: SqliteBulkThread | undefined;
 
   constructor(
     readonly db: Database.Database,
@@ -98,12 +106,18 @@ export class SqliteWarehouse implements Warehouse {
   ) {
     allowInterruption(db);
     this.bulkMs = options.deadlines?.bulkMs ?? DEFAULT_WAREHOUSE_DEADLINES.bulkMs;
-    this.previews = db.memory
-      ? undefined
-      : new SqlitePreviewPool(db.name, {
-          threads: options.previewThreads ?? 2,
-          deadlineMs: options.deadlines?.queryMs ?? DEFAULT_WAREHOUSE_DEADLINES.queryMs,
-        });
+    this.previews =
+      db.memory || options.previewThreads === 0
+        ? undefined
+        : new SqlitePreviewPool(db.name, {
+            threads: options.previewThreads ?? 2,
+            deadlineMs: options.deadlines?.queryMs ?? DEFAULT_WAREHOUSE_DEADLINES.queryMs,
+          });
+    // An in-memory database cannot be shared with another connection: its bulk work stays here.
+    this.bulk =
+      db.memory || options.bulkThread === false
+        ? undefined
+        : new SqliteBulkThread({ path: db.name, bulkMs: this.bulkMs });
     this.stmts = {
       upsertUser: db.prepare(`
         INSERT INTO users (workspace_id, user_key, external_id, alias_name, alias_label, device_id, properties, first_seen, last_seen)
@@ -191,8 +205,12 @@ export class SqliteWarehouse implements Warehouse {
   private runKey(runId: string): number {
     let key = this.runKeys.get(runId);
     if (key === undefined) {
-      this.stmts.insertRunKey.run(runId);
-      key = this.stmts.runKey.get(runId) as number;
+      // Read first: a reader (a page) of a run that has a key then takes no write lock.
+      key = this.stmts.runKey.get(runId) as number | undefined;
+      if (key === undefined) {
+        this.stmts.insertRunKey.run(runId);
+        key = this.stmts.runKey.get(runId) as number;
+      }
       this.runKeys.set(runId, key);
     }
     return key;
@@ -221,11 +239,28 @@ export class SqliteWarehouse implements Warehouse {
     const name = `${cohortId}/${syncScope}`;
     let key = this.syncSets.get(name);
     if (key === undefined) {
-      this.stmts.insertSyncSet.run(cohortId, syncScope);
-      key = this.stmts.syncSet.get(cohortId, syncScope) as number;
+      // Read first, as for run keys: a page record then takes the write lock only in its transaction.
+      key = this.stmts.syncSet.get(cohortId, syncScope) as number | undefined;
+      if (key === undefined) {
+        this.stmts.insertSyncSet.run(cohortId, syncScope);
+        key = this.stmts.syncSet.get(cohortId, syncScope) as number;
+      }
       this.syncSets.set(name, key);
     }
     return key;
+  }
+
+  /**
+   * A run's bulk call in the bulk thread. That thread's writes change what this connection's
+   * caches hold of the run (its key may be new, its changes renumbered): they are dropped.
+   */
+  private async offThread<T>(runId: string, method: BulkMethod, args: unknown[]): Promise<T> {
+    try {
+      return await this.bulk!.call<T>(method, args);
+    } finally {
+      this.runKeys.delete(runId);
+      this.runFirstSeqs.delete(runId);
+    }
   }
 
   async upsertUsers(workspaceId: string, users: UserInput[]): Promise<{ upserted: number }> {
@@ -301,7 +336,9 @@ export class SqliteWarehouse implements Warehouse {
       if (performance.now() > deadline) throw new WarehouseTimeoutError(operation, this.bulkMs);
     };
     try {
-      return this.db.transaction(() => work(checkpoint))();
+      // IMMEDIATE: the write lock first, waited for with the busy timeout. A deferred transaction
+      // that read before its first write would be refused at once if another writer held it.
+      return this.db.transaction(() => work(checkpoint)).immediate();
     } catch (err) {
       // A run key or sync set made inside the rolled-back transaction no longer exists: the
       // next call must not reuse it from the cache (another run could be given the same id).
@@ -313,6 +350,7 @@ export class SqliteWarehouse implements Warehouse {
   }
 
   async freezeRunMembers(runId: string, workspaceId: string, criteria: Criteria, now: number): Promise<FrozenRun> {
+    if (this.bulk) return this.offThread(runId, 'freezeRunMembers', [runId, workspaceId, criteria, now]);
     const where = compileCriteria(criteria, { now, userAlias: 'u' });
     const insert = this.db.prepare(`
       INSERT INTO cohort_run_members (run_key, user_id, id_type, id_value, id_label)
@@ -338,6 +376,7 @@ export class SqliteWarehouse implements Warehouse {
     now: number,
     sync: SyncTarget,
   ): Promise<FrozenDiff | null> {
+    if (this.bulk) return this.offThread(runId, 'freezeFirstImport', [runId, workspaceId, criteria, now, sync]);
     const where = compileCriteria(criteria, { now, userAlias: 'u' });
     const members = `FROM users u WHERE u.workspace_id = ? AND u.id BETWEEN ? AND ?`;
     // The identifier test first: it is cheap, and it spares the criteria for the other half.
@@ -369,6 +408,7 @@ export class SqliteWarehouse implements Warehouse {
   }
 
   async computeChanges(runId: string, cohortId: string, syncScope: string, fullResync: boolean): Promise<RunChanges> {
+    if (this.bulk) return this.offThread(runId, 'computeChanges', [runId, cohortId, syncScope, fullResync]);
     // Additions: frozen members Braze does not know under this identifier (all of them on a
     // full resync). Removals: what Braze was told about users who are no longer members.
     const alreadySynced = fullResync
@@ -483,6 +523,7 @@ export class SqliteWarehouse implements Warehouse {
   }
 
   async discardRun(runId: string): Promise<void> {
+    if (this.bulk) return this.offThread(runId, 'discardRun', [runId]);
     const runKey = this.runKey(runId);
     this.db.transaction(() => {
       this.stmts.deleteRunMembers.run(runKey);
@@ -503,7 +544,7 @@ export class SqliteWarehouse implements Warehouse {
 
   async close(): Promise<void> {
     // The threads read through connections of their own: this one closes at once, as before.
-    const threads = this.previews?.close();
+    const threads = Promise.all([this.previews?.close(), this.bulk?.close()]);
     this.db.close();
     await threads;
   }

@@ -1,0 +1,98 @@
+import { Worker } from 'node:worker_threads';
+import { WarehouseTimeoutError } from './warehouse-timeout-error';
+
+/** The warehouse calls that write a whole run's working set: seconds of synchronous SQLite at 10M. */
+export type BulkMethod = 'freezeRunMembers' | 'freezeFirstImport' | 'computeChanges' | 'discardRun';
+
+export interface BulkThreadData {
+  path: string;
+  bulkMs: number;
+}
+export interface BulkCall {
+  id: number;
+  method: BulkMethod;
+  args: unknown[];
+}
+interface ErrorShape {
+  name: string;
+  message: string;
+  code?: string;
+  operation?: string;
+  limitMs?: number;
+}
+export type BulkAnswer = { id: number; ok: unknown } | { id: number; error: ErrorShape };
+
+const THREAD_FILE = new URL('./sqlite-bulk-entry.mjs', import.meta.url);
+
+/**
+ * Runs a SQLite warehouse's freezes, diffs and discards in a thread with a connection of its
+ * own, made on first need. On the caller's thread a 10M-member freeze held the event loop for
+ * half a minute: the job lock went unrenewed (BullMQ gave the job to another worker, which then
+ * stepped aside), and every other job of the process (pages of other runs) stood still. SQLite's
+ * single writer is unchanged: the thread's transaction holds the write lock as before.
+ */
+export class SqliteBulkThread {
+  private thread: Worker | undefined;
+  private readonly calls = new Map<number, { resolve(value: unknown): void; reject(err: Error): void }>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(private readonly data: BulkThreadData) {}
+
+  call<T>(method: BulkMethod, args: unknown[]): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('The warehouse is closed'));
+    const thread = this.thread ?? this.spawn();
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.calls.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      thread.postMessage({ id, method, args } satisfies BulkCall);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const thread = this.thread;
+    this.thread = undefined;
+    this.fail(new Error('The warehouse is closed'));
+    await thread?.terminate();
+  }
+
+  private spawn(): Worker {
+    const thread = new Worker(THREAD_FILE, { workerData: this.data, execArgv: [] });
+    // An idle thread does not keep the process alive; a pending call's caller does.
+    thread.unref();
+    thread.on('message', (answer: BulkAnswer) => {
+      const call = this.calls.get(answer.id);
+      if (!call) return;
+      this.calls.delete(answer.id);
+      if ('error' in answer) call.reject(revive(answer.error));
+      else call.resolve(answer.ok);
+    });
+    thread.on('error', (err) => this.lost(thread, err));
+    thread.on('exit', (code) => this.lost(thread, new Error(`The warehouse's bulk thread exited (code ${code})`)));
+    this.thread = thread;
+    return thread;
+  }
+
+  private lost(thread: Worker, err: Error): void {
+    if (this.thread !== thread) return;
+    this.thread = undefined;
+    this.fail(err);
+  }
+
+  private fail(err: Error): void {
+    for (const call of this.calls.values()) call.reject(err);
+    this.calls.clear();
+  }
+}
+
+/** The thread's error as the caller's code expects it: its class, or its name and SQLite code. */
+function revive(shape: ErrorShape): Error {
+  if (shape.name === 'WarehouseTimeoutError' && shape.operation !== undefined && shape.limitMs !== undefined) {
+    return new WarehouseTimeoutError(shape.operation, shape.limitMs);
+  }
+  const err = new Error(shape.message) as Error & { code?: string };
+  err.name = shape.name;
+  if (shape.code !== undefined) err.code = shape.code;
+  return err;
+}
