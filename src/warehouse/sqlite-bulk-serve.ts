@@ -1,12 +1,13 @@
-import type { MessagePort } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { openSqliteWarehouse, type SqliteWarehouse } from './sqlite-warehouse';
 import type { BulkCall, BulkAnswer, BulkThreadData } from './sqlite-bulk-thread';
 
 /**
- * The bulk thread's side: its own connection to the warehouse file and a SqliteWarehouse on it
- * that does the work on this thread, one call at a time (each is synchronous SQLite inside).
+ * The bulk thread's side (started through src/ts-thread-entry.mjs): its own connection to the
+ * warehouse file and a SqliteWarehouse on it that does the work on this thread, one call at a
+ * time (each is synchronous SQLite inside).
  */
-export async function serveBulkCalls(data: BulkThreadData, port: MessagePort): Promise<void> {
+async function serveBulkCalls(data: BulkThreadData, port: MessagePort): Promise<void> {
   const warehouse = await openSqliteWarehouse(data.path, {
     deadlines: { bulkMs: data.bulkMs },
     previewThreads: 0,
@@ -35,3 +36,5 @@ async function answer(warehouse: SqliteWarehouse, { id, method, args }: BulkCall
     };
   }
 }
+
+await serveBulkCalls((workerData as { data: BulkThreadData }).data, parentPort!);

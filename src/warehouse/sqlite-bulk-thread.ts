@@ -22,7 +22,8 @@ interface ErrorShape {
 }
 export type BulkAnswer = { id: number; ok: unknown } | { id: number; error: ErrorShape };
 
-const THREAD_FILE = new URL('./sqlite-bulk-entry.mjs', import.meta.url);
+const ENTRY = new URL('../ts-thread-entry.mjs', import.meta.url);
+const SERVE = new URL('./sqlite-bulk-serve.ts', import.meta.url).href;
 
 /**
  * Runs a SQLite warehouse's freezes, diffs and discards in a thread with a connection of its
@@ -58,7 +59,7 @@ export class SqliteBulkThread {
   }
 
   private spawn(): Worker {
-    const thread = new Worker(THREAD_FILE, { workerData: this.data, execArgv: [] });
+    const thread = new Worker(ENTRY, { workerData: { module: SERVE, data: this.data }, execArgv: [] });
     // An idle thread does not keep the process alive; a pending call's caller does.
     thread.unref();
     thread.on('message', (answer: BulkAnswer) => {
