@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [--scenario import|window|fairness|scaling|crash|all] [--engine sqlite|postgres|both] [--users N]`
+ * `npm run bench -- [--scenario import|window|fairness|scaling|crash|seed|all] [--engine sqlite|postgres|both] [--users N]`
  *
  * Named scenarios, each on fresh databases (two SQLite files in a temp folder, or one PostgreSQL
  * database made on 127.0.0.1:5432 and dropped after), a fresh queue prefix and the real
@@ -13,6 +13,7 @@
  * - fairness: workspace A (default 3M users) uploads; B (10k users) asks for an import meanwhile.
  * - scaling: 1, 2 and 4 worker processes, ids/s and CPU seconds per process.
  * - crash: kill -9 one of two workers during the pages and during a run's start.
+ * - seed: only the seeding (warehouse written, users registered in the sandbox), with CPU seconds.
  *
  * BENCH_BRAZE_LATENCY_MS holds every sandbox call that long in the import scenario;
  * BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT and WORKER_CONCURRENCY are passed on. A smoke run:
@@ -27,6 +28,7 @@ import { fairnessScenario } from './scenarios/fairness';
 import { type ImportFigures, importGoals, measureImport, printComparison, printImport } from './scenarios/import';
 import type { Scenario, ScenarioOptions } from './scenarios/scenario';
 import { scalingScenario } from './scenarios/scaling';
+import { seedScenario } from './scenarios/seed';
 import { windowScenario } from './scenarios/window';
 
 const { values: args } = parseArgs({
@@ -43,7 +45,7 @@ const ENGINES: Record<string, BenchEngine[]> = {
   postgres: ['postgres'],
   both: ['sqlite', 'postgres'],
 };
-const SCENARIOS = ['import', 'window', 'fairness', 'scaling', 'crash'] as const;
+const SCENARIOS = ['import', 'window', 'fairness', 'scaling', 'crash', 'seed'] as const;
 const number = (s: string | undefined) => (s === undefined ? undefined : Number(s.replaceAll(/[_,]/g, '')));
 const engines = ENGINES[args.engine!];
 const users = number(args.users);
@@ -58,7 +60,7 @@ if (
   !(window.seconds > 0)
 ) {
   console.error(
-    'usage: npm run bench -- [--scenario import|window|fairness|scaling|crash|all] [--engine sqlite|postgres|both]\n' +
+    'usage: npm run bench -- [--scenario import|window|fairness|scaling|crash|seed|all] [--engine sqlite|postgres|both]\n' +
       '                        [--users N (≥ 1000)] [--window-requests N] [--window-seconds S]',
   );
   process.exit(2);
@@ -69,6 +71,7 @@ const others: Record<Exclude<(typeof SCENARIOS)[number], 'import'>, Scenario> = 
   fairness: fairnessScenario,
   scaling: scalingScenario,
   crash: crashScenario,
+  seed: seedScenario,
 };
 
 const undo = new Undo();
