@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { dateTimeIn, duration, scheduleInWords, usersImported } from '../console/src/format';
+import {
+  dateTimeIn,
+  duration,
+  EVERY_HOURS,
+  hourlyRunTimes,
+  scheduleInWords,
+  usersImported,
+} from '../console/src/format';
+import { EVERY_HOURS as API_EVERY_HOURS } from '../src/domain/cadence';
 import type { Run, Schedule } from '../console/src/types';
 
 const now = new Date('2026-11-29T12:00:00Z');
@@ -56,6 +64,20 @@ describe('scheduleInWords', () => {
     expect(scheduleInWords({ ...base, enabled: false, next_run_at: null }, now)).toBe(
       'Daily at 09:00 America/Sao_Paulo — paused',
     );
+  });
+});
+
+describe('hourly choices', () => {
+  it('offers the steps the API accepts, in order', () => {
+    expect(EVERY_HOURS).toEqual([...API_EVERY_HOURS]);
+  });
+
+  it('lists the local times an hourly schedule runs at, keeping the ends of a long list', () => {
+    expect(hourlyRunTimes(6, 15)).toBe('00:15, 06:15, 12:15 and 18:15');
+    expect(hourlyRunTimes(12, 0)).toBe('00:00 and 12:00');
+    expect(hourlyRunTimes(3, 5)).toBe('00:05, 03:05, 06:05, 09:05, 12:05, 15:05, 18:05 and 21:05');
+    expect(hourlyRunTimes(2, 45)).toBe('00:45, 02:45, 04:45, …, 22:45');
+    expect(hourlyRunTimes(1, 59)).toBe('00:59, 01:59, 02:59, …, 23:59');
   });
 });
 

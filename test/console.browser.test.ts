@@ -377,4 +377,78 @@ describe('Cohort Control in Chromium', () => {
     await page.getByText('This workspace is not connected to Braze yet.').waitFor();
     expect((await h.request('GET', '/v1/braze-connection', { token: ws2.body.api_token })).status).toBe(404);
   });
+
+  it("creates an hourly schedule: every N hours at minute M, the API's message next to the minute", async () => {
+    const created = await h.request('POST', '/v1/cohorts', {
+      token: ws.token,
+      body: { name: 'Hourly cohort', criteria: { all: [{ property: 'country', op: 'eq', value: 'DE' }] } },
+    });
+    const id = created.body.id;
+    const { page, problems } = await openConsole();
+    await signIn(page, ws.token);
+    const listRow = page.locator(`tr[data-cohort-id="${id}"]`);
+    await listRow.getByRole('button', { name: 'Import to Braze' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('radio', { name: 'On a schedule' }).check();
+    await dialog.getByLabel('Cadence').selectOption('hourly');
+    // An hourly schedule has no time of day: every N hours from local midnight, at a minute.
+    expect(await dialog.getByLabel('Time', { exact: true }).count()).toBe(0);
+    expect(await dialog.getByLabel('Every').locator('option').allTextContents()).toEqual([
+      'hour',
+      '2 hours',
+      '3 hours',
+      '4 hours',
+      '6 hours',
+      '8 hours',
+      '12 hours',
+    ]);
+    await dialog.getByLabel('Every').selectOption('2');
+    const minute = dialog.getByLabel('Minute past the hour');
+    await minute.fill('75');
+    await dialog.getByLabel('Time zone').fill('Asia/Kolkata');
+    await dialog.getByRole('button', { name: 'Save schedule' }).click();
+    const minuteError = dialog.locator('#minute-error');
+    await minuteError.waitFor();
+    expect(await minuteError.textContent()).toMatch(/minute must be a whole number from 0 to 59.*\(got 75\)/);
+    expect(await minute.getAttribute('aria-invalid')).toBe('true');
+    await dialog.getByText('Correct the highlighted field.').waitFor();
+    expect((await h.request('GET', `/v1/cohorts/${id}/schedule`, { token: ws.token })).status).toBe(404);
+
+    await minute.fill('15');
+    await minuteError.waitFor({ state: 'detached' });
+    await dialog.getByText('Runs at 00:15, 02:15, 04:15, …, 22:15 in the time zone, counted from midnight.').waitFor();
+    await dialog.getByRole('button', { name: 'Save schedule' }).click();
+    await dialog.getByText(/^Schedule saved/).waitFor();
+    await shot(page, '09-hourly-schedule');
+    const schedule = await apiGet(`/v1/cohorts/${id}/schedule`);
+    expect(schedule).toMatchObject({ cadence: 'hourly', minute: 15, every_hours: 2, timezone: 'Asia/Kolkata' });
+    expect(schedule.time).toBeUndefined();
+    await dialog.getByRole('button', { name: 'Close' }).click();
+
+    // Listed in words, as the console's own describer says it.
+    await expect.poll(() => listRow.locator('[data-label="Schedule"]').textContent()).toBe(scheduleInWords(schedule));
+    expect(scheduleInWords(schedule)).toMatch(
+      /^Every 2 hours from midnight at :15 Asia\/Kolkata — next run \w{3},? \d{1,2} \w{3}( \d{4})?, ([01]\d|2[0-3]):15$/,
+    );
+
+    // Opened again, the form holds the hourly schedule, and saving it unchanged keeps it.
+    await listRow.getByRole('button', { name: 'Import to Braze' }).click();
+    await dialog.getByRole('radio', { name: 'On a schedule' }).check();
+    await dialog.getByText(/already has a schedule \(Every 2 hours from midnight at :15 Asia\/Kolkata/).waitFor();
+    expect(await dialog.getByLabel('Cadence').inputValue()).toBe('hourly');
+    expect(await dialog.getByLabel('Every').inputValue()).toBe('2');
+    expect(await minute.inputValue()).toBe('15');
+    await dialog.getByRole('button', { name: 'Save schedule' }).click();
+    await dialog.getByText(/^Schedule saved/).waitFor();
+    expect(await apiGet(`/v1/cohorts/${id}/schedule`)).toMatchObject({
+      cadence: 'hourly',
+      minute: 15,
+      every_hours: 2,
+      timezone: 'Asia/Kolkata',
+    });
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await listRow.getByRole('link', { name: /History/ }).click();
+    await page.getByText('Schedule: Every 2 hours from midnight at :15 Asia/Kolkata — next run').waitFor();
+    expect(problems).toEqual([]);
+  }, 120_000);
 });
