@@ -1,4 +1,4 @@
-import type { EveryHours, Run, RunStatus, RunTrigger, Schedule } from './types';
+import type { EveryHours, PlannedChanges, Run, RunStatus, RunTrigger, Schedule } from './types';
 
 /** The browser's own IANA zone (what the user's clock shows). */
 export const browserZone = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -91,6 +91,21 @@ export function hourlyRunTimes(everyHours: EveryHours, minute: number): string {
   const times = Array.from({ length: 24 / everyHours }, (_, i) => clock(i * everyHours, minute));
   if (times.length > 8) return `${times.slice(0, 3).join(', ')}, …, ${times.at(-1)}`;
   return `${times.slice(0, -1).join(', ')} and ${times.at(-1)}`;
+}
+
+const users = (n: number): string => `${count(n)} ${n === 1 ? 'user' : 'users'}`;
+
+/** The question before a held run is approved: "Remove 4 of 6 users from the Braze cohort?" */
+export function approvalQuestion(p: PlannedChanges): string {
+  if (p.removed === 0) return `Add ${users(p.added)} to the Braze cohort?`;
+  return `Remove ${count(p.removed)} of ${users(p.synced_before)} from the Braze cohort?`;
+}
+
+/** What approving a held run sends: "4 users removed and none added: the Braze cohort goes from 6 users to 2." */
+export function plannedInWords(p: PlannedChanges): string {
+  const added = p.added === 0 ? 'none' : count(p.added);
+  const after = p.synced_before - p.removed + p.added;
+  return `${users(p.removed)} removed and ${added} added: the Braze cohort goes from ${users(p.synced_before)} to ${count(after)}.`;
 }
 
 export const OUTCOME_LABEL: Record<RunStatus, string> = {

@@ -15,6 +15,8 @@ export type FieldIssue = ServerFieldIssue;
 export type Run = RunView;
 export type RunStatus = RunView['status'];
 export type RunTrigger = RunView['trigger'];
+/** A run's diff once computed (a held run's is what approving it sends). */
+export type PlannedChanges = NonNullable<RunView['planned']>;
 export type Schedule = ScheduleView;
 export type Cadence = ScheduleView['cadence'];
 /** The steps an hourly schedule may take (divisors of 24). */
