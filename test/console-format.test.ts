@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { dateTimeIn, duration, scheduleInWords, usersImported } from '../console/src/format';
+import {
+  approvalQuestion,
+  dateTimeIn,
+  duration,
+  EVERY_HOURS,
+  hourlyRunTimes,
+  plannedInWords,
+  scheduleInWords,
+  usersImported,
+} from '../console/src/format';
+import { EVERY_HOURS as API_EVERY_HOURS } from '../src/domain/cadence';
 import type { Run, Schedule } from '../console/src/types';
 
 const now = new Date('2026-11-29T12:00:00Z');
@@ -55,6 +65,44 @@ describe('scheduleInWords', () => {
   it('says when a schedule is paused', () => {
     expect(scheduleInWords({ ...base, enabled: false, next_run_at: null }, now)).toBe(
       'Daily at 09:00 America/Sao_Paulo — paused',
+    );
+  });
+});
+
+describe('hourly choices', () => {
+  it('offers the steps the API accepts, in order', () => {
+    expect(EVERY_HOURS).toEqual([...API_EVERY_HOURS]);
+  });
+
+  it('lists the local times an hourly schedule runs at, keeping the ends of a long list', () => {
+    expect(hourlyRunTimes(6, 15)).toBe('00:15, 06:15, 12:15 and 18:15');
+    expect(hourlyRunTimes(12, 0)).toBe('00:00 and 12:00');
+    expect(hourlyRunTimes(3, 5)).toBe('00:05, 03:05, 06:05, 09:05, 12:05, 15:05, 18:05 and 21:05');
+    expect(hourlyRunTimes(2, 45)).toBe('00:45, 02:45, 04:45, …, 22:45');
+    expect(hourlyRunTimes(1, 59)).toBe('00:59, 01:59, 02:59, …, 23:59');
+  });
+});
+
+describe('a held run in words', () => {
+  it('asks what approving removes, out of what Braze holds', () => {
+    expect(approvalQuestion({ added: 0, removed: 4, synced_before: 6 })).toBe(
+      'Remove 4 of 6 users from the Braze cohort?',
+    );
+    expect(approvalQuestion({ added: 3, removed: 1_200, synced_before: 2_000 })).toBe(
+      'Remove 1,200 of 2,000 users from the Braze cohort?',
+    );
+    expect(approvalQuestion({ added: 0, removed: 1, synced_before: 1 })).toBe(
+      'Remove 1 of 1 user from the Braze cohort?',
+    );
+    expect(approvalQuestion({ added: 1, removed: 0, synced_before: 0 })).toBe('Add 1 user to the Braze cohort?');
+  });
+
+  it('says what the cohort in Braze becomes', () => {
+    expect(plannedInWords({ added: 0, removed: 4, synced_before: 6 })).toBe(
+      '4 users removed and none added: the Braze cohort goes from 6 users to 2.',
+    );
+    expect(plannedInWords({ added: 25, removed: 1, synced_before: 1_500 })).toBe(
+      '1 user removed and 25 added: the Braze cohort goes from 1,500 users to 1,524.',
     );
   });
 });

@@ -3,7 +3,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { scheduleInWords } from '../console/src/format';
 import { ARTIFACTS_DIR, ensureConsoleBuilt, launchChromium } from './support/browser';
-import { createConnectedWorkspace, type Harness, seedDemo, startHarness } from './support/harness';
+import { sandboxMembers } from './support/expectations';
+import { createConnectedWorkspace, type Harness, seedDemo, startHarness, waitForRun } from './support/harness';
 
 /**
  * Cohort Control in a real browser (Debian's Chromium through playwright-core) against the
@@ -73,8 +74,8 @@ const FOCUSED = `(() => {
 const shot = (page: Page, name: string) =>
   page.screenshot({ path: join(ARTIFACTS_DIR, `${name}.png`), fullPage: true });
 
-async function apiGet(path: string) {
-  const res = await h.request('GET', path, { token: ws.token });
+async function apiGet(path: string, token = ws.token) {
+  const res = await h.request('GET', path, { token });
   expect(res.status, path).toBe(200);
   return res.body;
 }
@@ -377,4 +378,216 @@ describe('Cohort Control in Chromium', () => {
     await page.getByText('This workspace is not connected to Braze yet.').waitFor();
     expect((await h.request('GET', '/v1/braze-connection', { token: ws2.body.api_token })).status).toBe(404);
   });
+
+  it("creates an hourly schedule: every N hours at minute M, the API's message next to the minute", async () => {
+    const created = await h.request('POST', '/v1/cohorts', {
+      token: ws.token,
+      body: { name: 'Hourly cohort', criteria: { all: [{ property: 'country', op: 'eq', value: 'DE' }] } },
+    });
+    const id = created.body.id;
+    const { page, problems } = await openConsole();
+    await signIn(page, ws.token);
+    const listRow = page.locator(`tr[data-cohort-id="${id}"]`);
+    await listRow.getByRole('button', { name: 'Import to Braze' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('radio', { name: 'On a schedule' }).check();
+    await dialog.getByLabel('Cadence').selectOption('hourly');
+    // An hourly schedule has no time of day: every N hours from local midnight, at a minute.
+    expect(await dialog.getByLabel('Time', { exact: true }).count()).toBe(0);
+    expect(await dialog.getByLabel('Every').locator('option').allTextContents()).toEqual([
+      'hour',
+      '2 hours',
+      '3 hours',
+      '4 hours',
+      '6 hours',
+      '8 hours',
+      '12 hours',
+    ]);
+    await dialog.getByLabel('Every').selectOption('2');
+    const minute = dialog.getByLabel('Minute past the hour');
+    await minute.fill('75');
+    await dialog.getByLabel('Time zone').fill('Asia/Kolkata');
+    await dialog.getByRole('button', { name: 'Save schedule' }).click();
+    const minuteError = dialog.locator('#minute-error');
+    await minuteError.waitFor();
+    expect(await minuteError.textContent()).toMatch(/minute must be a whole number from 0 to 59.*\(got 75\)/);
+    expect(await minute.getAttribute('aria-invalid')).toBe('true');
+    await dialog.getByText('Correct the highlighted field.').waitFor();
+    expect((await h.request('GET', `/v1/cohorts/${id}/schedule`, { token: ws.token })).status).toBe(404);
+
+    await minute.fill('15');
+    await minuteError.waitFor({ state: 'detached' });
+    await dialog.getByText('Runs at 00:15, 02:15, 04:15, …, 22:15 in the time zone, counted from midnight.').waitFor();
+    await dialog.getByRole('button', { name: 'Save schedule' }).click();
+    await dialog.getByText(/^Schedule saved/).waitFor();
+    await shot(page, '09-hourly-schedule');
+    const schedule = await apiGet(`/v1/cohorts/${id}/schedule`);
+    expect(schedule).toMatchObject({ cadence: 'hourly', minute: 15, every_hours: 2, timezone: 'Asia/Kolkata' });
+    expect(schedule.time).toBeUndefined();
+    await dialog.getByRole('button', { name: 'Close' }).click();
+
+    // Listed in words, as the console's own describer says it.
+    await expect.poll(() => listRow.locator('[data-label="Schedule"]').textContent()).toBe(scheduleInWords(schedule));
+    expect(scheduleInWords(schedule)).toMatch(
+      /^Every 2 hours from midnight at :15 Asia\/Kolkata — next run \w{3},? \d{1,2} \w{3}( \d{4})?, ([01]\d|2[0-3]):15$/,
+    );
+
+    // Opened again, the form holds the hourly schedule, and saving it unchanged keeps it.
+    await listRow.getByRole('button', { name: 'Import to Braze' }).click();
+    await dialog.getByRole('radio', { name: 'On a schedule' }).check();
+    await dialog.getByText(/already has a schedule \(Every 2 hours from midnight at :15 Asia\/Kolkata/).waitFor();
+    expect(await dialog.getByLabel('Cadence').inputValue()).toBe('hourly');
+    expect(await dialog.getByLabel('Every').inputValue()).toBe('2');
+    expect(await minute.inputValue()).toBe('15');
+    await dialog.getByRole('button', { name: 'Save schedule' }).click();
+    await dialog.getByText(/^Schedule saved/).waitFor();
+    expect(await apiGet(`/v1/cohorts/${id}/schedule`)).toMatchObject({
+      cadence: 'hourly',
+      minute: 15,
+      every_hours: 2,
+      timezone: 'Asia/Kolkata',
+    });
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await listRow.getByRole('link', { name: /History/ }).click();
+    await page.getByText('Schedule: Every 2 hours from midnight at :15 Asia/Kolkata — next run').waitFor();
+    expect(problems).toEqual([]);
+  }, 120_000);
+});
+
+describe('Runs held by the removal guardrail, in Chromium', () => {
+  let gws: Awaited<ReturnType<typeof createConnectedWorkspace>>;
+  beforeAll(async () => {
+    gws = await createConnectedWorkspace(h, 'Guardrail');
+  });
+
+  /**
+   * A cohort of six users imported once, then a run that would remove four of them: over its
+   * guardrail (more than 50% and more than 2), so it is held with nothing sent.
+   */
+  async function heldRun(name: string) {
+    const keys = [1, 2, 3, 4, 5, 6].map((n) => `${name}-${n}`);
+    await h.sandbox('POST', `/sandbox/workspaces/${gws.brazeWorkspaceId}/users/batch`, {
+      users: keys.map((k) => ({ external_id: `ext-${k}` })),
+    });
+    const setTier = async (tier: string, userKeys: string[]) => {
+      const res = await h.request('POST', '/v1/users/batch', {
+        token: gws.token,
+        body: { users: userKeys.map((k) => ({ user_key: k, external_id: `ext-${k}`, properties: { tier } })) },
+      });
+      expect(res.status).toBe(200);
+    };
+    const importNow = async () => {
+      const res = await h.request('POST', `/v1/cohorts/${cohort.id}/imports`, { token: gws.token, body: {} });
+      expect(res.status).toBe(202);
+      return waitForRun(h, gws.token, res.body.id);
+    };
+    const created = await h.request('POST', '/v1/cohorts', {
+      token: gws.token,
+      body: {
+        name,
+        criteria: { all: [{ property: 'tier', op: 'eq', value: `${name}-gold` }] },
+        guardrail: { max_removal_percent: 50, min_removals: 2 },
+      },
+    });
+    expect(created.status).toBe(201);
+    const cohort = created.body as { id: string; braze_cohort_id: string };
+    await setTier(`${name}-gold`, keys);
+    expect(await importNow()).toMatchObject({ status: 'succeeded', added: 6 });
+    await setTier('silver', keys.slice(0, 4));
+    const run = await importNow();
+    expect(run).toMatchObject({ status: 'held', planned: { added: 0, removed: 4, synced_before: 6 } });
+    return { cohort, run, keys, inBraze: () => sandboxMembers(h, gws.brazeWorkspaceId, cohort.braze_cohort_id) };
+  }
+
+  async function openHistory(cohortId: string, opts: { width?: number; height?: number } = {}) {
+    const opened = await openConsole(opts);
+    await signIn(opened.page, gws.token);
+    await opened.page
+      .locator(`tr[data-cohort-id="${cohortId}"]`)
+      .getByRole('link', { name: /History/ })
+      .click();
+    return opened;
+  }
+
+  const rowOf = (page: Page, runId: string) => page.locator(`table.history tr[data-run-id="${runId}"]`);
+  const errorLine = (page: Page) => page.locator('p[role="status"].error');
+
+  it('shows why a run was held and what it would send; Approve, once confirmed, sends it in place', async () => {
+    const { cohort, run, keys, inBraze } = await heldRun('approve');
+    const { page, problems } = await openHistory(cohort.id);
+    const held = page.getByRole('region', { name: 'Held run' });
+    await held.waitFor();
+    expect(await held.locator('.hold-reason').textContent()).toBe(run.hold_reason);
+    expect(run.hold_reason).toMatch(/remove 4 of the 6 /);
+    expect(await held.getByTestId('planned-synced-before').textContent()).toBe('6');
+    expect(await held.getByTestId('planned-removed').textContent()).toBe('4');
+    expect(await held.getByTestId('planned-added').textContent()).toBe('0');
+    const row = rowOf(page, run.id);
+    expect(await row.locator('[data-label="Outcome"]').textContent()).toBe('Held for approval');
+    // Marks this document: a reload would drop the mark.
+    await page.evaluate('window.sameDocument = true');
+
+    // The confirmation says what approving removes; keeping it held sends nothing.
+    await held.getByRole('button', { name: 'Approve' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Remove 4 of 6 users from the Braze cohort?' });
+    await confirm.getByText('4 users removed and none added: the Braze cohort goes from 6 users to 2.').waitFor();
+    await shot(page, '10-approve-held-run');
+    await confirm.getByRole('button', { name: 'Keep it held' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    expect((await apiGet(`/v1/imports/${run.id}`, gws.token)).status).toBe('held');
+
+    await held.getByRole('button', { name: 'Approve' }).click();
+    await confirm.getByRole('button', { name: 'Approve and send' }).click();
+    await expect.poll(() => row.locator('[data-label="Outcome"]').textContent(), { timeout: 60_000 }).toBe('Succeeded');
+    expect(await row.locator('[data-label="Removed"]').textContent()).toBe('4');
+    await held.waitFor({ state: 'detached' });
+    expect(await page.evaluate('window.sameDocument')).toBe(true);
+    expect(await apiGet(`/v1/imports/${run.id}`, gws.token)).toMatchObject({ status: 'succeeded', removed: 4 });
+    expect(await inBraze()).toEqual(new Set(keys.slice(4).map((k) => `external_id:ext-${k}`)));
+    expect(await errorLine(page).count()).toBe(0);
+    expect(problems).toEqual([]);
+  }, 120_000);
+
+  it('cancels a held run: the row shows it failed as cancelled, and Braze keeps every member', async () => {
+    const { cohort, run, keys, inBraze } = await heldRun('cancel');
+    // On a phone: the held run's panel fits without sideways scrolling.
+    const { page, problems } = await openHistory(cohort.id, { width: 390, height: 844 });
+    const held = page.getByRole('region', { name: 'Held run' });
+    await held.waitFor();
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')).toBeLessThanOrEqual(
+      0,
+    );
+    await shot(page, '12-phone-held-run');
+    await held.getByRole('button', { name: 'Cancel run' }).click();
+    await page.getByText('Run cancelled: nothing was sent to Braze.').waitFor();
+    const row = rowOf(page, run.id);
+    expect(await row.locator('[data-label="Outcome"]').textContent()).toBe('Failed');
+    expect(await row.locator('[data-label="Error"]').textContent()).toBe('Cancelled by request.');
+    await held.waitFor({ state: 'detached' });
+    expect(await apiGet(`/v1/imports/${run.id}`, gws.token)).toMatchObject({
+      status: 'failed',
+      error: 'Cancelled by request.',
+    });
+    expect(await inBraze()).toEqual(new Set(keys.map((k) => `external_id:ext-${k}`)));
+    expect(problems).toEqual([]);
+  }, 120_000);
+
+  it("shows the API's error when someone else approved the run first, and the row's new status", async () => {
+    const { cohort, run } = await heldRun('raced');
+    const { page, problems } = await openHistory(cohort.id);
+    const held = page.getByRole('region', { name: 'Held run' });
+    await held.waitFor();
+    // Approved through the API behind the console's back.
+    expect((await h.request('POST', `/v1/imports/${run.id}/approve`, { token: gws.token })).status).toBe(200);
+    await held.getByRole('button', { name: 'Approve' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Approve and send' }).click();
+    await expect
+      .poll(() => errorLine(page).textContent())
+      .toMatch(/^Only a held run can be approved; this one is (running|succeeded)\.$/);
+    await shot(page, '11-approve-conflict');
+    const row = rowOf(page, run.id);
+    await expect.poll(() => row.locator('[data-label="Outcome"]').textContent(), { timeout: 60_000 }).toBe('Succeeded');
+    await held.waitFor({ state: 'detached' });
+    expect(problems).toEqual([]);
+  }, 120_000);
 });

@@ -1,4 +1,4 @@
-import type { Run, RunStatus, RunTrigger, Schedule } from './types';
+import type { EveryHours, PlannedChanges, Run, RunStatus, RunTrigger, Schedule } from './types';
 
 /** The browser's own IANA zone (what the user's clock shows). */
 export const browserZone = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -70,6 +70,42 @@ export function scheduleInWords(s: Schedule, now = new Date()): string {
   const head = s.cadence === 'hourly' ? `${when} ${s.timezone}` : `${when} at ${s.time} ${s.timezone}`;
   if (!s.enabled || !s.next_run_at) return `${head} — paused`;
   return `${head} — next run ${dateTimeIn(s.next_run_at, s.timezone, { now })}`;
+}
+
+/**
+ * The steps the API allows for an hourly schedule. Keyed by the server's own type, so a step
+ * added or dropped there fails the console's type-check until this list follows.
+ */
+const HOURLY_STEPS: Record<EveryHours, true> = { 1: true, 2: true, 3: true, 4: true, 6: true, 8: true, 12: true };
+export const EVERY_HOURS = Object.keys(HOURLY_STEPS)
+  .map(Number)
+  .sort((a, b) => a - b) as EveryHours[];
+
+const clock = (hour: number, minute: number) => `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`;
+
+/**
+ * The local times an hourly schedule runs at, counted from midnight: "00:15, 06:15, 12:15 and
+ * 18:15"; a long list keeps its ends ("00:15, 02:15, 04:15, …, 22:15").
+ */
+export function hourlyRunTimes(everyHours: EveryHours, minute: number): string {
+  const times = Array.from({ length: 24 / everyHours }, (_, i) => clock(i * everyHours, minute));
+  if (times.length > 8) return `${times.slice(0, 3).join(', ')}, …, ${times.at(-1)}`;
+  return `${times.slice(0, -1).join(', ')} and ${times.at(-1)}`;
+}
+
+const users = (n: number): string => `${count(n)} ${n === 1 ? 'user' : 'users'}`;
+
+/** The question before a held run is approved: "Remove 4 of 6 users from the Braze cohort?" */
+export function approvalQuestion(p: PlannedChanges): string {
+  if (p.removed === 0) return `Add ${users(p.added)} to the Braze cohort?`;
+  return `Remove ${count(p.removed)} of ${users(p.synced_before)} from the Braze cohort?`;
+}
+
+/** What approving a held run sends: "4 users removed and none added: the Braze cohort goes from 6 users to 2." */
+export function plannedInWords(p: PlannedChanges): string {
+  const added = p.added === 0 ? 'none' : count(p.added);
+  const after = p.synced_before - p.removed + p.added;
+  return `${users(p.removed)} removed and ${added} added: the Braze cohort goes from ${users(p.synced_before)} to ${count(after)}.`;
 }
 
 export const OUTCOME_LABEL: Record<RunStatus, string> = {

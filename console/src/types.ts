@@ -4,6 +4,7 @@
  * (Type-only imports: nothing of the server ends up in the bundle.)
  */
 import type { RestEndpointChoice } from '../../src/domain/braze-endpoint';
+import type { EveryHours as ServerEveryHours } from '../../src/domain/cadence';
 import type { BrazeConnectionView } from '../../src/services/braze-connections';
 import type { CohortView } from '../../src/services/cohorts';
 import type { FieldIssue as ServerFieldIssue } from '../../src/services/errors';
@@ -14,8 +15,12 @@ export type FieldIssue = ServerFieldIssue;
 export type Run = RunView;
 export type RunStatus = RunView['status'];
 export type RunTrigger = RunView['trigger'];
+/** A run's diff once computed (a held run's is what approving it sends). */
+export type PlannedChanges = NonNullable<RunView['planned']>;
 export type Schedule = ScheduleView;
 export type Cadence = ScheduleView['cadence'];
+/** The steps an hourly schedule may take (divisors of 24). */
+export type EveryHours = ServerEveryHours;
 export type Cohort = CohortView;
 export type BrazeConnection = BrazeConnectionView;
 export type EndpointChoice = RestEndpointChoice;

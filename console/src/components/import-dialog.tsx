@@ -1,17 +1,23 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, type ApiError, issuesAt } from '../api';
-import { browserZone, scheduleInWords, timeZones, weekdayName } from '../format';
-import type { Cadence, Cohort, FieldIssue, Run, Schedule } from '../types';
+import { browserZone, EVERY_HOURS, hourlyRunTimes, scheduleInWords, timeZones, weekdayName } from '../format';
+import type { Cadence, Cohort, EveryHours, FieldIssue, Run, Schedule } from '../types';
 import { ActionStatus, useAction } from './action';
 import { describedBy, FieldError } from './field-error';
 import { Modal } from './modal';
 
 type Mode = 'once' | 'schedule';
 /** The fields of the dialog that show the API's messages next to them. */
-const FIELDS = ['cadence', 'time', 'timezone', 'weekday', 'day_of_month', 'recipients'];
+const FIELDS = ['cadence', 'time', 'minute', 'every_hours', 'timezone', 'weekday', 'day_of_month', 'recipients'];
 
 /** Splits "a@x.com, b@y.com" into addresses; the API checks each one. */
 const recipientList = (text: string) => text.split(/[\s,;]+/).filter(Boolean);
+
+/** The minute field as typed: a number when it reads as one, else the text, for the API to name what is wrong. */
+const minuteValue = (text: string): number | string =>
+  text.trim() !== '' && Number.isFinite(Number(text)) ? Number(text) : text;
+const isMinute = (value: number | string): value is number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 59;
 
 /**
  * "Import to Braze": once now, or on a schedule (which replaces the cohort's one schedule).
@@ -32,11 +38,14 @@ export function ImportDialog(props: {
   const [onceRecipients, setOnceRecipients] = useState('');
   const [cadence, setCadence] = useState<Cadence>('daily');
   const [time, setTime] = useState('09:00');
+  const [minute, setMinute] = useState('0');
+  const [everyHours, setEveryHours] = useState<EveryHours>(1);
   const [zone, setZone] = useState(browserZone());
   const [weekday, setWeekday] = useState(1);
   const [dayOfMonth, setDayOfMonth] = useState<string>('1');
   const [recipients, setRecipients] = useState('');
   const zones = useMemo(timeZones, []);
+  const minuteTyped = minuteValue(minute);
 
   useEffect(() => {
     api<Schedule>('GET', `/cohorts/${cohort.id}/schedule`)
@@ -44,6 +53,8 @@ export function ImportDialog(props: {
         setExisting(s);
         setCadence(s.cadence);
         setTime(s.time ?? '09:00');
+        if (s.minute !== undefined) setMinute(String(s.minute));
+        if (s.every_hours !== undefined) setEveryHours(s.every_hours as EveryHours);
         setZone(s.timezone);
         if (s.weekday !== undefined) setWeekday(s.weekday);
         if (s.day_of_month !== undefined) setDayOfMonth(String(s.day_of_month));
@@ -64,11 +75,14 @@ export function ImportDialog(props: {
     act(async () => {
       const body: Record<string, unknown> = {
         cadence,
-        time,
         timezone: zone.trim(),
         recipients: recipientList(recipients),
         enabled: existing?.enabled ?? true,
       };
+      if (cadence === 'hourly') {
+        body.minute = minuteTyped;
+        body.every_hours = everyHours;
+      } else body.time = time;
       if (cadence === 'weekly') body.weekday = weekday;
       if (cadence === 'monthly') body.day_of_month = dayOfMonth === 'last' ? 'last' : Number(dayOfMonth);
       const saved = await api<Schedule>('PUT', `/cohorts/${cohort.id}/schedule`, body);
@@ -92,6 +106,11 @@ export function ImportDialog(props: {
       setChanged(true);
       return 'Schedule deleted.';
     });
+
+  const chooseEveryHours = (n: EveryHours) => {
+    setEveryHours(n);
+    dismiss('every_hours');
+  };
 
   const onSubmit = (e: Event) => {
     e.preventDefault();
@@ -145,6 +164,7 @@ export function ImportDialog(props: {
                   onChange={(e) => setCadence(e.currentTarget.value as Cadence)}
                   {...describedBy('cadence-error', at('cadence'))}
                 >
+                  <option value="hourly">Hourly</option>
                   <option value="daily">Daily</option>
                   <option value="weekly">Weekly</option>
                   <option value="monthly">Monthly</option>
@@ -191,18 +211,55 @@ export function ImportDialog(props: {
                   <FieldError id="day-error" issues={at('day_of_month')} />
                 </div>
               )}
-              <div class="field">
-                <label for="time">Time</label>
-                <input
-                  id="time"
-                  type="time"
-                  required
-                  value={time}
-                  onInput={(e) => (setTime(e.currentTarget.value), dismiss('time'))}
-                  {...describedBy('time-error', at('time'))}
-                />
-                <FieldError id="time-error" issues={at('time')} />
-              </div>
+              {cadence === 'hourly' ? (
+                <>
+                  <div class="field">
+                    <label for="every-hours">Every</label>
+                    <select
+                      id="every-hours"
+                      value={String(everyHours)}
+                      onChange={(e) => chooseEveryHours(Number(e.currentTarget.value) as EveryHours)}
+                      {...describedBy('every-hours-error', at('every_hours'), 'hourly-hint')}
+                    >
+                      {EVERY_HOURS.map((n) => (
+                        <option key={n} value={String(n)}>
+                          {n === 1 ? 'hour' : `${n} hours`}
+                        </option>
+                      ))}
+                    </select>
+                    <FieldError id="every-hours-error" issues={at('every_hours')} />
+                  </div>
+                  <div class="field">
+                    <label for="minute">Minute past the hour</label>
+                    <input
+                      id="minute"
+                      type="number"
+                      inputMode="numeric"
+                      min={0}
+                      max={59}
+                      step={1}
+                      required
+                      value={minute}
+                      onInput={(e) => (setMinute(e.currentTarget.value), dismiss('minute'))}
+                      {...describedBy('minute-error', at('minute'), 'hourly-hint')}
+                    />
+                    <FieldError id="minute-error" issues={at('minute')} />
+                  </div>
+                </>
+              ) : (
+                <div class="field">
+                  <label for="time">Time</label>
+                  <input
+                    id="time"
+                    type="time"
+                    required
+                    value={time}
+                    onInput={(e) => (setTime(e.currentTarget.value), dismiss('time'))}
+                    {...describedBy('time-error', at('time'))}
+                  />
+                  <FieldError id="time-error" issues={at('time')} />
+                </div>
+              )}
               <div class="field">
                 <label for="timezone">Time zone</label>
                 <input
@@ -225,6 +282,13 @@ export function ImportDialog(props: {
                 <FieldError id="timezone-error" issues={at('timezone')} />
               </div>
             </div>
+            {cadence === 'hourly' && (
+              <p id="hourly-hint" class="hint">
+                {isMinute(minuteTyped)
+                  ? `Runs at ${hourlyRunTimes(everyHours, minuteTyped)} in the time zone, counted from midnight.`
+                  : 'Runs at that minute past each chosen hour, counted from midnight in the time zone.'}
+              </p>
+            )}
             <RecipientsField
               id="recipients"
               label="Recipients"

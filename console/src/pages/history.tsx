@@ -2,15 +2,29 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, type ApiError } from '../api';
 import { ActionStatus, useAction } from '../components/action';
 import { ImportDialog } from '../components/import-dialog';
+import { Modal } from '../components/modal';
 import { Outcome } from '../components/outcome';
-import { browserZone, count, dateTimeIn, duration, scheduleInWords, TRIGGER_LABEL, usersImported } from '../format';
+import {
+  approvalQuestion,
+  browserZone,
+  count,
+  dateTimeIn,
+  duration,
+  plannedInWords,
+  scheduleInWords,
+  TRIGGER_LABEL,
+  usersImported,
+} from '../format';
 import { href } from '../router';
 import type { Cohort, Page, Run, RunProgress, Schedule } from '../types';
 
 const POLL_MS = 1000;
 const isActive = (r: Run) => r.status === 'queued' || r.status === 'running';
 
-/** A cohort's runs, newest first; Run now, and the active run's progress with Cancel run. */
+/**
+ * A cohort's runs, newest first; Run now, the active run's progress with Cancel run, and a run
+ * held by the removal guardrail with why, what it would send, Approve and Cancel run.
+ */
 export function History({ id }: { id: string }) {
   const [cohort, setCohort] = useState<Cohort | null>(null);
   const [schedule, setSchedule] = useState<Schedule | null | undefined>(undefined);
@@ -20,6 +34,7 @@ export function History({ id }: { id: string }) {
   const action = useAction();
   const { busy, message, setMessage } = action;
   const [importing, setImporting] = useState(false);
+  const [approving, setApproving] = useState<Run | null>(null);
   const olderLoaded = useRef(false);
 
   const loadSchedule = useCallback(
@@ -92,8 +107,27 @@ export function History({ id }: { id: string }) {
       return 'Cancelling the run…';
     });
 
+  /** Approves or cancels a held run; the row shows what the API answers, whoever moved the run first. */
+  const settleHeld = (runId: string, decision: 'approve' | 'cancel') =>
+    action.run(async () => {
+      try {
+        const run = await api<Run>('POST', `/imports/${runId}/${decision}`);
+        setRuns((old) => old.map((r) => (r.id === run.id ? run : r)));
+        if (decision === 'approve') return 'Approved: the run is sending its changes to Braze as planned.';
+        return run.status === 'held' ? 'Cancelling the run…' : 'Run cancelled: nothing was sent to Braze.';
+      } finally {
+        setTick((t) => t + 1);
+      }
+    });
+
+  const approve = (run: Run) => {
+    setApproving(null);
+    void settleHeld(run.id, 'approve');
+  };
+
   const zone = schedule?.timezone ?? browserZone();
   const active = runs.find(isActive);
+  const held = runs.find((r) => r.status === 'held');
   return (
     <section aria-labelledby="history-title">
       <p class="crumbs">
@@ -140,6 +174,39 @@ export function History({ id }: { id: string }) {
           <button type="button" class="danger" disabled={busy} onClick={() => cancelRun(active.id)}>
             Cancel run
           </button>
+        </div>
+      )}
+
+      {held && (
+        <div class="held-run" role="region" aria-label="Held run">
+          <p>
+            Run {held.id.slice(0, 8)} is <strong>held for approval</strong>: nothing has been sent to Braze.
+          </p>
+          {held.hold_reason && <p class="hold-reason">{held.hold_reason}</p>}
+          {held.planned && (
+            <dl class="figures">
+              <div>
+                <dt>In Braze now</dt>
+                <dd data-testid="planned-synced-before">{count(held.planned.synced_before)}</dd>
+              </div>
+              <div>
+                <dt>Would remove</dt>
+                <dd data-testid="planned-removed">{count(held.planned.removed)}</dd>
+              </div>
+              <div>
+                <dt>Would add</dt>
+                <dd data-testid="planned-added">{count(held.planned.added)}</dd>
+              </div>
+            </dl>
+          )}
+          <div class="buttons">
+            <button type="button" disabled={busy} onClick={() => setApproving(held)}>
+              Approve
+            </button>
+            <button type="button" class="danger" disabled={busy} onClick={() => settleHeld(held.id, 'cancel')}>
+              Cancel run
+            </button>
+          </div>
         </div>
       )}
 
@@ -192,6 +259,26 @@ export function History({ id }: { id: string }) {
         <button type="button" class="secondary" onClick={loadOlder}>
           Older runs
         </button>
+      )}
+      {approving && (
+        <Modal
+          title={approving.planned ? approvalQuestion(approving.planned) : 'Send this run as planned?'}
+          onClose={() => setApproving(null)}
+        >
+          <p>
+            {approving.planned ? `${plannedInWords(approving.planned)} ` : ''}
+            Approving sends the changes recorded when the run was held; what changed in your data since waits for the
+            next run.
+          </p>
+          <div class="buttons">
+            <button type="button" class="danger" disabled={busy} onClick={() => approve(approving)}>
+              Approve and send
+            </button>
+            <button type="button" class="secondary" onClick={() => setApproving(null)}>
+              Keep it held
+            </button>
+          </div>
+        </Modal>
       )}
       {importing && cohort && (
         <ImportDialog
