@@ -416,13 +416,20 @@ describe('Cohort Control in Chromium', () => {
     expect((await h.request('GET', `/v1/cohorts/${id}/schedule`, { token: ws.token })).status).toBe(404);
 
     await minute.fill('15');
+    await dialog.getByLabel('Email them').selectOption('failures');
     await minuteError.waitFor({ state: 'detached' });
     await dialog.getByText('Runs at 00:15, 02:15, 04:15, …, 22:15 in the time zone, counted from midnight.').waitFor();
     await dialog.getByRole('button', { name: 'Save schedule' }).click();
     await dialog.getByText(/^Schedule saved/).waitFor();
     await shot(page, '09-hourly-schedule');
     const schedule = await apiGet(`/v1/cohorts/${id}/schedule`);
-    expect(schedule).toMatchObject({ cadence: 'hourly', minute: 15, every_hours: 2, timezone: 'Asia/Kolkata' });
+    expect(schedule).toMatchObject({
+      cadence: 'hourly',
+      minute: 15,
+      every_hours: 2,
+      timezone: 'Asia/Kolkata',
+      notify: 'failures',
+    });
     expect(schedule.time).toBeUndefined();
     await dialog.getByRole('button', { name: 'Close' }).click();
 
@@ -439,6 +446,7 @@ describe('Cohort Control in Chromium', () => {
     expect(await dialog.getByLabel('Cadence').inputValue()).toBe('hourly');
     expect(await dialog.getByLabel('Every').inputValue()).toBe('2');
     expect(await minute.inputValue()).toBe('15');
+    expect(await dialog.getByLabel('Email them').inputValue()).toBe('failures');
     await dialog.getByRole('button', { name: 'Save schedule' }).click();
     await dialog.getByText(/^Schedule saved/).waitFor();
     expect(await apiGet(`/v1/cohorts/${id}/schedule`)).toMatchObject({
@@ -446,6 +454,8 @@ describe('Cohort Control in Chromium', () => {
       minute: 15,
       every_hours: 2,
       timezone: 'Asia/Kolkata',
+      // Re-saved from the form, the email setting is kept (the form used to send none: "always").
+      notify: 'failures',
     });
     await dialog.getByRole('button', { name: 'Close' }).click();
     await listRow.getByRole('link', { name: /History/ }).click();

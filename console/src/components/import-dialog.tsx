@@ -8,7 +8,17 @@ import { Modal } from './modal';
 
 type Mode = 'once' | 'schedule';
 /** The fields of the dialog that show the API's messages next to them. */
-const FIELDS = ['cadence', 'time', 'minute', 'every_hours', 'timezone', 'weekday', 'day_of_month', 'recipients'];
+const FIELDS = [
+  'cadence',
+  'time',
+  'minute',
+  'every_hours',
+  'timezone',
+  'weekday',
+  'day_of_month',
+  'recipients',
+  'notify',
+];
 
 /** Splits "a@x.com, b@y.com" into addresses; the API checks each one. */
 const recipientList = (text: string) => text.split(/[\s,;]+/).filter(Boolean);
@@ -44,6 +54,7 @@ export function ImportDialog(props: {
   const [weekday, setWeekday] = useState(1);
   const [dayOfMonth, setDayOfMonth] = useState<string>('1');
   const [recipients, setRecipients] = useState('');
+  const [notify, setNotify] = useState<Schedule['notify']>('always');
   const zones = useMemo(timeZones, []);
   const minuteTyped = minuteValue(minute);
 
@@ -59,6 +70,7 @@ export function ImportDialog(props: {
         if (s.weekday !== undefined) setWeekday(s.weekday);
         if (s.day_of_month !== undefined) setDayOfMonth(String(s.day_of_month));
         setRecipients(s.recipients.join(', '));
+        setNotify(s.notify);
       })
       .catch((e: ApiError) => (e.status === 404 ? setExisting(null) : setMessage({ text: e.message, error: true })));
   }, [cohort.id]);
@@ -77,6 +89,7 @@ export function ImportDialog(props: {
         cadence,
         timezone: zone.trim(),
         recipients: recipientList(recipients),
+        notify,
         enabled: existing?.enabled ?? true,
       };
       if (cadence === 'hourly') {
@@ -297,6 +310,19 @@ export function ImportDialog(props: {
               onInput={(text) => (setRecipients(text), dismiss('recipients'))}
               issues={at('recipients')}
             />
+            <div class="field">
+              <label for="notify">Email them</label>
+              <select
+                id="notify"
+                value={notify}
+                onChange={(e) => (setNotify(e.currentTarget.value as Schedule['notify']), dismiss('notify'))}
+                {...describedBy('notify-error', at('notify'))}
+              >
+                <option value="always">After every run</option>
+                <option value="failures">Only when a run fails or partly fails</option>
+              </select>
+              <FieldError id="notify-error" issues={at('notify')} />
+            </div>
           </>
         )}
 
