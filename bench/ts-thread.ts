@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 
-const ENTRY = new URL('../src/ts-thread-entry.mjs', import.meta.url);
+const ENTRY = new URL('./ts-thread-entry.mjs', import.meta.url);
 
 /**
  * Runs a TypeScript module in a worker thread of its own and answers the first message it posts

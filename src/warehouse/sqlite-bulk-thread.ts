@@ -1,18 +1,7 @@
 import { Worker } from 'node:worker_threads';
+import type { BulkRequest } from './sqlite-bulk-run.mjs';
 import { WarehouseTimeoutError } from './warehouse-timeout-error';
 
-/** The warehouse calls that write a whole run's working set: seconds of synchronous SQLite at 10M. */
-export type BulkMethod = 'freezeRunMembers' | 'freezeFirstImport' | 'computeChanges' | 'discardRun';
-
-export interface BulkThreadData {
-  path: string;
-  bulkMs: number;
-}
-export interface BulkCall {
-  id: number;
-  method: BulkMethod;
-  args: unknown[];
-}
 interface ErrorShape {
   name: string;
   message: string;
@@ -20,10 +9,9 @@ interface ErrorShape {
   operation?: string;
   limitMs?: number;
 }
-export type BulkAnswer = { id: number; ok: unknown } | { id: number; error: ErrorShape };
+type BulkAnswer = { id: number; ok: unknown } | { id: number; error: ErrorShape };
 
-const ENTRY = new URL('../ts-thread-entry.mjs', import.meta.url);
-const SERVE = new URL('./sqlite-bulk-serve.ts', import.meta.url).href;
+const THREAD_FILE = new URL('./sqlite-bulk-worker.mjs', import.meta.url);
 
 /**
  * Runs a SQLite warehouse's freezes, diffs and discards in a thread with a connection of its
@@ -38,15 +26,15 @@ export class SqliteBulkThread {
   private nextId = 1;
   private closed = false;
 
-  constructor(private readonly data: BulkThreadData) {}
+  constructor(private readonly data: { path: string; lockWaitMs: number }) {}
 
-  call<T>(method: BulkMethod, args: unknown[]): Promise<T> {
+  call<T>(request: BulkRequest): Promise<T> {
     if (this.closed) return Promise.reject(new Error('The warehouse is closed'));
     const thread = this.thread ?? this.spawn();
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.calls.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      thread.postMessage({ id, method, args } satisfies BulkCall);
+      thread.postMessage({ id, request });
     });
   }
 
@@ -59,14 +47,14 @@ export class SqliteBulkThread {
   }
 
   private spawn(): Worker {
-    const thread = new Worker(ENTRY, { workerData: { module: SERVE, data: this.data }, execArgv: [] });
+    const thread = new Worker(THREAD_FILE, { workerData: this.data, execArgv: [] });
     // An idle thread does not keep the process alive; a pending call's caller does.
     thread.unref();
     thread.on('message', (answer: BulkAnswer) => {
       const call = this.calls.get(answer.id);
       if (!call) return;
       this.calls.delete(answer.id);
-      if ('error' in answer) call.reject(revive(answer.error));
+      if ('error' in answer) call.reject(reviveBulkError(answer.error));
       else call.resolve(answer.ok);
     });
     thread.on('error', (err) => this.lost(thread, err));
@@ -87,8 +75,8 @@ export class SqliteBulkThread {
   }
 }
 
-/** The thread's error as the caller's code expects it: its class, or its name and SQLite code. */
-function revive(shape: ErrorShape): Error {
+/** A bulk call's error as callers test for it: its class, or its name and SQLite's code. */
+function reviveBulkError(shape: ErrorShape): Error {
   if (shape.name === 'WarehouseTimeoutError' && shape.operation !== undefined && shape.limitMs !== undefined) {
     return new WarehouseTimeoutError(shape.operation, shape.limitMs);
   }

@@ -4,7 +4,8 @@ import { openSqlite, STORE_LOCK_WAIT_MS } from '../../db/client';
 import { compileCriteria, type Criteria } from '../domain/criteria';
 import { brazeIdentifierSql } from '../domain/identity';
 import { DEFAULT_WAREHOUSE_DEADLINES, type WarehouseDeadlines } from './deadlines';
-import { type BulkMethod, SqliteBulkThread } from './sqlite-bulk-thread';
+import { type BulkRequest, runBulk } from './sqlite-bulk-run.mjs';
+import { SqliteBulkThread } from './sqlite-bulk-thread';
 import { SqlitePreviewPool } from './sqlite-preview-pool';
 import { allowInterruption, type PreviewQuery, runPreview } from './sqlite-preview-run.mjs';
 import { warehouseMigrations } from './sqlite-schema';
@@ -41,7 +42,7 @@ function applyMigrations(db: Database.Database): void {
 export interface SqliteWarehouseOptions {
   /**
    * `queryMs` bounds a preview (run in a thread); `bulkMs` a freeze and a diff (chunked, see
-   * `bulkWrite`). SQLite's other statements have no deadline.
+   * sqlite-bulk-run.mjs). SQLite's other statements have no deadline.
    */
   deadlines?: Partial<WarehouseDeadlines>;
   /** Threads that run previews (each with its own read-only connection); 0: previews on this thread. */
@@ -63,21 +64,6 @@ export async function openSqliteWarehouse(
 }
 
 const id = brazeIdentifierSql('u');
-
-/**
- * Users (by id) per statement of a freeze or a diff. Between two chunks the deadline is checked,
- * so a freeze or a diff outlives `bulkMs` by at most one chunk; 16 chunks per 1M users cost no
- * measurable time (a statement is a B-tree seek and a prepared-statement step).
- */
-const BULK_CHUNK_IDS = 65_536;
-
-type IdRange = { lo: number | null; hi: number | null };
-
-/** `[lo, hi]` id ranges of BULK_CHUNK_IDS covering `min..max` (none when the set is empty). */
-function* idChunks(range: IdRange): Generator<[number, number]> {
-  if (range.lo === null || range.hi === null) return;
-  for (let lo = range.lo; lo <= range.hi; lo += BULK_CHUNK_IDS) yield [lo, Math.min(lo + BULK_CHUNK_IDS - 1, range.hi)];
-}
 
 /** A preview as SQL; `interruption_point()` on every candidate row lets a thread be stopped mid-query. */
 function previewQuery(workspaceId: string, criteria: Criteria, opts: { now: number; limit: number }): PreviewQuery {
@@ -117,7 +103,7 @@ export class SqliteWarehouse implements Warehouse {
     this.bulk =
       db.memory || options.bulkThread === false
         ? undefined
-        : new SqliteBulkThread({ path: db.name, bulkMs: this.bulkMs });
+        : new SqliteBulkThread({ path: db.name, lockWaitMs: STORE_LOCK_WAIT_MS });
     this.stmts = {
       upsertUser: db.prepare(`
         INSERT INTO users (workspace_id, user_key, external_id, alias_name, alias_label, device_id, properties, first_seen, last_seen)
@@ -139,34 +125,11 @@ export class SqliteWarehouse implements Warehouse {
       touchUser: db.prepare('UPDATE users SET last_seen = max(last_seen, ?) WHERE id = ?'),
       insertRunKey: db.prepare('INSERT INTO run_keys (run_id) VALUES (?) ON CONFLICT (run_id) DO NOTHING'),
       runKey: db.prepare('SELECT id FROM run_keys WHERE run_id = ?').pluck(),
-      deleteRunKey: db.prepare('DELETE FROM run_keys WHERE id = ?'),
       insertSyncSet: db.prepare(
         'INSERT INTO sync_sets (cohort_id, sync_scope) VALUES (?, ?) ON CONFLICT (cohort_id, sync_scope) DO NOTHING',
       ),
       syncSet: db.prepare('SELECT id FROM sync_sets WHERE cohort_id = ? AND sync_scope = ?').pluck(),
-      deleteRunMembers: db.prepare('DELETE FROM cohort_run_members WHERE run_key = ?'),
-      // min() and max() as separate subqueries: each is one index seek, together they would scan.
-      workspaceIds: db.prepare(`
-        SELECT (SELECT min(id) FROM users WHERE workspace_id = @key) AS lo,
-               (SELECT max(id) FROM users WHERE workspace_id = @key) AS hi`),
-      memberIds: db.prepare(`
-        SELECT (SELECT min(user_id) FROM cohort_run_members WHERE run_key = @key) AS lo,
-               (SELECT max(user_id) FROM cohort_run_members WHERE run_key = @key) AS hi`),
-      syncedIds: db.prepare(`
-        SELECT (SELECT min(user_id) FROM cohort_synced_members WHERE sync_set = @key) AS lo,
-               (SELECT max(user_id) FROM cohort_synced_members WHERE sync_set = @key) AS hi`),
-      lastSeq: db.prepare('SELECT coalesce(max(seq), 0) FROM cohort_run_changes').pluck(),
-      runRange: db.prepare('SELECT first_seq AS firstSeq, last_seq AS lastSeq FROM run_keys WHERE id = ?'),
-      setRunRange: db.prepare('UPDATE run_keys SET first_seq = ?, last_seq = ? WHERE id = ?'),
-      deleteChanges: db.prepare('DELETE FROM cohort_run_changes WHERE seq BETWEEN ? AND ?'),
-      countChanges: db.prepare('SELECT count(*) FROM cohort_run_changes WHERE seq BETWEEN ? AND ?').pluck(),
-      runCounts: db.prepare(`
-        SELECT count(*) AS size, coalesce(sum(id_type IS NULL), 0) AS unmatchable
-        FROM cohort_run_members WHERE run_key = ?`),
-      syncedCount: db.prepare('SELECT count(*) FROM cohort_synced_members WHERE sync_set = ?').pluck(),
-      changeCounts: db.prepare(`
-        SELECT coalesce(sum(op = 'add'), 0) AS additions, coalesce(sum(op = 'remove'), 0) AS removals
-        FROM cohort_run_changes WHERE seq BETWEEN ? AND ?`),
+      runRange: db.prepare('SELECT first_seq AS firstSeq FROM run_keys WHERE id = ?'),
       // SQLite groups the page and writes the JSON arrays: no per-identifier JS objects.
       readPage: db.prepare(`
         SELECT
@@ -229,12 +192,6 @@ export class SqliteWarehouse implements Warehouse {
     return [first - 1 + fromSeq, first - 1 + toSeq, runKey];
   }
 
-  private deleteRunChanges(runKey: number): void {
-    const range = this.stmts.runRange.get(runKey) as { firstSeq: number | null; lastSeq: number | null } | undefined;
-    if (range?.firstSeq != null && range.lastSeq != null) this.stmts.deleteChanges.run(range.firstSeq, range.lastSeq);
-    this.stmts.setRunRange.run(null, null, runKey);
-  }
-
   private syncSet(cohortId: string, syncScope: string): number {
     const name = `${cohortId}/${syncScope}`;
     let key = this.syncSets.get(name);
@@ -251,15 +208,17 @@ export class SqliteWarehouse implements Warehouse {
   }
 
   /**
-   * A run's bulk call in the bulk thread. That thread's writes change what this connection's
-   * caches hold of the run (its key may be new, its changes renumbered): they are dropped.
+   * A run's bulk call: in the bulk thread, or here for an in-memory database. Either way it
+   * writes what this connection's caches hold of the run (its key may be new, its changes
+   * renumbered, or a rolled-back key gone): they are dropped.
    */
-  private async offThread<T>(runId: string, method: BulkMethod, args: unknown[]): Promise<T> {
+  private async bulkCall<T>(request: BulkRequest): Promise<T> {
     try {
-      return await this.bulk!.call<T>(method, args);
+      if (this.bulk) return await this.bulk.call<T>(request);
+      return runBulk(this.db, request, (operation, ms) => new WarehouseTimeoutError(operation, ms)) as T;
     } finally {
-      this.runKeys.delete(runId);
-      this.runFirstSeqs.delete(runId);
+      this.runKeys.delete(request.runId);
+      this.runFirstSeqs.delete(request.runId);
     }
   }
 
@@ -322,50 +281,27 @@ export class SqliteWarehouse implements Warehouse {
    * A freeze or a diff under `bulkMs`, as PostgreSQL's statement_timeout bounds them there.
    * better-sqlite3 cannot interrupt a running statement (no sqlite3_interrupt, and a thread
    * cannot be terminated inside native code), so the work is a series of statements over
-   * bounded id ranges, and `checkpoint()` between two of them throws WarehouseTimeoutError
-   * once the deadline has passed. All chunks are one transaction: the throw rolls back every
-   * chunk written so far, so a timeout leaves the run's working set as it was, and the run
-   * fails its attempt exactly as on PostgreSQL. One transaction also keeps what committing
-   * chunks separately would lose: one snapshot of the users, and a diff's consecutive seqs. It
-   * does not shorten the write lock: that is held for the whole freeze as before, but now for
-   * at most `bulkMs` plus one chunk, and writers meeting it answer 503 store_busy (retried).
+   * bounded id ranges, and the deadline is checked between two of them (WarehouseTimeoutError
+   * once it has passed). All chunks are one transaction: the throw rolls back every chunk
+   * written so far, so a timeout leaves the run's working set as it was, and the run fails its
+   * attempt exactly as on PostgreSQL. One transaction also keeps what committing chunks
+   * separately would lose: one snapshot of the users, and a diff's consecutive seqs. The write
+   * lock is held for the whole freeze, for at most `bulkMs` plus one chunk, and writers meeting
+   * it answer 503 store_busy (retried). The work itself is sqlite-bulk-run.mjs, run in the bulk
+   * thread; only the SQL that depends on the criteria is compiled here.
    */
-  private bulkWrite<T>(operation: string, work: (checkpoint: () => void) => T): T {
-    const deadline = performance.now() + this.bulkMs;
-    const checkpoint = () => {
-      if (performance.now() > deadline) throw new WarehouseTimeoutError(operation, this.bulkMs);
-    };
-    try {
-      // IMMEDIATE: the write lock first, waited for with the busy timeout. A deferred transaction
-      // that read before its first write would be refused at once if another writer held it.
-      return this.db.transaction(() => work(checkpoint)).immediate();
-    } catch (err) {
-      // A run key or sync set made inside the rolled-back transaction no longer exists: the
-      // next call must not reuse it from the cache (another run could be given the same id).
-      this.runKeys.clear();
-      this.runFirstSeqs.clear();
-      this.syncSets.clear();
-      throw err;
-    }
-  }
-
   async freezeRunMembers(runId: string, workspaceId: string, criteria: Criteria, now: number): Promise<FrozenRun> {
-    if (this.bulk) return this.offThread(runId, 'freezeRunMembers', [runId, workspaceId, criteria, now]);
     const where = compileCriteria(criteria, { now, userAlias: 'u' });
-    const insert = this.db.prepare(`
-      INSERT INTO cohort_run_members (run_key, user_id, id_type, id_value, id_label)
-      SELECT ?, u.id, ${id.idType}, ${id.idValue}, ${id.idLabel}
-      FROM users u WHERE u.workspace_id = ? AND u.id BETWEEN ? AND ? AND (${where.sql})`);
-    return this.bulkWrite('freezing the members', (checkpoint) => {
-      const runKey = this.runKey(runId);
-      this.stmts.deleteRunMembers.run(runKey);
-      for (const [lo, hi] of idChunks(this.stmts.workspaceIds.get({ key: workspaceId }) as IdRange)) {
-        checkpoint();
-        insert.run(runKey, workspaceId, lo, hi, ...where.params);
-      }
-      checkpoint();
-      const c = this.stmts.runCounts.get(runKey) as { size: number; unmatchable: number };
-      return { cohortSize: c.size, unmatchable: c.unmatchable };
+    return this.bulkCall({
+      op: 'freezeRunMembers',
+      runId,
+      bulkMs: this.bulkMs,
+      workspaceId,
+      insertSql: `
+        INSERT INTO cohort_run_members (run_key, user_id, id_type, id_value, id_label)
+        SELECT ?, u.id, ${id.idType}, ${id.idValue}, ${id.idLabel}
+        FROM users u WHERE u.workspace_id = ? AND u.id BETWEEN ? AND ? AND (${where.sql})`,
+      params: where.params,
     });
   }
 
@@ -376,104 +312,27 @@ export class SqliteWarehouse implements Warehouse {
     now: number,
     sync: SyncTarget,
   ): Promise<FrozenDiff | null> {
-    if (this.bulk) return this.offThread(runId, 'freezeFirstImport', [runId, workspaceId, criteria, now, sync]);
     const where = compileCriteria(criteria, { now, userAlias: 'u' });
     const members = `FROM users u WHERE u.workspace_id = ? AND u.id BETWEEN ? AND ?`;
-    // The identifier test first: it is cheap, and it spares the criteria for the other half.
-    const insertAdditions = this.db.prepare(`
-      INSERT INTO cohort_run_changes (run_key, user_id, op, id_type, id_value, id_label)
-      SELECT ?, u.id, 'add', ${id.idType}, ${id.idValue}, ${id.idLabel}
-      ${members} AND ${id.idType} IS NOT NULL AND (${where.sql})`);
-    const countUnmatchable = this.db
-      .prepare(`SELECT count(*) ${members} AND ${id.idType} IS NULL AND (${where.sql})`)
-      .pluck();
-    return this.bulkWrite('freezing the members', (checkpoint) => {
-      const syncSet = this.syncSet(sync.cohortId, sync.syncScope);
-      if ((this.stmts.syncedCount.get(syncSet) as number) > 0) return null;
-      const runKey = this.runKey(runId);
-      this.stmts.deleteRunMembers.run(runKey);
-      let additions = 0;
-      let unmatchable = 0;
-      this.writeRunChanges(runId, runKey, () => {
-        for (const [lo, hi] of idChunks(this.stmts.workspaceIds.get({ key: workspaceId }) as IdRange)) {
-          checkpoint();
-          additions += insertAdditions.run(runKey, workspaceId, lo, hi, ...where.params).changes;
-          unmatchable += countUnmatchable.get(workspaceId, lo, hi, ...where.params) as number;
-        }
-        checkpoint();
-        return additions;
-      });
-      return { cohortSize: additions + unmatchable, unmatchable, additions, removals: 0, syncedBefore: 0 };
+    return this.bulkCall({
+      op: 'freezeFirstImport',
+      runId,
+      bulkMs: this.bulkMs,
+      workspaceId,
+      cohortId: sync.cohortId,
+      syncScope: sync.syncScope,
+      // The identifier test first: it is cheap, and it spares the criteria for the other half.
+      insertSql: `
+        INSERT INTO cohort_run_changes (run_key, user_id, op, id_type, id_value, id_label)
+        SELECT ?, u.id, 'add', ${id.idType}, ${id.idValue}, ${id.idLabel}
+        ${members} AND ${id.idType} IS NOT NULL AND (${where.sql})`,
+      countUnmatchableSql: `SELECT count(*) ${members} AND ${id.idType} IS NULL AND (${where.sql})`,
+      params: where.params,
     });
   }
 
   async computeChanges(runId: string, cohortId: string, syncScope: string, fullResync: boolean): Promise<RunChanges> {
-    if (this.bulk) return this.offThread(runId, 'computeChanges', [runId, cohortId, syncScope, fullResync]);
-    // Additions: frozen members Braze does not know under this identifier (all of them on a
-    // full resync). Removals: what Braze was told about users who are no longer members.
-    const alreadySynced = fullResync
-      ? ''
-      : `AND NOT EXISTS (
-           SELECT 1 FROM cohort_synced_members s
-           WHERE s.sync_set = @syncSet AND s.user_id = m.user_id
-             AND s.id_type = m.id_type AND s.id_value = m.id_value AND s.id_label IS m.id_label)`;
-    const insertAdditions = this.db.prepare(`
-      INSERT INTO cohort_run_changes (run_key, user_id, op, id_type, id_value, id_label)
-      SELECT @runKey, m.user_id, 'add', m.id_type, m.id_value, m.id_label
-      FROM cohort_run_members m
-      WHERE m.run_key = @runKey AND m.user_id BETWEEN @lo AND @hi AND m.id_type IS NOT NULL ${alreadySynced}`);
-    const insertRemovals = this.db.prepare(`
-      INSERT INTO cohort_run_changes (run_key, user_id, op, id_type, id_value, id_label)
-      SELECT @runKey, s.user_id, 'remove', s.id_type, s.id_value, s.id_label
-      FROM cohort_synced_members s
-      WHERE s.sync_set = @syncSet AND s.user_id BETWEEN @lo AND @hi AND NOT EXISTS (
-        SELECT 1 FROM cohort_run_members m
-        WHERE m.run_key = @runKey AND m.user_id = s.user_id AND m.id_type IS NOT NULL)`);
-    return this.bulkWrite('computing the changes', (checkpoint): RunChanges => {
-      const runKey = this.runKey(runId);
-      const syncSet = this.syncSet(cohortId, syncScope);
-      const syncedBefore = this.stmts.syncedCount.get(syncSet) as number;
-      // Additions first, then removals.
-      const range = this.writeRunChanges(runId, runKey, () => {
-        let changes = 0;
-        for (const [lo, hi] of idChunks(this.stmts.memberIds.get({ key: runKey }) as IdRange)) {
-          checkpoint();
-          changes += insertAdditions.run({ runKey, syncSet, lo, hi }).changes;
-        }
-        for (const [lo, hi] of idChunks(this.stmts.syncedIds.get({ key: syncSet }) as IdRange)) {
-          checkpoint();
-          changes += insertRemovals.run({ runKey, syncSet, lo, hi }).changes;
-        }
-        checkpoint();
-        return changes;
-      });
-      if (!range) return { additions: 0, removals: 0, syncedBefore };
-      return {
-        ...(this.stmts.changeCounts.get(range.first, range.last) as Omit<RunChanges, 'syncedBefore'>),
-        syncedBefore,
-      };
-    });
-  }
-
-  /**
-   * Writes a run's diff inside a freeze's or a diff's transaction: drops an earlier attempt's,
-   * lets `insert` add the rows (it answers how many), and records their range on the run's key.
-   * Inside the write transaction nobody else inserts: each new row takes max(seq) + 1, so the
-   * run's changes are the consecutive seqs after the last one before. Null when there are none.
-   */
-  private writeRunChanges(runId: string, runKey: number, insert: () => number): { first: number; last: number } | null {
-    this.deleteRunChanges(runKey);
-    this.runFirstSeqs.delete(runId);
-    const before = this.stmts.lastSeq.get() as number;
-    const changes = insert();
-    if (changes === 0) return null;
-    const first = before + 1;
-    const last = before + changes;
-    if (this.stmts.countChanges.get(first, last) !== changes) {
-      throw new Error(`The changes of run ${runId} did not get consecutive seqs`);
-    }
-    this.stmts.setRunRange.run(first, last, runKey);
-    return { first, last };
+    return this.bulkCall({ op: 'computeChanges', runId, bulkMs: this.bulkMs, cohortId, syncScope, fullResync });
   }
 
   async readPage(runId: string, fromSeq: number, toSeq: number): Promise<PageChanges> {
@@ -523,15 +382,7 @@ export class SqliteWarehouse implements Warehouse {
   }
 
   async discardRun(runId: string): Promise<void> {
-    if (this.bulk) return this.offThread(runId, 'discardRun', [runId]);
-    const runKey = this.runKey(runId);
-    this.db.transaction(() => {
-      this.stmts.deleteRunMembers.run(runKey);
-      this.deleteRunChanges(runKey);
-      this.stmts.deleteRunKey.run(runKey);
-    })();
-    this.runKeys.delete(runId);
-    this.runFirstSeqs.delete(runId);
+    await this.bulkCall({ op: 'discardRun', runId, bulkMs: this.bulkMs });
   }
 
   async forgetCohort(cohortId: string): Promise<void> {

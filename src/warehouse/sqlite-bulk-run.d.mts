@@ -1,0 +1,25 @@
+import type Database from 'better-sqlite3';
+import type { SqlParam } from '../domain/criteria';
+
+/** A bulk call as data: what the caller's thread compiled, run wherever the connection is. */
+export type BulkRequest = { runId: string; bulkMs: number } & (
+  | { op: 'freezeRunMembers'; workspaceId: string; insertSql: string; params: SqlParam[] }
+  | {
+      op: 'freezeFirstImport';
+      workspaceId: string;
+      cohortId: string;
+      syncScope: string;
+      insertSql: string;
+      countUnmatchableSql: string;
+      params: SqlParam[];
+    }
+  | { op: 'computeChanges'; cohortId: string; syncScope: string; fullResync: boolean }
+  | { op: 'discardRun' }
+);
+
+export function plainTimeoutError(operation: string, limitMs: number): Error;
+export function runBulk(
+  db: Database.Database,
+  request: BulkRequest,
+  timeoutError?: (operation: string, limitMs: number) => Error,
+): unknown;
