@@ -93,6 +93,11 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: wholeNumber(1, 256).default(8),
   UPLOAD_ATTEMPTS: wholeNumber(1, 50).default(10),
   UPLOAD_BACKOFF_MS: wholeNumber(1).default(1_000),
+  /** How long a run start's and a page's job lock lasts unrenewed: a killed worker's jobs come back after it. */
+  IMPORT_RUN_LOCK_MS: wholeNumber(1_000).default(30_000),
+  UPLOAD_PAGE_LOCK_MS: wholeNumber(1_000).default(10_000),
+  /** How often a worker looks for run starts and pages whose lock ran out. */
+  STALLED_CHECK_MS: wholeNumber(100).default(5_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** json in production (one object a line); pretty for a person at a terminal (npm start sets it). */
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
@@ -160,6 +165,9 @@ function toConfig(env: z.infer<typeof envSchema>) {
       concurrency: env.WORKER_CONCURRENCY,
       uploadAttempts: env.UPLOAD_ATTEMPTS,
       uploadBackoffMs: env.UPLOAD_BACKOFF_MS,
+      importRunLockMs: env.IMPORT_RUN_LOCK_MS,
+      uploadPageLockMs: env.UPLOAD_PAGE_LOCK_MS,
+      stalledCheckMs: env.STALLED_CHECK_MS,
     },
     logLevel: env.LOG_LEVEL,
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, attempts: env.MAIL_ATTEMPTS, backoffMs: env.MAIL_BACKOFF_MS },
