@@ -39,6 +39,13 @@ async function makeOlder(runId: string): Promise<void> {
 let ws: Awaited<ReturnType<typeof createConnectedWorkspace>>;
 let now: number;
 
+/**
+ * For the processes of the kill -9 tests: a dead worker's jobs come back once their lock runs
+ * out, at a stall check. Production's 30 s / 10 s locks and 5 s checks would only make those
+ * tests wait longer; 5 s still outlasts any pause of a live worker's event loop here.
+ */
+const QUICK_LOCKS = { IMPORT_RUN_LOCK_MS: '5000', UPLOAD_PAGE_LOCK_MS: '5000', STALLED_CHECK_MS: '1000' };
+
 beforeAll(async () => {
   // No in-process workers: each test brings the workers it needs. One attempt per page.
   h = await startHarness({ workers: false, env: { UPLOAD_ATTEMPTS: '1' } });
@@ -129,7 +136,7 @@ describe('a worker stopped mid-run', () => {
 
 describe('a worker killed mid-run', () => {
   it('kill -9: its held pages come back to another worker; only those are sent again, and the run ends exact', async () => {
-    const env = { ...h.env, LOG_LEVEL: 'info', WORKER_CONCURRENCY: '2' };
+    const env = { ...h.env, ...QUICK_LOCKS, LOG_LEVEL: 'info', WORKER_CONCURRENCY: '2' };
     const doomed = await startProcess('workers/main.ts', env, /worker ready/);
     const cohort = (await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name: 'Killed', criteria } }))
       .body;
@@ -165,7 +172,7 @@ describe('a worker killed mid-run', () => {
 
 describe('a worker killed during a run start', () => {
   it('kill -9 mid-freeze: another worker takes the start over once the dead one is gone, not when its lease runs out', async () => {
-    const env = { ...h.env, LOG_LEVEL: 'info', WORKER_CONCURRENCY: '2' };
+    const env = { ...h.env, ...QUICK_LOCKS, LOG_LEVEL: 'info', WORKER_CONCURRENCY: '2' };
     const doomed = await startProcess('workers/main.ts', env, /worker ready/);
     const cohort = (await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name: 'Frozen', criteria } }))
       .body;
