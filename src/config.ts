@@ -49,6 +49,8 @@ const envSchema = z.object({
   WAREHOUSE_BULK_TIMEOUT_MS: wholeNumber(1).default(DEFAULT_WAREHOUSE_DEADLINES.bulkMs),
   /** The warehouse: how long any other statement (a page, a preview, an upsert) may run; on SQLite it bounds previews (run in threads). */
   WAREHOUSE_QUERY_TIMEOUT_MS: wholeNumber(1).default(DEFAULT_WAREHOUSE_DEADLINES.queryMs),
+  /** Both databases: how long a write waits for a lock another session holds before the store counts as busy (unset: 10 s, db/client.ts). */
+  STORE_LOCK_WAIT_MS: wholeNumber(1).optional(),
   DATA_DIR: z.string().min(1).default('data'),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
   /** Newest first: the first seals, every one opens (rotation). Replaces ENCRYPTION_KEY. */
@@ -142,6 +144,7 @@ function toConfig(env: z.infer<typeof envSchema>) {
     databaseUrl: env.DATABASE_URL,
     warehouseUrl: env.WAREHOUSE_URL,
     warehouseDeadlines: { bulkMs: env.WAREHOUSE_BULK_TIMEOUT_MS, queryMs: env.WAREHOUSE_QUERY_TIMEOUT_MS },
+    storeLockWaitMs: env.STORE_LOCK_WAIT_MS,
     dataDir: env.DATA_DIR,
     adminToken: env.ADMIN_TOKEN,
     /** Newest first; the first seals data import keys and signs list cursors. */

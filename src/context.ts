@@ -62,8 +62,11 @@ export interface AppContext {
 
 export async function createContext(config: Config, processName: string, log?: Logger): Promise<AppContext> {
   const logger = log ?? createLogger(processName, config.logLevel);
-  const db = await openControlDb(config.databaseUrl);
-  const warehouse = await openWarehouse(config.warehouseUrl, { deadlines: config.warehouseDeadlines });
+  const db = await openControlDb(config.databaseUrl, { lockWaitMs: config.storeLockWaitMs });
+  const warehouse = await openWarehouse(config.warehouseUrl, {
+    deadlines: config.warehouseDeadlines,
+    lockWaitMs: config.storeLockWaitMs,
+  });
   const redisOutages = new RedisOutageLog(logger, config.redisUrl);
   const redis = redisOutages.watch(createRedis(config.redisUrl, 'client'));
   const queues = createQueues(redis, config.queuePrefix, redisOutages.onError);

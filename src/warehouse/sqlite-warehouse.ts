@@ -45,13 +45,15 @@ export interface SqliteWarehouseOptions {
   deadlines?: Partial<WarehouseDeadlines>;
   /** Threads that run previews (each with its own read-only connection). */
   previewThreads?: number;
+  /** How long a write waits for another connection's write lock (default STORE_LOCK_WAIT_MS). */
+  lockWaitMs?: number;
 }
 
 export async function openSqliteWarehouse(
   path: string,
   options: SqliteWarehouseOptions = {},
 ): Promise<SqliteWarehouse> {
-  const db = openSqlite(path);
+  const db = openSqlite(path, options.lockWaitMs);
   applyMigrations(db);
   return new SqliteWarehouse(db, options);
 }
@@ -91,6 +93,7 @@ export class SqliteWarehouse implements Warehouse {
   readonly previews: SqlitePreviewPool | undefined;
   /** A freeze's or a diff's deadline, as PostgreSQL's statement_timeout for them. */
   private readonly bulkMs: number;
+  private readonly lockWaitMs: number;
 
   constructor(
     readonly db: Database.Database,
@@ -98,6 +101,7 @@ export class SqliteWarehouse implements Warehouse {
   ) {
     allowInterruption(db);
     this.bulkMs = options.deadlines?.bulkMs ?? DEFAULT_WAREHOUSE_DEADLINES.bulkMs;
+    this.lockWaitMs = options.lockWaitMs ?? STORE_LOCK_WAIT_MS;
     this.previews = db.memory
       ? undefined
       : new SqlitePreviewPool(db.name, {
@@ -467,7 +471,7 @@ export class SqliteWarehouse implements Warehouse {
    * refusal is waited out on a timer, for as long as the busy timeout would have waited.
    */
   private async writeWithoutBlocking(tx: { immediate(): void }): Promise<void> {
-    const giveUp = performance.now() + STORE_LOCK_WAIT_MS;
+    const giveUp = performance.now() + this.lockWaitMs;
     for (let pause = 1; ; pause = Math.min(pause * 2, 25)) {
       this.db.pragma('busy_timeout = 0');
       try {
@@ -476,7 +480,7 @@ export class SqliteWarehouse implements Warehouse {
       } catch (err) {
         if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || performance.now() > giveUp) throw err;
       } finally {
-        this.db.pragma(`busy_timeout = ${STORE_LOCK_WAIT_MS}`);
+        this.db.pragma(`busy_timeout = ${this.lockWaitMs}`);
       }
       await sleep(pause);
     }
