@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { keyIdOf } from './crypto/secret-box';
 import { allowlistEntry } from './domain/braze-endpoint';
+import { QUEUE_DEADLINE_MS } from './services/deadline';
 import { DEFAULT_WAREHOUSE_DEADLINES } from './warehouse/deadlines';
 
 /**
@@ -49,6 +50,8 @@ const envSchema = z.object({
   WAREHOUSE_BULK_TIMEOUT_MS: wholeNumber(1).default(DEFAULT_WAREHOUSE_DEADLINES.bulkMs),
   /** The warehouse: how long any other statement (a page, a preview, an upsert) may run; on SQLite it bounds previews (run in threads). */
   WAREHOUSE_QUERY_TIMEOUT_MS: wholeNumber(1).default(DEFAULT_WAREHOUSE_DEADLINES.queryMs),
+  /** How long an API request waits for Redis (adding a job, updating a scheduler) before answering 503. */
+  QUEUE_DEADLINE_MS: wholeNumber(1).default(QUEUE_DEADLINE_MS),
   /** Both databases: how long a write waits for a lock another session holds before the store counts as busy (unset: 10 s, db/client.ts). */
   STORE_LOCK_WAIT_MS: wholeNumber(1).optional(),
   DATA_DIR: z.string().min(1).default('data'),
@@ -145,6 +148,7 @@ function toConfig(env: z.infer<typeof envSchema>) {
     warehouseUrl: env.WAREHOUSE_URL,
     warehouseDeadlines: { bulkMs: env.WAREHOUSE_BULK_TIMEOUT_MS, queryMs: env.WAREHOUSE_QUERY_TIMEOUT_MS },
     storeLockWaitMs: env.STORE_LOCK_WAIT_MS,
+    queueDeadlineMs: env.QUEUE_DEADLINE_MS,
     dataDir: env.DATA_DIR,
     adminToken: env.ADMIN_TOKEN,
     /** Newest first; the first seals data import keys and signs list cursors. */

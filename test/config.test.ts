@@ -14,6 +14,7 @@ describe('configuration', () => {
     expect(c.worker).toMatchObject({ importRunLockMs: 30_000, uploadPageLockMs: 10_000, stalledCheckMs: 5_000 });
     // Unset: the stores wait their default (db/client.ts).
     expect(c.storeLockWaitMs).toBeUndefined();
+    expect(c.queueDeadlineMs).toBe(5_000);
   });
 
   it.each([
