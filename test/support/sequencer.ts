@@ -18,7 +18,6 @@ export const LONGEST_FIRST = [
   // Mostly waiting for its minute: the file beside it has both cores meanwhile.
   'test/schedule-fires.test.ts',
   'test/rate-window.e2e.test.ts',
-  'test/redis-down.test.ts',
   'test/postgres/many-hosts.test.ts',
   'test/rate-limit.test.ts',
   'test/domain/cadence-oracle.test.ts',
