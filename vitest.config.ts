@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { LongestFirstSequencer } from './test/support/sequencer';
 
 export default defineConfig({
   test: {
@@ -10,5 +11,7 @@ export default defineConfig({
     // Integration files start servers and workers; two cores run two files at a time.
     maxWorkers: 2,
     fileParallelism: true,
+    // The longest files start first, so the last to end is a short one (test/support/sequencer.ts).
+    sequence: { sequencer: LongestFirstSequencer },
   },
 });

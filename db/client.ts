@@ -44,16 +44,17 @@ const pgMigrations = resolve(here, 'pg-migrations');
  * (503 store_busy, or a run's step stepping aside): SQLite's busy_timeout on its database-wide
  * write lock, PostgreSQL's lock_timeout on a table or row lock (error 55P03). Without it a
  * PostgreSQL write would wait as long as the holder's transaction lasts, holding its request.
+ * The default of STORE_LOCK_WAIT_MS (tests that hold a store shorten it).
  */
 export const STORE_LOCK_WAIT_MS = 10_000;
 
 /** Opens a SQLite file with the settings every process uses: WAL, a busy wait, foreign keys. */
-export function openSqlite(path: string): Database.Database {
+export function openSqlite(path: string, lockWaitMs = STORE_LOCK_WAIT_MS): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
   const sqlite = new Database(path);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma(`busy_timeout = ${STORE_LOCK_WAIT_MS}`);
+  sqlite.pragma(`busy_timeout = ${lockWaitMs}`);
   sqlite.pragma('foreign_keys = ON');
   return sqlite;
 }
@@ -62,12 +63,13 @@ export function openSqlite(path: string): Database.Database {
  * Opens the control database named by `url` (a `postgres://` URL or a SQLite path) and applies
  * pending migrations. Several processes may start at once; each engine applies them once.
  */
-export async function openControlDb(url: string): Promise<ControlDb> {
-  return isPostgresUrl(url) ? openPostgres(url) : openSqliteControl(url);
+export async function openControlDb(url: string, opts: { lockWaitMs?: number } = {}): Promise<ControlDb> {
+  const lockWaitMs = opts.lockWaitMs ?? STORE_LOCK_WAIT_MS;
+  return isPostgresUrl(url) ? openPostgres(url, lockWaitMs) : openSqliteControl(url, lockWaitMs);
 }
 
-function openSqliteControl(path: string): ControlDb {
-  const client = openSqlite(path);
+function openSqliteControl(path: string, lockWaitMs: number): ControlDb {
+  const client = openSqlite(path, lockWaitMs);
   const db = drizzleSqlite(client, { schema: sqliteSchema });
   // A loser of the migration race finds the tables made and retries, seeing them applied.
   for (let attempt = 1; ; attempt++) {
@@ -96,12 +98,12 @@ function openSqliteControl(path: string): ControlDb {
 /** Any fixed number: the key of the advisory lock that serialises migrations across processes. */
 const MIGRATION_LOCK = 7_201_301;
 
-async function openPostgres(url: string): Promise<ControlDb> {
+async function openPostgres(url: string, lockWaitMs: number): Promise<ControlDb> {
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,
     idleTimeoutMillis: 30_000,
-    lock_timeout: STORE_LOCK_WAIT_MS,
+    lock_timeout: lockWaitMs,
   });
   // An idle client's error (the server restarted) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);

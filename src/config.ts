@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { keyIdOf } from './crypto/secret-box';
 import { allowlistEntry } from './domain/braze-endpoint';
+import { QUEUE_DEADLINE_MS } from './services/deadline';
 import { DEFAULT_WAREHOUSE_DEADLINES } from './warehouse/deadlines';
 
 /**
@@ -49,6 +50,10 @@ const envSchema = z.object({
   WAREHOUSE_BULK_TIMEOUT_MS: wholeNumber(1).default(DEFAULT_WAREHOUSE_DEADLINES.bulkMs),
   /** The warehouse: how long any other statement (a page, a preview, an upsert) may run; on SQLite it bounds previews (run in threads). */
   WAREHOUSE_QUERY_TIMEOUT_MS: wholeNumber(1).default(DEFAULT_WAREHOUSE_DEADLINES.queryMs),
+  /** How long an API request waits for Redis (adding a job, updating a scheduler) before answering 503. */
+  QUEUE_DEADLINE_MS: wholeNumber(1).default(QUEUE_DEADLINE_MS),
+  /** Both databases: how long a write waits for a lock another session holds before the store counts as busy (unset: 10 s, db/client.ts). */
+  STORE_LOCK_WAIT_MS: wholeNumber(1).optional(),
   DATA_DIR: z.string().min(1).default('data'),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
   /** Newest first: the first seals, every one opens (rotation). Replaces ENCRYPTION_KEY. */
@@ -93,6 +98,11 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: wholeNumber(1, 256).default(8),
   UPLOAD_ATTEMPTS: wholeNumber(1, 50).default(10),
   UPLOAD_BACKOFF_MS: wholeNumber(1).default(1_000),
+  /** How long a run start's and a page's job lock lasts unrenewed: a killed worker's jobs come back after it. */
+  IMPORT_RUN_LOCK_MS: wholeNumber(1_000).default(30_000),
+  UPLOAD_PAGE_LOCK_MS: wholeNumber(1_000).default(10_000),
+  /** How often a worker looks for run starts and pages whose lock ran out. */
+  STALLED_CHECK_MS: wholeNumber(100).default(5_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** json in production (one object a line); pretty for a person at a terminal (npm start sets it). */
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
@@ -137,6 +147,8 @@ function toConfig(env: z.infer<typeof envSchema>) {
     databaseUrl: env.DATABASE_URL,
     warehouseUrl: env.WAREHOUSE_URL,
     warehouseDeadlines: { bulkMs: env.WAREHOUSE_BULK_TIMEOUT_MS, queryMs: env.WAREHOUSE_QUERY_TIMEOUT_MS },
+    storeLockWaitMs: env.STORE_LOCK_WAIT_MS,
+    queueDeadlineMs: env.QUEUE_DEADLINE_MS,
     dataDir: env.DATA_DIR,
     adminToken: env.ADMIN_TOKEN,
     /** Newest first; the first seals data import keys and signs list cursors. */
@@ -160,6 +172,9 @@ function toConfig(env: z.infer<typeof envSchema>) {
       concurrency: env.WORKER_CONCURRENCY,
       uploadAttempts: env.UPLOAD_ATTEMPTS,
       uploadBackoffMs: env.UPLOAD_BACKOFF_MS,
+      importRunLockMs: env.IMPORT_RUN_LOCK_MS,
+      uploadPageLockMs: env.UPLOAD_PAGE_LOCK_MS,
+      stalledCheckMs: env.STALLED_CHECK_MS,
     },
     logLevel: env.LOG_LEVEL,
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, attempts: env.MAIL_ATTEMPTS, backoffMs: env.MAIL_BACKOFF_MS },

@@ -62,8 +62,11 @@ export interface AppContext {
 
 export async function createContext(config: Config, processName: string, log?: Logger): Promise<AppContext> {
   const logger = log ?? createLogger(processName, config.logLevel);
-  const db = await openControlDb(config.databaseUrl);
-  const warehouse = await openWarehouse(config.warehouseUrl, { deadlines: config.warehouseDeadlines });
+  const db = await openControlDb(config.databaseUrl, { lockWaitMs: config.storeLockWaitMs });
+  const warehouse = await openWarehouse(config.warehouseUrl, {
+    deadlines: config.warehouseDeadlines,
+    lockWaitMs: config.storeLockWaitMs,
+  });
   const redisOutages = new RedisOutageLog(logger, config.redisUrl);
   const redis = redisOutages.watch(createRedis(config.redisUrl, 'client'));
   const queues = createQueues(redis, config.queuePrefix, redisOutages.onError);
@@ -71,14 +74,33 @@ export async function createContext(config: Config, processName: string, log?: L
   const runs = new RunRepository(db);
   const reconciler = new ScheduleReconciler(db, queues.scheduledImport, logger);
   const cursors = new Cursors(config.encryptionKey);
-  const cohorts = new CohortService(db, warehouse, runs, reconciler, queues, cursors, logger);
+  const cohorts = new CohortService(db, warehouse, runs, reconciler, queues, cursors, logger, config.queueDeadlineMs);
   const outcomes = new RunOutcomes(runs, warehouse, queues, redis, config.queuePrefix, config.mail, logger);
   const uploadRetries = { attempts: config.worker.uploadAttempts, backoffMs: config.worker.uploadBackoffMs };
   const janitor = new RunJanitor(queues, runs, outcomes, logger);
   const box = new SecretBox(config.encryptionKeys);
   const connections = new BrazeConnectionService(db, box, config.braze);
-  const imports = new ImportRuns(cohorts, connections, runs, queues, janitor, outcomes, cursors, uploadRetries, logger);
-  const plans = new RunPlans(cohorts, connections, warehouse, queues, config.warehouseDeadlines.queryMs, logger);
+  const imports = new ImportRuns(
+    cohorts,
+    connections,
+    runs,
+    queues,
+    janitor,
+    outcomes,
+    cursors,
+    uploadRetries,
+    logger,
+    config.queueDeadlineMs,
+  );
+  const plans = new RunPlans(
+    cohorts,
+    connections,
+    warehouse,
+    queues,
+    config.warehouseDeadlines.queryMs,
+    logger,
+    config.queueDeadlineMs,
+  );
   // Beats only once startWorkers starts it: web never executes a run's start.
   const executor = new ExecutorBeacon(redis, config.redisUrl, config.queuePrefix);
   const execution = new RunExecution(
@@ -119,7 +141,7 @@ export async function createContext(config: Config, processName: string, log?: L
     runs,
     imports,
     plans,
-    schedules: new ScheduleService(db, cohorts, imports, runs, reconciler, cursors, logger),
+    schedules: new ScheduleService(db, cohorts, imports, runs, reconciler, cursors, logger, config.queueDeadlineMs),
     reconciler,
     mailer,
     health: new HealthService(redis, db, warehouse),

@@ -10,6 +10,11 @@ describe('configuration', () => {
     expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
     expect(c.braze.partner).toBe('kubit');
     expect(c.encryptionKey).toHaveLength(32);
+    // Production's job locks (tests that kill workers shorten them).
+    expect(c.worker).toMatchObject({ importRunLockMs: 30_000, uploadPageLockMs: 10_000, stalledCheckMs: 5_000 });
+    // Unset: the stores wait their default (db/client.ts).
+    expect(c.storeLockWaitMs).toBeUndefined();
+    expect(c.queueDeadlineMs).toBe(5_000);
   });
 
   it.each([
@@ -31,6 +36,8 @@ describe('configuration', () => {
     [{ ...valid, BRAZE_RATE_LIMIT_WINDOW_S: '0' }, /BRAZE_RATE_LIMIT_WINDOW_S/],
     [{ ...valid, BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT: '0' }, /BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT/],
     [{ ...valid, BRAZE_KEY_CHECK_TIMEOUT_MS: '-1' }, /BRAZE_KEY_CHECK_TIMEOUT_MS/],
+    [{ ...valid, IMPORT_RUN_LOCK_MS: '500' }, /IMPORT_RUN_LOCK_MS: must be a whole number at least 1000/],
+    [{ ...valid, STORE_LOCK_WAIT_MS: '0' }, /STORE_LOCK_WAIT_MS: must be a whole number at least 1/],
   ])('names the bad variable: %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Criteria } from '../src/domain/criteria';
 import { expectedFromDemo, sandboxMembers, sandboxRequests } from './support/expectations';
 import { createConnectedWorkspace, type Harness, seedDemo, startHarness, waitForRun } from './support/harness';
@@ -16,20 +16,13 @@ const everyone = { all: [{ property: 'age', op: 'gte', value: 0 }] } as Criteria
 
 let h: Harness;
 let workers: RunningProcess[] = [];
+/** Where each worker's output stood when the current test began: each test reads its own part. */
+let outputFrom: number[] = [];
 beforeAll(async () => {
   h = await startHarness({ workers: false });
-});
-afterEach(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
-  workers = [];
-  await h.sandbox('PUT', '/sandbox/config', { rate_limit: null });
-});
-afterAll(async () => {
-  await h?.close();
-});
-
-/** Three worker processes sharing one Redis budget of LIMIT; one attempt per page, so a spent attempt would fail the run. */
-async function startWorkers(): Promise<void> {
+  // Three worker processes sharing one Redis budget of LIMIT, for both tests (each test imports
+  // into a workspace and Braze key of its own); one attempt per page, so a spent attempt would
+  // fail the run.
   const env = {
     ...h.env,
     LOG_LEVEL: 'info',
@@ -39,15 +32,32 @@ async function startWorkers(): Promise<void> {
     BRAZE_RATE_LIMIT_WINDOW_S: String(LIMIT.windowSeconds),
   };
   workers = await Promise.all([1, 2, 3].map(() => startProcess('workers/main.ts', env, /worker ready/)));
+}, 60_000);
+beforeEach(() => {
+  outputFrom = workers.map((w) => w.output().length);
+});
+afterEach(async () => {
+  await h.sandbox('PUT', '/sandbox/config', { rate_limit: null });
+});
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.stop()));
+  await h?.close();
+});
+
+/** What each worker process logged since the current test began. */
+function outputs(): string[] {
+  return workers.map((w, i) => w.output().slice(outputFrom[i]));
 }
 
 async function importAll(name: string, seed: number) {
   const ws = await createConnectedWorkspace(h, name);
+  const connected = Date.now();
   const now = await seedDemo(h, ws, { users: USERS, seed });
   const cohort = (await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name, criteria: everyone } })).body;
   // Saving the connection checked its key with the sandbox: a call the sandbox counts and the
-  // workers' budget does not see. The import starts once that call's window has closed.
-  await new Promise((r) => setTimeout(r, LIMIT.windowSeconds * 1000));
+  // workers' budget does not see. The import starts once that call's window has closed (the
+  // seeding above spent part of the wait).
+  await new Promise((r) => setTimeout(r, Math.max(0, connected + LIMIT.windowSeconds * 1000 - Date.now())));
   const before = (await sandboxRequests(h)).count;
   const started = await h.request('POST', `/v1/cohorts/${cohort.id}/imports`, { token: ws.token, body: {} });
   const run = await waitForRun(h, ws.token, started.body.id, 90_000);
@@ -87,7 +97,6 @@ describe('a sliding window shared by three worker processes', () => {
     await h.sandbox('PUT', '/sandbox/config', {
       rate_limit: { limit: LIMIT.requests, window_seconds: LIMIT.windowSeconds },
     });
-    await startWorkers();
     const { run, calls, expected, members } = await importAll('Windowed', 31);
 
     expect(run).toMatchObject({ status: 'succeeded', added: expected.sendable, failed: 0 });
@@ -97,7 +106,7 @@ describe('a sliding window shared by three worker processes', () => {
     expect(calls.every((c) => c.status === 201)).toBe(true);
     expect(busiestWindow(calls, LIMIT.windowSeconds * 1000)).toBeLessThanOrEqual(LIMIT.requests);
     // The three processes shared the pages.
-    const served = workers.filter((w) => /"queue":"upload-page"[^\n]*"job done"/.test(w.output()));
+    const served = outputs().filter((out) => /"queue":"upload-page"[^\n]*"job done"/.test(out));
     expect(served.length).toBeGreaterThanOrEqual(2);
   }, 120_000);
 });
@@ -108,7 +117,6 @@ describe("a sandbox limit 20% below the importer's", () => {
     await h.sandbox('PUT', '/sandbox/config', {
       rate_limit: { limit: sandboxLimit, window_seconds: LIMIT.windowSeconds },
     });
-    await startWorkers();
     const { run, calls, expected, members } = await importAll('Below', 32);
 
     expect(run).toMatchObject({ status: 'succeeded', added: expected.sendable, failed: 0 });
@@ -125,7 +133,7 @@ describe("a sandbox limit 20% below the importer's", () => {
     const windows = Math.ceil(accepted.length / sandboxLimit);
     expect(refused).toBeLessThanOrEqual(4 * windows);
     // No attempt was spent on a 429: with one attempt per page, a spent one would have failed the run.
-    const logs = workers.map((w) => w.output()).join('\n');
+    const logs = outputs().join('\n');
     expect(logs).not.toMatch(/"job failed"/);
   }, 120_000);
 });

@@ -22,6 +22,8 @@ describe('Redis unreachable', () => {
       ENCRYPTION_KEY: randomBytes(32).toString('hex'),
       BRAZE_PARTNER_API_KEY_US: 'pk',
       BRAZE_ENDPOINT_ALLOWLIST: 'http://127.0.0.1:4999',
+      // Each call below waits this long for Redis before giving up: one second, not production's five.
+      QUEUE_DEADLINE_MS: '1000',
     });
     // Every error handled on the way is logged, with its context (nothing swallowed).
     const lines: string[] = [];

@@ -10,7 +10,7 @@ import {
   waitForRun,
   seedDemo,
 } from './support/harness';
-import { startProcess } from './support/processes';
+import { type RunningProcess, startProcess } from './support/processes';
 import { holdStore } from './support/store-lock';
 
 /** Runs that do not go smoothly: pages that give up, and a worker stopped mid-run. */
@@ -40,6 +40,34 @@ async function makeOlder(runId: string): Promise<void> {
 let ws: Awaited<ReturnType<typeof createConnectedWorkspace>>;
 let now: number;
 
+/**
+ * For the worker processes that finish or die in the tests below: a dead worker's jobs come back
+ * once their lock runs out, at a stall check. Production's 30 s / 10 s locks and 5 s checks would
+ * only make the kill -9 tests wait longer; 5 s still outlasts any pause of a live worker's event
+ * loop here.
+ */
+const QUICK_LOCKS = { IMPORT_RUN_LOCK_MS: '5000', UPLOAD_PAGE_LOCK_MS: '5000', STALLED_CHECK_MS: '1000' };
+
+/**
+ * Starting a worker process takes seconds, so the worker that finishes one test's run is the one
+ * the next test stops or kills: a test that passed hands its last worker over; a test after one
+ * that did not starts its own.
+ */
+let handedOver: RunningProcess | undefined;
+function startWorker(): Promise<RunningProcess> {
+  return startProcess(
+    'workers/main.ts',
+    { ...h.env, ...QUICK_LOCKS, LOG_LEVEL: 'info', WORKER_CONCURRENCY: '2' },
+    /worker ready/,
+  );
+}
+async function takeWorker(): Promise<RunningProcess> {
+  const worker = handedOver;
+  handedOver = undefined;
+  if (worker && worker.proc.exitCode === null && worker.proc.signalCode === null) return worker;
+  return startWorker();
+}
+
 beforeAll(async () => {
   // No in-process workers: each test brings the workers it needs. One attempt per page.
   h = await startHarness({ workers: false, env: { UPLOAD_ATTEMPTS: '1' } });
@@ -47,6 +75,7 @@ beforeAll(async () => {
   now = await seedDemo(h, ws, { users: USERS, seed: SEED });
 });
 afterAll(async () => {
+  await handedOver?.stop();
   await h.sandbox('PUT', '/sandbox/config', { faults: null });
   await h?.close();
 });
@@ -122,24 +151,26 @@ describe('a worker stopped mid-run', () => {
     expect(await first.stop()).toBe(0);
     expect((await h.request('GET', `/v1/imports/${runId}`, { token: ws.token })).body.status).toBe('running');
 
-    const second = await startProcess('workers/main.ts', env, /worker ready/);
+    const second = await startWorker();
+    let passed = false;
     try {
       const run = await waitForRun(h, ws.token, runId);
       expect(run).toMatchObject({ status: 'succeeded', added: expected.sendable, failed: 0 });
       const uploads = await uploadsOf(cohort, before);
       expect(uploads.filter((r) => r.status === 201)).toHaveLength(Math.ceil(expected.sendable / 1000));
       expect(await sandboxMembers(h, ws.brazeWorkspaceId, cohort.braze_cohort_id)).toEqual(expected.inBraze);
+      passed = true;
     } finally {
       await h.sandbox('PUT', '/sandbox/config', { faults: null });
-      await second.stop();
+      if (passed) handedOver = second;
+      else await second.stop();
     }
   });
 });
 
 describe('a worker killed mid-run', () => {
   it('kill -9: its held pages come back to another worker; only those are sent again, and the run ends exact', async () => {
-    const env = { ...h.env, LOG_LEVEL: 'info', WORKER_CONCURRENCY: '2' };
-    const doomed = await startProcess('workers/main.ts', env, /worker ready/);
+    const doomed = await takeWorker();
     const cohort = (await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name: 'Killed', criteria } }))
       .body;
     const expected = expectedFromDemo(criteria as never, { users: USERS, seed: SEED, now });
@@ -153,7 +184,8 @@ describe('a worker killed mid-run', () => {
     doomed.proc.kill('SIGKILL');
     await doomed.stop();
 
-    const survivor = await startProcess('workers/main.ts', env, /worker ready/);
+    const survivor = await startWorker();
+    let passed = false;
     try {
       const run = await waitForRun(h, ws.token, runId, 90_000);
       expect(run).toMatchObject({ status: 'succeeded', added: expected.sendable, failed: 0 });
@@ -165,17 +197,18 @@ describe('a worker killed mid-run', () => {
       const accepted = (await uploadsOf(cohort, before)).filter((r) => r.status === 201).length;
       expect(accepted).toBeGreaterThanOrEqual(pages);
       expect(accepted).toBeLessThanOrEqual(pages + 2 * 2);
+      passed = true;
     } finally {
       await h.sandbox('PUT', '/sandbox/config', { faults: null });
-      await survivor.stop();
+      if (passed) handedOver = survivor;
+      else await survivor.stop();
     }
   }, 90_000);
 });
 
 describe('a worker killed during a run start', () => {
   it('kill -9 mid-freeze: another worker takes the start over once the dead one is gone, not when its lease runs out', async () => {
-    const env = { ...h.env, LOG_LEVEL: 'info', WORKER_CONCURRENCY: '2' };
-    const doomed = await startProcess('workers/main.ts', env, /worker ready/);
+    const doomed = await takeWorker();
     const cohort = (await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name: 'Frozen', criteria } }))
       .body;
     const expected = expectedFromDemo(criteria as never, { users: USERS, seed: SEED, now });
@@ -193,7 +226,8 @@ describe('a worker killed during a run start', () => {
       await release();
       released = true;
 
-      const survivor = await startProcess('workers/main.ts', env, /worker ready/);
+      // The last worker of this file: the tests after run their own, in-process.
+      const survivor = await startWorker();
       try {
         // The lease is 12 minutes long: only a takeover finishes the run in this test's time.
         const run = await waitForRun(h, ws.token, runId, 60_000);

@@ -31,7 +31,8 @@ let ws: Awaited<ReturnType<typeof createConnectedWorkspace>>;
 let now: number;
 
 beforeAll(async () => {
-  h = await startHarness({ workers: false });
+  // The store's lock wait is one second, not production's ten: a held store is met sooner.
+  h = await startHarness({ workers: false, env: { STORE_LOCK_WAIT_MS: '1000' } });
   ws = await createConnectedWorkspace(h, 'Execution');
   now = await seedDemo(h, ws, { users: USERS, seed: SEED });
 });
@@ -114,7 +115,7 @@ describe("a run's start", () => {
     const { startWorkers } = await import('../workers/start-workers');
     h.workers = await startWorkers(h.ctx);
     try {
-      // The freeze meets the lock (after the store's 10 s wait) and the job steps aside.
+      // The freeze meets the lock (after the store's wait) and the job steps aside.
       const deadline = Date.now() + 60_000;
       for (;;) {
         const job = await h.ctx.queues.importRun.getJob(`run-${runId}`);

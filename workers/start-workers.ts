@@ -32,8 +32,9 @@ export async function startWorkers(ctx: AppContext): Promise<WorkerManager> {
     // (and so the lock's renewal). A longer synchronous freeze may still lose the lock: another
     // worker then takes the job, finds the lease held by a live executor and steps aside (the
     // repeat of a start is harmless), so such stalls are not counted against the job.
-    lockDurationMs: 30_000,
-    stalledIntervalMs: 5_000,
+    // (IMPORT_RUN_LOCK_MS and STALLED_CHECK_MS: tests that kill a worker shorten them.)
+    lockDurationMs: ctx.config.worker.importRunLockMs,
+    stalledIntervalMs: ctx.config.worker.stalledCheckMs,
     maxStalledCount: 1_000,
     onFinalFailure: (job, err) => failRunOf(job.data, err),
   });
@@ -44,9 +45,9 @@ export async function startWorkers(ctx: AppContext): Promise<WorkerManager> {
     // A page's work is asynchronous (one Braze request, one short write), so its lock is renewed
     // every 5 s while the worker lives. When a worker dies (kill -9, a lost host) its pages come
     // back after at most 10 s (lock) + 5 s (stall check) instead of 30 + 30 s; only the pages it
-    // held are sent again.
-    lockDurationMs: 10_000,
-    stalledIntervalMs: 5_000,
+    // held are sent again (UPLOAD_PAGE_LOCK_MS, STALLED_CHECK_MS).
+    lockDurationMs: ctx.config.worker.uploadPageLockMs,
+    stalledIntervalMs: ctx.config.worker.stalledCheckMs,
   });
   manager.register({
     queue: QueueNames.finalizeRun,

@@ -7,7 +7,7 @@ import { addRunFlow, enqueueImportRun, withdrawRunJobs } from '../queue/producer
 import type { Queues } from '../queue/queues';
 import type { BrazeConnectionService } from '../services/braze-connections';
 import type { CohortService } from '../services/cohorts';
-import { QUEUE_DEADLINE_MS, withDeadline } from '../services/deadline';
+import { withDeadline } from '../services/deadline';
 import { ConflictError, NotFoundError, ServiceError } from '../services/errors';
 import type { Cursors } from '../services/paging';
 import type { RunJanitor } from './run-janitor';
@@ -48,6 +48,8 @@ export class ImportRuns {
     private readonly cursors: Cursors,
     private readonly upload: { attempts: number; backoffMs: number },
     private readonly log: Logger,
+    /** How long a request waits for Redis before answering 503 (QUEUE_DEADLINE_MS). */
+    private readonly queueDeadlineMs: number,
   ) {}
 
   /**
@@ -117,7 +119,7 @@ export class ImportRuns {
     try {
       await withDeadline(
         enqueueImportRun(this.queues, id, input.requestId),
-        QUEUE_DEADLINE_MS,
+        this.queueDeadlineMs,
         'adding the import job',
       );
     } catch (err) {
@@ -139,7 +141,7 @@ export class ImportRuns {
   }
 
   private async closeIfLost(run: RunRow): Promise<boolean> {
-    return withDeadline(this.janitor.closeIfLost(run), QUEUE_DEADLINE_MS, 'checking the active run').catch(
+    return withDeadline(this.janitor.closeIfLost(run), this.queueDeadlineMs, 'checking the active run').catch(
       (err: Error) => {
         // Not known to be lost: the caller answers 409 (run in progress), the safe answer.
         this.log.warn({ err: err.message, runId: run.id }, 'could not check whether the active run is lost');
@@ -161,7 +163,7 @@ export class ImportRuns {
     try {
       await withDeadline(
         addRunFlow(this.queues, runId, run.changesTotal, this.upload),
-        QUEUE_DEADLINE_MS,
+        this.queueDeadlineMs,
         'sending the pages',
       );
     } catch (err) {
@@ -186,7 +188,7 @@ export class ImportRuns {
     }
     const reason = 'Cancelled by request.';
     await this.runs.abort(runId, reason);
-    const taken = await withDeadline(withdrawRunJobs(this.queues, runId), QUEUE_DEADLINE_MS, 'cancelling').catch(
+    const taken = await withDeadline(withdrawRunJobs(this.queues, runId), this.queueDeadlineMs, 'cancelling').catch(
       (err: Error) => {
         this.log.warn({ err: err.message, runId }, 'cancel: the run jobs could not be withdrawn');
         throw new ServiceError(
@@ -224,7 +226,7 @@ export class ImportRuns {
     const row = (await this.runs.get(runId))!;
     let pagesDone: number | null = null;
     if (isActiveRun(row)) {
-      pagesDone = await withDeadline(this.outcomes.pagesDone(runId), QUEUE_DEADLINE_MS, 'reading progress').catch(
+      pagesDone = await withDeadline(this.outcomes.pagesDone(runId), this.queueDeadlineMs, 'reading progress').catch(
         (err: Error) => {
           // Progress is a nicety: the run itself is answered, with pages_done unknown (null).
           this.log.warn({ err: err.message, runId }, 'run progress unreadable');

@@ -7,7 +7,7 @@ import { enqueuePlanCohort, planJobState } from '../queue/producers';
 import type { Queues } from '../queue/queues';
 import type { BrazeConnectionService } from '../services/braze-connections';
 import { cohortGuardrail, type CohortService } from '../services/cohorts';
-import { QUEUE_DEADLINE_MS, withDeadline } from '../services/deadline';
+import { withDeadline } from '../services/deadline';
 import { ConflictError, ServiceError } from '../services/errors';
 import { WarehouseTimeoutError } from '../warehouse/warehouse-timeout-error';
 import type { Warehouse } from '../warehouse/warehouse';
@@ -40,6 +40,8 @@ export class RunPlans {
     private readonly queues: Queues,
     private readonly deadlineMs: number,
     private readonly log: Logger,
+    /** How long a request waits for Redis before answering 503 (QUEUE_DEADLINE_MS). */
+    private readonly queueDeadlineMs: number,
   ) {}
 
   async plan(workspaceId: string, cohortId: string): Promise<PlanView> {
@@ -51,7 +53,7 @@ export class RunPlans {
     const started = Date.now();
     await withDeadline(
       enqueuePlanCohort(this.queues, { planId, cohortId: cohort.id, workspaceId }),
-      QUEUE_DEADLINE_MS,
+      this.queueDeadlineMs,
       'asking for the plan',
     ).catch(() => {
       throw new ServiceError(503, 'queue_unavailable', 'The job queue is unreachable; try again shortly.');

@@ -9,7 +9,7 @@ import type { ScheduleReconciler } from './schedule-reconciler';
 import type { Warehouse } from '../warehouse/warehouse';
 import { enqueueForgetCohort } from '../queue/producers';
 import type { Queues } from '../queue/queues';
-import { QUEUE_DEADLINE_MS, withDeadline } from './deadline';
+import { withDeadline } from './deadline';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import { type Cursors, olderThan } from './paging';
 import type { RunRepository } from '../runs/run-store';
@@ -75,6 +75,8 @@ export class CohortService {
     private readonly queues: Queues,
     private readonly cursors: Cursors,
     private readonly log: Logger,
+    /** How long a request waits for Redis before answering 503 (QUEUE_DEADLINE_MS). */
+    private readonly queueDeadlineMs: number,
   ) {}
 
   async create(workspaceId: string, input: CohortInput): Promise<CohortView> {
@@ -176,19 +178,21 @@ export class CohortService {
     await this.db.delete(schedules).where(eq(schedules.cohortId, existing.id));
     // Its Braze id is retired for good, so what Braze was told about it is no longer needed:
     // dropped by a worker (perhaps a million rows, not web's work), or here if Redis is away.
-    await withDeadline(enqueueForgetCohort(this.queues, existing.id), QUEUE_DEADLINE_MS, 'queueing the clean-up').catch(
-      (err: Error) => {
-        this.log.warn({ err: err.message, cohortId: existing.id }, 'clean-up not queued; done here instead');
-        return this.warehouse.forgetCohort(existing.id);
-      },
-    );
+    await withDeadline(
+      enqueueForgetCohort(this.queues, existing.id),
+      this.queueDeadlineMs,
+      'queueing the clean-up',
+    ).catch((err: Error) => {
+      this.log.warn({ err: err.message, cohortId: existing.id }, 'clean-up not queued; done here instead');
+      return this.warehouse.forgetCohort(existing.id);
+    });
     // The delete stands even if Redis is away: web's periodic reconcile removes the scheduler.
-    await withDeadline(this.reconciler.reconcileCohort(existing.id), QUEUE_DEADLINE_MS, 'removing the scheduler').catch(
-      (err: Error) =>
-        this.log.warn(
-          { err: err.message, cohortId: existing.id },
-          'scheduler not removed; the periodic reconcile will',
-        ),
+    await withDeadline(
+      this.reconciler.reconcileCohort(existing.id),
+      this.queueDeadlineMs,
+      'removing the scheduler',
+    ).catch((err: Error) =>
+      this.log.warn({ err: err.message, cohortId: existing.id }, 'scheduler not removed; the periodic reconcile will'),
     );
   }
 

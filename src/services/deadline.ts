@@ -1,4 +1,4 @@
-/** How long an API request waits for Redis before answering 503. */
+/** How long an API request waits for Redis before answering 503 (the default of QUEUE_DEADLINE_MS). */
 export const QUEUE_DEADLINE_MS = 5_000;
 
 /**

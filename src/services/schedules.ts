@@ -6,7 +6,7 @@ import { mergeSchedulePatch, parseScheduleInput, type ScheduleSpec } from '../do
 import type { Logger } from '../logger';
 import type { ScheduleReconciler } from './schedule-reconciler';
 import type { CohortService } from './cohorts';
-import { QUEUE_DEADLINE_MS, withDeadline } from './deadline';
+import { withDeadline } from './deadline';
 import { NotFoundError, ServiceError, ValidationError } from './errors';
 import type { ImportRuns } from '../runs/import-runs';
 import type { Cursors } from './paging';
@@ -69,6 +69,8 @@ export class ScheduleService {
     private readonly reconciler: ScheduleReconciler,
     private readonly cursors: Cursors,
     private readonly log: Logger,
+    /** How long a request waits for Redis before answering 503 (QUEUE_DEADLINE_MS). */
+    private readonly queueDeadlineMs: number,
   ) {}
 
   /** The schedule row of a live cohort, or undefined (workers use it when a schedule fires). */
@@ -108,7 +110,7 @@ export class ScheduleService {
   /** Applies the saved schedule to its BullMQ job scheduler, or says why it could not yet. */
   private async mirror(cohortId: string): Promise<void> {
     try {
-      await withDeadline(this.reconciler.reconcileCohort(cohortId), QUEUE_DEADLINE_MS, 'updating the job scheduler');
+      await withDeadline(this.reconciler.reconcileCohort(cohortId), this.queueDeadlineMs, 'updating the job scheduler');
     } catch (err) {
       this.log.warn(
         { err: (err as Error).message, cohortId },

@@ -7,6 +7,8 @@ export type OpenedWarehouse = SqliteWarehouse | PgWarehouse;
 export interface OpenWarehouseOptions {
   /** PostgreSQL: every statement's deadline. SQLite: a preview's (`queryMs`), a freeze's and a diff's (`bulkMs`). */
   deadlines?: Partial<WarehouseDeadlines>;
+  /** How long a write waits for a lock another session holds (default STORE_LOCK_WAIT_MS). */
+  lockWaitMs?: number;
 }
 
 /** `postgres://…` or `postgresql://…` is PostgreSQL; anything else is a SQLite file path. */

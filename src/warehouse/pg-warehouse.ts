@@ -23,6 +23,8 @@ export interface PgWarehouseOptions {
   deadlines?: Partial<WarehouseDeadlines>;
   /** Connections in the pool (a worker runs a few page jobs at once; a freeze holds one). */
   poolSize?: number;
+  /** How long a statement waits for a lock another session holds (default STORE_LOCK_WAIT_MS). */
+  lockWaitMs?: number;
 }
 
 /** Serialises migrations across processes; another lock than the control database's. */
@@ -82,7 +84,7 @@ export async function openPgWarehouse(url: string, options: PgWarehouseOptions =
     // store after this wait, as SQLite's busy wait: 55P03, a 503 store_busy for the API and a
     // step aside for a run's start, instead of a wait until the statement's deadline (5 min
     // for a freeze) that then spends the run's attempt.
-    lock_timeout: STORE_LOCK_WAIT_MS,
+    lock_timeout: options.lockWaitMs ?? STORE_LOCK_WAIT_MS,
     connectionTimeoutMillis: 10_000,
     application_name: 'cohort-import warehouse',
   });

@@ -52,13 +52,15 @@ export interface SqliteWarehouseOptions {
    * so they never hold the caller's event loop; false runs them on this thread.
    */
   bulkThread?: boolean;
+  /** How long a write waits for another connection's write lock (default STORE_LOCK_WAIT_MS). */
+  lockWaitMs?: number;
 }
 
 export async function openSqliteWarehouse(
   path: string,
   options: SqliteWarehouseOptions = {},
 ): Promise<SqliteWarehouse> {
-  const db = openSqlite(path);
+  const db = openSqlite(path, options.lockWaitMs);
   applyMigrations(db);
   return new SqliteWarehouse(db, options);
 }
@@ -85,6 +87,7 @@ export class SqliteWarehouse implements Warehouse {
   private readonly bulkMs: number;
   /** Where freezes, diffs and discards run when not on this thread. */
   private readonly bulk: SqliteBulkThread | undefined;
+  private readonly lockWaitMs: number;
 
   constructor(
     readonly db: Database.Database,
@@ -92,6 +95,7 @@ export class SqliteWarehouse implements Warehouse {
   ) {
     allowInterruption(db);
     this.bulkMs = options.deadlines?.bulkMs ?? DEFAULT_WAREHOUSE_DEADLINES.bulkMs;
+    this.lockWaitMs = options.lockWaitMs ?? STORE_LOCK_WAIT_MS;
     this.previews =
       db.memory || options.previewThreads === 0
         ? undefined
@@ -103,7 +107,7 @@ export class SqliteWarehouse implements Warehouse {
     this.bulk =
       db.memory || options.bulkThread === false
         ? undefined
-        : new SqliteBulkThread({ path: db.name, lockWaitMs: STORE_LOCK_WAIT_MS });
+        : new SqliteBulkThread({ path: db.name, lockWaitMs: this.lockWaitMs });
     this.stmts = {
       upsertUser: db.prepare(`
         INSERT INTO users (workspace_id, user_key, external_id, alias_name, alias_label, device_id, properties, first_seen, last_seen)
@@ -366,7 +370,7 @@ export class SqliteWarehouse implements Warehouse {
    * refusal is waited out on a timer, for as long as the busy timeout would have waited.
    */
   private async writeWithoutBlocking(tx: { immediate(): void }): Promise<void> {
-    const giveUp = performance.now() + STORE_LOCK_WAIT_MS;
+    const giveUp = performance.now() + this.lockWaitMs;
     for (let pause = 1; ; pause = Math.min(pause * 2, 25)) {
       this.db.pragma('busy_timeout = 0');
       try {
@@ -375,7 +379,7 @@ export class SqliteWarehouse implements Warehouse {
       } catch (err) {
         if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || performance.now() > giveUp) throw err;
       } finally {
-        this.db.pragma(`busy_timeout = ${STORE_LOCK_WAIT_MS}`);
+        this.db.pragma(`busy_timeout = ${this.lockWaitMs}`);
       }
       await sleep(pause);
     }

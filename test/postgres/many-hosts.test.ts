@@ -40,12 +40,24 @@ beforeAll(async () => {
     LOG_LEVEL: 'info',
     WORKER_CONCURRENCY: '4',
   };
-  for (let i = 0; i < 2; i++) {
+  // All five at once, as hosts come up (each given longer to be ready: they share this machine's
+  // cores). Each is recorded as soon as it is ready, so afterAll stops it whatever else failed.
+  const ports: number[] = [];
+  while (ports.length < 2) {
     const port = await freePort();
-    const process = await startProcess('src/web.ts', { ...env, PORT: String(port) }, /web listening/);
-    webs.push({ process, url: `http://127.0.0.1:${port}` });
+    if (!ports.includes(port)) ports.push(port);
   }
-  for (let i = 0; i < 3; i++) workers.push(await startProcess('workers/main.ts', env, /worker ready/));
+  const started = await Promise.allSettled([
+    ...ports.map(async (port) => {
+      const process = await startProcess('src/web.ts', { ...env, PORT: String(port) }, /web listening/, 60_000);
+      webs.push({ process, url: `http://127.0.0.1:${port}` });
+    }),
+    ...[1, 2, 3].map(async () => {
+      workers.push(await startProcess('workers/main.ts', env, /worker ready/, 60_000));
+    }),
+  ]);
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }, 120_000);
 
 afterAll(async () => {
