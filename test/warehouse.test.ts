@@ -365,6 +365,29 @@ describe('the warehouse on SQLite only: a page record and the write lock', () =>
 });
 
 describe('the warehouse on SQLite only: freezes and diffs run off the caller’s thread', () => {
+  it('keeps the event loop turning while an upsert waits for the write lock (web ingests during a freeze)', async () => {
+    const dir = scratchDir('warehouse-upsert-wait');
+    const path = join(dir, 'warehouse.db');
+    const wh = await openSqliteWarehouse(path);
+    const other = openSqlite(path);
+    try {
+      // A freeze's write transaction in another process, ended by a timer of this thread: a busy
+      // wait inside the upsert would hold that timer back until SQLite gave up (SQLITE_BUSY).
+      other.exec('BEGIN IMMEDIATE');
+      setTimeout(() => other.exec('COMMIT'), 200);
+      expect(await wh.upsertUsers('w', [{ user_key: 'late', properties: { vip: true } }])).toEqual({ upserted: 1 });
+      expect(await wh.appendEvents('w', [{ user_key: 'late', name: 'open', time: Date.now() }])).toEqual({
+        appended: 1,
+        usersCreated: 0,
+      });
+      expect(other.prepare('SELECT count(*) FROM users WHERE user_key = ?').pluck().get('late')).toBe(1);
+    } finally {
+      other.close();
+      await wh.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('keeps the event loop turning while a freeze waits for the write lock, then freezes', async () => {
     const dir = scratchDir('warehouse-bulk-thread');
     const path = join(dir, 'warehouse.db');

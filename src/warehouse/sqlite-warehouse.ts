@@ -228,47 +228,52 @@ export class SqliteWarehouse implements Warehouse {
 
   async upsertUsers(workspaceId: string, users: UserInput[]): Promise<{ upserted: number }> {
     const now = Date.now();
-    this.db.transaction(() => {
-      for (const u of users) {
-        this.stmts.upsertUser.run({
-          workspace_id: workspaceId,
-          user_key: u.user_key,
-          external_id: u.external_id ?? null,
-          alias_name: u.alias?.name ?? null,
-          alias_label: u.alias?.label ?? null,
-          device_id: u.device_id ?? null,
-          properties: JSON.stringify(u.properties ?? {}),
-          now,
-          has_external_id: u.external_id !== undefined ? 1 : 0,
-          has_alias: u.alias !== undefined ? 1 : 0,
-          has_device_id: u.device_id !== undefined ? 1 : 0,
-        });
-      }
-    })();
+    // Waited for on a timer: a freeze holding the write lock must not hold web's event loop.
+    await this.writeWithoutBlocking(
+      this.db.transaction(() => {
+        for (const u of users) {
+          this.stmts.upsertUser.run({
+            workspace_id: workspaceId,
+            user_key: u.user_key,
+            external_id: u.external_id ?? null,
+            alias_name: u.alias?.name ?? null,
+            alias_label: u.alias?.label ?? null,
+            device_id: u.device_id ?? null,
+            properties: JSON.stringify(u.properties ?? {}),
+            now,
+            has_external_id: u.external_id !== undefined ? 1 : 0,
+            has_alias: u.alias !== undefined ? 1 : 0,
+            has_device_id: u.device_id !== undefined ? 1 : 0,
+          });
+        }
+      }),
+    );
     return { upserted: users.length };
   }
 
   async appendEvents(workspaceId: string, events: EventInput[]): Promise<{ appended: number; usersCreated: number }> {
     let usersCreated = 0;
-    this.db.transaction(() => {
-      const ids = new Map<string, number>();
-      for (const e of events) {
-        let userId = ids.get(e.user_key);
-        if (userId === undefined) {
-          usersCreated += this.stmts.ensureUser.run(workspaceId, e.user_key, e.time, e.time).changes;
-          userId = this.stmts.userIdByKey.get(workspaceId, e.user_key) as number;
-          ids.set(e.user_key, userId);
+    await this.writeWithoutBlocking(
+      this.db.transaction(() => {
+        const ids = new Map<string, number>();
+        for (const e of events) {
+          let userId = ids.get(e.user_key);
+          if (userId === undefined) {
+            usersCreated += this.stmts.ensureUser.run(workspaceId, e.user_key, e.time, e.time).changes;
+            userId = this.stmts.userIdByKey.get(workspaceId, e.user_key) as number;
+            ids.set(e.user_key, userId);
+          }
+          this.stmts.insertEvent.run(
+            workspaceId,
+            userId,
+            e.name,
+            e.time,
+            e.properties ? JSON.stringify(e.properties) : null,
+          );
+          this.stmts.touchUser.run(e.time, userId);
         }
-        this.stmts.insertEvent.run(
-          workspaceId,
-          userId,
-          e.name,
-          e.time,
-          e.properties ? JSON.stringify(e.properties) : null,
-        );
-        this.stmts.touchUser.run(e.time, userId);
-      }
-    })();
+      }),
+    );
     return { appended: events.length, usersCreated };
   }
 
