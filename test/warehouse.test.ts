@@ -8,7 +8,7 @@ import { openSqlite, STORE_LOCK_WAIT_MS } from '../db/client';
 import { isBusyStore } from '../src/store-errors';
 import { openWarehouse, type OpenedWarehouse } from '../src/warehouse/open-warehouse';
 import { openPgWarehouse, PgWarehouse } from '../src/warehouse/pg-warehouse';
-import { openSqliteWarehouse } from '../src/warehouse/sqlite-warehouse';
+import { openSqliteWarehouse, type SqliteWarehouse } from '../src/warehouse/sqlite-warehouse';
 import type { PageChanges } from '../src/warehouse/warehouse';
 import { WarehouseTimeoutError } from '../src/warehouse/warehouse-timeout-error';
 import { createTestDatabase, type TestDatabase } from './support/postgres';
@@ -325,14 +325,34 @@ describe('the warehouse on SQLite only', () => {
   });
 });
 
+/**
+ * A SQLite warehouse in a scratch file and a second connection to the same file, as another
+ * process would hold one (its write transactions take the one write lock); both closed after.
+ */
+async function withSecondConnection(
+  name: string,
+  test: (wh: SqliteWarehouse, other: ReturnType<typeof openSqlite>) => Promise<void>,
+): Promise<void> {
+  const dir = scratchDir(name);
+  const path = join(dir, 'warehouse.db');
+  const wh = await openSqliteWarehouse(path);
+  const other = openSqlite(path);
+  try {
+    await test(wh, other);
+  } finally {
+    other.close();
+    await wh.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('the warehouse on SQLite only: a page record and the write lock', () => {
-  it('waits for a lock another connection holds without holding up the event loop, then records the page', async () => {
-    const dir = scratchDir('warehouse-lock');
-    const path = join(dir, 'warehouse.db');
-    const wh = await openSqliteWarehouse(path);
-    // Another process' write transaction, as a second connection to the same file.
-    const other = openSqlite(path);
-    try {
+  it('waits for a lock another connection holds without holding up the event loop, then records the page', () =>
+    withSecondConnection('warehouse-lock', async (wh, other) => {
+      const diff = async () => {
+        await wh.freezeRunMembers(RUN_2, 'w', vip, Date.now());
+        return wh.computeChanges(RUN_2, 'cohort', 'scope', false);
+      };
       await wh.upsertUsers('w', [{ user_key: 'a', external_id: 'a', properties: { vip: true } }]);
       await wh.freezeRunMembers(RUN_1, 'w', vip, Date.now());
       await wh.computeChanges(RUN_1, 'cohort', 'scope', false);
@@ -351,26 +371,12 @@ describe('the warehouse on SQLite only: a page record and the write lock', () =>
       expect(await diff()).toEqual({ additions: 0, removals: 0, syncedBefore: 1 });
       // The connection's busy wait is back for every other statement.
       expect(wh.db.pragma('busy_timeout', { simple: true })).toBe(STORE_LOCK_WAIT_MS);
-    } finally {
-      other.close();
-      await wh.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-
-    async function diff() {
-      await wh.freezeRunMembers(RUN_2, 'w', vip, Date.now());
-      return wh.computeChanges(RUN_2, 'cohort', 'scope', false);
-    }
-  });
+    }));
 });
 
 describe('the warehouse on SQLite only: freezes and diffs run off the caller’s thread', () => {
-  it('keeps the event loop turning while an upsert waits for the write lock (web ingests during a freeze)', async () => {
-    const dir = scratchDir('warehouse-upsert-wait');
-    const path = join(dir, 'warehouse.db');
-    const wh = await openSqliteWarehouse(path);
-    const other = openSqlite(path);
-    try {
+  it('keeps the event loop turning while an upsert waits for the write lock (web ingests during a freeze)', () =>
+    withSecondConnection('warehouse-upsert-wait', async (wh, other) => {
       // A freeze's write transaction in another process, ended by a timer of this thread: a busy
       // wait inside the upsert would hold that timer back until SQLite gave up (SQLITE_BUSY).
       other.exec('BEGIN IMMEDIATE');
@@ -381,19 +387,10 @@ describe('the warehouse on SQLite only: freezes and diffs run off the caller’s
         usersCreated: 0,
       });
       expect(other.prepare('SELECT count(*) FROM users WHERE user_key = ?').pluck().get('late')).toBe(1);
-    } finally {
-      other.close();
-      await wh.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('keeps the event loop turning while a freeze waits for the write lock, then freezes', async () => {
-    const dir = scratchDir('warehouse-bulk-thread');
-    const path = join(dir, 'warehouse.db');
-    const wh = await openSqliteWarehouse(path);
-    const other = openSqlite(path);
-    try {
+  it('keeps the event loop turning while a freeze waits for the write lock, then freezes', () =>
+    withSecondConnection('warehouse-bulk-thread', async (wh, other) => {
       await wh.upsertUsers('w', [
         { user_key: 'a', external_id: 'a', properties: { vip: true } },
         { user_key: 'b', external_id: 'b', properties: { vip: false } },
@@ -412,12 +409,7 @@ describe('the warehouse on SQLite only: freezes and diffs run off the caller’s
         syncedBefore: 0,
       });
       expect((await wh.readPage(RUN_1, 1, 1)).add.userIds).toBe('["a"]');
-    } finally {
-      other.close();
-      await wh.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 });
 
 describe('the warehouse on PostgreSQL only', () => {
