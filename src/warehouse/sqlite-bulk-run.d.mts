@@ -17,6 +17,11 @@ export type BulkRequest = { runId: string; bulkMs: number } & (
   | { op: 'discardRun' }
 );
 
+export function keyOf(
+  read: Database.Statement<unknown[], unknown>,
+  insert: Database.Statement<unknown[]>,
+  ...args: unknown[]
+): number;
 export function plainTimeoutError(operation: string, limitMs: number): Error;
 export function runBulk(
   db: Database.Database,

@@ -57,8 +57,11 @@ function statementsOf(db) {
   return s;
 }
 
-/** A key of a small lookup table, read first and made only when missing. */
-function keyOf(read, insert, ...args) {
+/**
+ * A key of a small lookup table (run keys, sync sets), read first and made only when missing: a
+ * reader of one that exists then takes no write lock.
+ */
+export function keyOf(read, insert, ...args) {
   const key = read.get(...args);
   if (key !== undefined) return key;
   insert.run(...args);

@@ -1,15 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { BulkRequest } from './sqlite-bulk-run.mjs';
-import { WarehouseTimeoutError } from './warehouse-timeout-error';
+import { threadError, type ThreadErrorShape } from './thread-error';
 
-interface ErrorShape {
-  name: string;
-  message: string;
-  code?: string;
-  operation?: string;
-  limitMs?: number;
-}
-type BulkAnswer = { id: number; ok: unknown } | { id: number; error: ErrorShape };
+type BulkAnswer = { id: number; ok: unknown } | { id: number; error: ThreadErrorShape };
 
 const THREAD_FILE = new URL('./sqlite-bulk-worker.mjs', import.meta.url);
 
@@ -54,7 +47,7 @@ export class SqliteBulkThread {
       const call = this.calls.get(answer.id);
       if (!call) return;
       this.calls.delete(answer.id);
-      if ('error' in answer) call.reject(reviveBulkError(answer.error));
+      if ('error' in answer) call.reject(threadError(answer.error));
       else call.resolve(answer.ok);
     });
     thread.on('error', (err) => this.lost(thread, err));
@@ -73,15 +66,4 @@ export class SqliteBulkThread {
     for (const call of this.calls.values()) call.reject(err);
     this.calls.clear();
   }
-}
-
-/** A bulk call's error as callers test for it: its class, or its name and SQLite's code. */
-function reviveBulkError(shape: ErrorShape): Error {
-  if (shape.name === 'WarehouseTimeoutError' && shape.operation !== undefined && shape.limitMs !== undefined) {
-    return new WarehouseTimeoutError(shape.operation, shape.limitMs);
-  }
-  const err = new Error(shape.message) as Error & { code?: string };
-  err.name = shape.name;
-  if (shape.code !== undefined) err.code = shape.code;
-  return err;
 }

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { PreviewQuery, PreviewResult } from './sqlite-preview-run.mjs';
+import { threadError, type ThreadErrorShape } from './thread-error';
 import { WarehouseTimeoutError } from './warehouse-timeout-error';
 
 export interface SqlitePreviewPoolOptions {
@@ -16,7 +17,7 @@ interface Job {
   timer: NodeJS.Timeout;
 }
 
-type ThreadAnswer = { result: PreviewResult } | { error: { name: string; message: string; code?: string } };
+type ThreadAnswer = { result: PreviewResult } | { error: ThreadErrorShape };
 
 const THREAD_FILE = new URL('./sqlite-preview-thread.mjs', import.meta.url);
 
@@ -127,9 +128,4 @@ function settle(job: Job, outcome: PreviewResult | Error): void {
   clearTimeout(job.timer);
   if (outcome instanceof Error) job.reject(outcome);
   else job.resolve(outcome);
-}
-
-/** The thread's error as an Error again (SqliteError's name and code survive the message). */
-function threadError(e: { name: string; message: string; code?: string }): Error {
-  return Object.assign(new Error(e.message), { name: e.name, ...(e.code ? { code: e.code } : {}) });
 }

@@ -4,7 +4,7 @@ import { openSqlite, STORE_LOCK_WAIT_MS } from '../../db/client';
 import { compileCriteria, type Criteria } from '../domain/criteria';
 import { brazeIdentifierSql } from '../domain/identity';
 import { DEFAULT_WAREHOUSE_DEADLINES, type WarehouseDeadlines } from './deadlines';
-import { type BulkRequest, runBulk } from './sqlite-bulk-run.mjs';
+import { type BulkRequest, keyOf, runBulk } from './sqlite-bulk-run.mjs';
 import { SqliteBulkThread } from './sqlite-bulk-thread';
 import { SqlitePreviewPool } from './sqlite-preview-pool';
 import { allowInterruption, type PreviewQuery, runPreview } from './sqlite-preview-run.mjs';
@@ -172,12 +172,7 @@ export class SqliteWarehouse implements Warehouse {
   private runKey(runId: string): number {
     let key = this.runKeys.get(runId);
     if (key === undefined) {
-      // Read first: a reader (a page) of a run that has a key then takes no write lock.
-      key = this.stmts.runKey.get(runId) as number | undefined;
-      if (key === undefined) {
-        this.stmts.insertRunKey.run(runId);
-        key = this.stmts.runKey.get(runId) as number;
-      }
+      key = keyOf(this.stmts.runKey, this.stmts.insertRunKey, runId);
       this.runKeys.set(runId, key);
     }
     return key;
@@ -200,12 +195,7 @@ export class SqliteWarehouse implements Warehouse {
     const name = `${cohortId}/${syncScope}`;
     let key = this.syncSets.get(name);
     if (key === undefined) {
-      // Read first, as for run keys: a page record then takes the write lock only in its transaction.
-      key = this.stmts.syncSet.get(cohortId, syncScope) as number | undefined;
-      if (key === undefined) {
-        this.stmts.insertSyncSet.run(cohortId, syncScope);
-        key = this.stmts.syncSet.get(cohortId, syncScope) as number;
-      }
+      key = keyOf(this.stmts.syncSet, this.stmts.insertSyncSet, cohortId, syncScope);
       this.syncSets.set(name, key);
     }
     return key;
