@@ -44,11 +44,17 @@ export class RunPlans {
     private readonly queueDeadlineMs: number,
   ) {}
 
-  async plan(workspaceId: string, cohortId: string): Promise<PlanView> {
+  /** The cohort (404 if gone) of a workspace that has a Braze connection (409 if not). */
+  private async plannable(workspaceId: string, cohortId: string) {
     const cohort = await this.cohorts.row(workspaceId, cohortId);
     if (!(await this.connections.exists(workspaceId))) {
       throw new ConflictError('braze_connection_missing', 'Save a Braze connection first: PUT /v1/braze-connection.');
     }
+    return cohort;
+  }
+
+  async plan(workspaceId: string, cohortId: string): Promise<PlanView> {
+    const cohort = await this.plannable(workspaceId, cohortId);
     const planId = randomUUID();
     const started = Date.now();
     await withDeadline(
@@ -82,13 +88,7 @@ export class RunPlans {
         this.log.error({ planId, cohortId, error: state.failed }, 'plan failed');
         // The usual causes changed under the plan: the cohort deleted (404) or the connection
         // removed (409) meanwhile, answered as such; anything else is the worker's to retry.
-        await this.cohorts.row(workspaceId, cohortId);
-        if (!(await this.connections.exists(workspaceId))) {
-          throw new ConflictError(
-            'braze_connection_missing',
-            'Save a Braze connection first: PUT /v1/braze-connection.',
-          );
-        }
+        await this.plannable(workspaceId, cohortId);
         throw new ServiceError(503, 'plan_failed', 'The plan could not be computed; try again shortly.');
       }
       // The worker goes on and drops what it froze; the caller hears the deadline now.
