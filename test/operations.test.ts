@@ -75,9 +75,19 @@ describe('request ids', () => {
     const run = await waitForRun(h, ws.token, started.body.id);
     expect(run.status).toBe('succeeded');
 
-    const traced = h.logs.map((l) => JSON.parse(l)).filter((l) => l.requestId === 'import-trace-1');
-    const queues = new Set(traced.filter((l) => l.msg === 'job done').map((l) => l.queue));
-    expect(queues).toEqual(new Set(['import-run', 'upload-page', 'finalize-run']));
+    const tracedLines = () => h.logs.map((l) => JSON.parse(l)).filter((l) => l.requestId === 'import-trace-1');
+    // finalize-run marks the run succeeded before its worker logs the job done: polled, not read once.
+    await expect
+      .poll(
+        () =>
+          new Set(
+            tracedLines()
+              .filter((l) => l.msg === 'job done')
+              .map((l) => l.queue),
+          ),
+      )
+      .toEqual(new Set(['import-run', 'upload-page', 'finalize-run']));
+    const traced = tracedLines();
     expect(traced.filter((l) => l.queue === 'upload-page').length).toBe(run.pages_total ?? 2);
 
     // The same import in the metrics, labelled by bounded values only.
