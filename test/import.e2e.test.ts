@@ -246,9 +246,9 @@ describe(`with the warehouse on ${engine}`, () => {
       expect(await sandboxMembers(h, ws.brazeWorkspaceId, cohort.body.braze_cohort_id)).toEqual(
         new Set(['external_id:ext-id-1', 'alias:id2@example.com|email', 'device_id:dev-id-3']),
       );
-      // What Braze was told, per user: the identifier each was sent as.
-      const told = await syncedIdentifiers(cohort.body.id);
-      expect(told).toEqual([
+      // What Braze was told, per user: the identifier each was sent as (recorded once the run's
+      // acknowledged pages are folded in, as the run settles).
+      await expect.poll(() => syncedIdentifiers(cohort.body.id)).toEqual([
         { user_key: 'id-1', id_type: 'external_id', id_value: 'ext-id-1' },
         { user_key: 'id-2', id_type: 'alias', id_value: 'id2@example.com' },
         { user_key: 'id-3', id_type: 'device_id', id_value: 'dev-id-3' },
@@ -263,7 +263,7 @@ describe(`with the warehouse on ${engine}`, () => {
         body: { name: 'Soon gone', criteria: { all: [{ identity: 'anonymous' }] } },
       });
       expect((await importNow(created.body.id)).status).toBe('succeeded');
-      expect((await syncedIdentifiers(created.body.id)).length).toBeGreaterThan(0);
+      await expect.poll(async () => (await syncedIdentifiers(created.body.id)).length).toBeGreaterThan(0);
       expect((await h.request('DELETE', `/v1/cohorts/${created.body.id}`, { token: ws.token })).status).toBe(204);
       const deadline = Date.now() + 20_000;
       while ((await syncedIdentifiers(created.body.id)).length > 0 && Date.now() < deadline) {

@@ -325,6 +325,108 @@ describe('the warehouse on SQLite only', () => {
   });
 });
 
+describe('the warehouse on SQLite only: a first import frozen chunk by chunk', () => {
+  let dir: string;
+  let path: string;
+  let wh: SqliteWarehouse;
+  const sync = { cohortId: 'cohort', syncScope: 'scope' };
+  const other = { cohortId: 'other-cohort', syncScope: 'scope' };
+
+  beforeEach(async () => {
+    dir = scratchDir('warehouse-chunked');
+    path = join(dir, 'warehouse.db');
+    // Two user ids per chunk: every chunk commits on its own.
+    wh = await openSqliteWarehouse(path, { chunkIds: 2 });
+    await wh.upsertUsers(
+      'w',
+      Array.from({ length: 10 }, (_, i) => ({
+        user_key: `u${i}`,
+        // u3 has no identifier (counted, not sent); u7 is not a member.
+        ...(i === 3 ? {} : { external_id: `e${i}` }),
+        properties: { vip: i !== 7 },
+      })),
+    );
+  });
+  afterEach(async () => {
+    await wh.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Every entry of a run's pages 1..extent, in order. */
+  async function entries(runId: string, extent: number): Promise<string[]> {
+    return JSON.parse((await wh.readPage(runId, 1, extent)).add.userIds);
+  }
+
+  it('commits each chunk, resumes after the last one committed, and pages skip another run’s rows in between', async () => {
+    expect(await wh.beginFirstImport(RUN_1, 'w', sync, { minUsers: 11 })).toBeNull(); // a small workspace
+    expect(await wh.beginFirstImport(RUN_1, 'w', sync, { minUsers: 10 })).toEqual({ userIds: 10 });
+    const first = await wh.freezeFirstImportChunk(RUN_1, 'w', vip, Date.now());
+    expect(first).toEqual({ additions: 2, unmatchable: 0, extent: 2, done: false });
+    // Committed: another connection (a page's reader) sees the chunk while the rest is not frozen.
+    const reader = openSqlite(path);
+    try {
+      expect(reader.prepare('SELECT count(*) FROM cohort_run_changes').pluck().get()).toBe(2);
+    } finally {
+      reader.close();
+    }
+    // Another cohort's first import writes its diff between two chunks of this one.
+    expect(await wh.freezeFirstImport(RUN_2, 'w', vip, Date.now(), other)).toMatchObject({ additions: 8 });
+    // A retry in another process (a new connection) goes on from the third user.
+    await wh.close();
+    wh = await openSqliteWarehouse(path, { chunkIds: 2 });
+    let state = first;
+    while (!state.done) state = await wh.freezeFirstImportChunk(RUN_1, 'w', vip, Date.now());
+    expect(state).toEqual({ additions: 8, unmatchable: 1, extent: 16, done: true });
+    // Asked again once done, it freezes nothing more.
+    expect(await wh.freezeFirstImportChunk(RUN_1, 'w', vip, Date.now())).toEqual(state);
+    const members = ['e0', 'e1', 'e2', 'e4', 'e5', 'e6', 'e8', 'e9'];
+    expect(await entries(RUN_1, state.extent)).toEqual(members);
+    // Pages cut across the other run's rows carry only this run's entries.
+    expect((await wh.readPage(RUN_1, 1, 8)).added).toBe(2);
+    expect((await wh.readPage(RUN_1, 9, 16)).added).toBe(6);
+    expect(await entries(RUN_2, 8)).toEqual(members);
+    // A first import begun again (its start retried) drops what the earlier attempt froze.
+    await wh.beginFirstImport(RUN_1, 'w', sync, { minUsers: 1 });
+    expect(
+      wh.db
+        .prepare('SELECT count(*) FROM cohort_run_changes WHERE run_key = (SELECT id FROM run_keys WHERE run_id = ?)')
+        .pluck()
+        .get(RUN_1),
+    ).toBe(0);
+    expect(await entries(RUN_2, 8)).toEqual(members);
+  });
+
+  it('folds the pages Braze acknowledged into the synced set before the next diff and when the run is dropped', async () => {
+    await wh.beginFirstImport(RUN_1, 'w', sync, { minUsers: 1 });
+    let state = await wh.freezeFirstImportChunk(RUN_1, 'w', vip, Date.now());
+    while (!state.done) state = await wh.freezeFirstImportChunk(RUN_1, 'w', vip, Date.now());
+    // Braze acknowledged pages 1..3 and 6..8 of the run; 4..5 never reached it.
+    await wh.applyChanges(RUN_1, sync.cohortId, sync.syncScope, 1, 3);
+    await wh.applyChanges(RUN_1, sync.cohortId, sync.syncScope, 6, 8);
+    await wh.applyChanges(RUN_1, sync.cohortId, sync.syncScope, 6, 8); // a page sent again
+    // Something is acknowledged: the next run of the cohort is not a first import.
+    expect(await wh.beginFirstImport(RUN_2, 'w', sync, { minUsers: 1 })).toBeNull();
+    expect(await wh.freezeFirstImport(RUN_2, 'w', vip, Date.now(), sync)).toBeNull();
+    await wh.discardRun(RUN_1);
+    const synced = wh.db
+      .prepare(
+        `SELECT s.id_value FROM cohort_synced_members s JOIN sync_sets ss ON ss.id = s.sync_set
+         WHERE ss.cohort_id = ? ORDER BY s.user_id`,
+      )
+      .pluck()
+      .all(sync.cohortId);
+    expect(synced).toEqual(['e0', 'e1', 'e2', 'e6', 'e8', 'e9']);
+    // The next diff sends what never reached Braze.
+    await wh.freezeRunMembers(RUN_3, 'w', vip, Date.now());
+    expect(await wh.computeChanges(RUN_3, sync.cohortId, sync.syncScope, false)).toEqual({
+      additions: 2,
+      removals: 0,
+      syncedBefore: 6,
+    });
+    expect(await entries(RUN_3, 2)).toEqual(['e4', 'e5']);
+  });
+});
+
 /**
  * A SQLite warehouse in a scratch file and a second connection to the same file, as another
  * process would hold one (its write transactions take the one write lock); both closed after.

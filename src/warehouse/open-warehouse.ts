@@ -9,6 +9,8 @@ export interface OpenWarehouseOptions {
   deadlines?: Partial<WarehouseDeadlines>;
   /** How long a write waits for a lock another session holds (default STORE_LOCK_WAIT_MS). */
   lockWaitMs?: number;
+  /** SQLite: users (by id) per statement of a freeze or a diff (PostgreSQL runs each as one statement). */
+  chunkIds?: number;
 }
 
 /** `postgres://…` or `postgresql://…` is PostgreSQL; anything else is a SQLite file path. */

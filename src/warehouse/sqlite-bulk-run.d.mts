@@ -2,8 +2,28 @@ import type Database from 'better-sqlite3';
 import type { SqlParam } from '../domain/criteria';
 
 /** A bulk call as data: what the caller's thread compiled, run wherever the connection is. */
-export type BulkRequest = { runId: string; bulkMs: number } & (
+export type BulkRequest = {
+  runId: string;
+  bulkMs: number;
+  /** Users (by id) per statement; default 65,536. */
+  chunkIds?: number;
+} & (
   | { op: 'freezeRunMembers'; workspaceId: string; insertSql: string; params: SqlParam[] }
+  | {
+      op: 'beginFirstImport';
+      workspaceId: string;
+      cohortId: string;
+      syncScope: string;
+      /** Fewer user ids than this in the workspace: null (a one-pass freeze is as quick). */
+      minUsers: number;
+    }
+  | {
+      op: 'freezeFirstImportChunk';
+      workspaceId: string;
+      insertSql: string;
+      countUnmatchableSql: string;
+      params: SqlParam[];
+    }
   | {
       op: 'freezeFirstImport';
       workspaceId: string;

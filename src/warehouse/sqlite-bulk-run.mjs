@@ -9,10 +9,10 @@
  */
 const BULK_CHUNK_IDS = 65_536;
 
-/** `[lo, hi]` id ranges of BULK_CHUNK_IDS covering `min..max` (none when the set is empty). */
-function* idChunks(range) {
+/** `[lo, hi]` id ranges of `size` ids covering `min..max` (none when the set is empty). */
+function* idChunks(range, size = BULK_CHUNK_IDS) {
   if (range.lo === null || range.hi === null) return;
-  for (let lo = range.lo; lo <= range.hi; lo += BULK_CHUNK_IDS) yield [lo, Math.min(lo + BULK_CHUNK_IDS - 1, range.hi)];
+  for (let lo = range.lo; lo <= range.hi; lo += size) yield [lo, Math.min(lo + size - 1, range.hi)];
 }
 
 const prepared = new WeakMap();
@@ -43,15 +43,44 @@ function statementsOf(db) {
     lastSeq: db.prepare('SELECT coalesce(max(seq), 0) FROM cohort_run_changes').pluck(),
     runRange: db.prepare('SELECT first_seq AS firstSeq, last_seq AS lastSeq FROM run_keys WHERE id = ?'),
     setRunRange: db.prepare('UPDATE run_keys SET first_seq = ?, last_seq = ? WHERE id = ?'),
-    deleteChanges: db.prepare('DELETE FROM cohort_run_changes WHERE seq BETWEEN ? AND ?'),
-    countChanges: db.prepare('SELECT count(*) FROM cohort_run_changes WHERE seq BETWEEN ? AND ?').pluck(),
+    // A run's range may hold another run's rows (a first import frozen chunk by chunk): the key too.
+    deleteChanges: db.prepare('DELETE FROM cohort_run_changes WHERE seq BETWEEN ? AND ? AND run_key = ?'),
+    countChanges: db
+      .prepare('SELECT count(*) FROM cohort_run_changes WHERE seq BETWEEN ? AND ? AND run_key = ?')
+      .pluck(),
+    setFreeze: db.prepare(`
+      UPDATE run_keys SET freeze_next = @next, freeze_hi = @hi, freeze_changes = 0, freeze_unmatchable = 0
+      WHERE id = @runKey`),
+    advanceFreeze: db.prepare(`
+      UPDATE run_keys SET freeze_next = @next, freeze_changes = freeze_changes + @changes,
+        freeze_unmatchable = freeze_unmatchable + @unmatchable
+      WHERE id = @runKey`),
+    // What Braze acknowledged, folded into the synced set: entries upserted, exits deleted.
+    foldAdds: db.prepare(`
+      INSERT INTO cohort_synced_members (sync_set, user_id, id_type, id_value, id_label)
+      SELECT a.sync_set, c.user_id, c.id_type, c.id_value, c.id_label
+      FROM run_acks a JOIN cohort_run_changes c ON c.seq BETWEEN a.from_seq AND a.to_seq
+      WHERE a.run_key = ? AND c.run_key = a.run_key AND c.op = 'add'
+      ON CONFLICT (sync_set, user_id) DO UPDATE SET
+        id_type = excluded.id_type, id_value = excluded.id_value, id_label = excluded.id_label`),
+    foldRemoves: db.prepare(`
+      DELETE FROM cohort_synced_members WHERE (sync_set, user_id) IN (
+        SELECT a.sync_set, c.user_id
+        FROM run_acks a JOIN cohort_run_changes c ON c.seq BETWEEN a.from_seq AND a.to_seq
+        WHERE a.run_key = ? AND c.run_key = a.run_key AND c.op = 'remove')`),
+    deleteAcks: db.prepare('DELETE FROM run_acks WHERE run_key = ?'),
+    runsWithAcks: db.prepare('SELECT DISTINCT run_key FROM run_acks WHERE sync_set = ? ORDER BY run_key').pluck(),
+    freezeState: db.prepare(`
+      SELECT freeze_next AS next, freeze_hi AS hi, freeze_changes AS changes, freeze_unmatchable AS unmatchable,
+             first_seq AS firstSeq, last_seq AS lastSeq
+      FROM run_keys WHERE id = ?`),
     runCounts: db.prepare(`
       SELECT count(*) AS size, coalesce(sum(id_type IS NULL), 0) AS unmatchable
       FROM cohort_run_members WHERE run_key = ?`),
     syncedCount: db.prepare('SELECT count(*) FROM cohort_synced_members WHERE sync_set = ?').pluck(),
     changeCounts: db.prepare(`
       SELECT coalesce(sum(op = 'add'), 0) AS additions, coalesce(sum(op = 'remove'), 0) AS removals
-      FROM cohort_run_changes WHERE seq BETWEEN ? AND ?`),
+      FROM cohort_run_changes WHERE seq BETWEEN ? AND ? AND run_key = ?`),
   };
   prepared.set(db, s);
   return s;
@@ -101,7 +130,7 @@ const BULK_WORK = {
     const insert = db.prepare(r.insertSql);
     const runKey = keyOf(s.runKey, s.insertRunKey, r.runId);
     s.deleteRunMembers.run(runKey);
-    for (const [lo, hi] of idChunks(s.workspaceIds.get({ key: r.workspaceId }))) {
+    for (const [lo, hi] of idChunks(s.workspaceIds.get({ key: r.workspaceId }), r.chunkIds)) {
       checkpoint();
       insert.run(runKey, r.workspaceId, lo, hi, ...r.params);
     }
@@ -114,13 +143,14 @@ const BULK_WORK = {
     const insertAdditions = db.prepare(r.insertSql);
     const countUnmatchable = db.prepare(r.countUnmatchableSql).pluck();
     const syncSet = keyOf(s.syncSet, s.insertSyncSet, r.cohortId, r.syncScope);
+    foldSyncSet(s, syncSet, checkpoint);
     if (s.syncedCount.get(syncSet) > 0) return null;
     const runKey = keyOf(s.runKey, s.insertRunKey, r.runId);
     s.deleteRunMembers.run(runKey);
     let additions = 0;
     let unmatchable = 0;
     writeRunChanges(s, r.runId, runKey, () => {
-      for (const [lo, hi] of idChunks(s.workspaceIds.get({ key: r.workspaceId }))) {
+      for (const [lo, hi] of idChunks(s.workspaceIds.get({ key: r.workspaceId }), r.chunkIds)) {
         checkpoint();
         additions += insertAdditions.run(runKey, r.workspaceId, lo, hi, ...r.params).changes;
         unmatchable += countUnmatchable.get(r.workspaceId, lo, hi, ...r.params);
@@ -129,6 +159,53 @@ const BULK_WORK = {
       return additions;
     });
     return { cohortSize: additions + unmatchable, unmatchable, additions, removals: 0, syncedBefore: 0 };
+  },
+
+  // A first import frozen chunk by chunk: the begin checks and resets, each chunk then commits on
+  // its own, so the pages it completes can be read (and sent) while the next chunk is frozen.
+  beginFirstImport(_db, s, r, checkpoint) {
+    const syncSet = keyOf(s.syncSet, s.insertSyncSet, r.cohortId, r.syncScope);
+    foldSyncSet(s, syncSet, checkpoint);
+    if (s.syncedCount.get(syncSet) > 0) return null;
+    const range = s.workspaceIds.get({ key: r.workspaceId });
+    if (range.lo === null || range.hi - range.lo + 1 < r.minUsers) return null;
+    const runKey = keyOf(s.runKey, s.insertRunKey, r.runId);
+    s.deleteRunMembers.run(runKey);
+    deleteRunChanges(s, runKey);
+    // Users made after this point (higher ids) are not members of this run.
+    s.setFreeze.run({ next: range.lo, hi: range.hi, runKey });
+    return { userIds: range.hi - range.lo + 1 };
+  },
+
+  freezeFirstImportChunk(db, s, r, checkpoint) {
+    const runKey = s.runKey.get(r.runId);
+    const f = runKey === undefined ? undefined : s.freezeState.get(runKey);
+    if (!f || f.next === null) throw new Error(`Run ${r.runId} has no first import begun`);
+    if (f.next <= f.hi) {
+      const hi = Math.min(f.next + (r.chunkIds ?? BULK_CHUNK_IDS) - 1, f.hi);
+      const before = s.lastSeq.get();
+      const changes = db.prepare(r.insertSql).run(runKey, r.workspaceId, f.next, hi, ...r.params).changes;
+      const unmatchable = db
+        .prepare(r.countUnmatchableSql)
+        .pluck()
+        .get(r.workspaceId, f.next, hi, ...r.params);
+      checkpoint();
+      if (changes > 0) {
+        // Inside the write transaction nobody else inserts: this chunk's rows are consecutive.
+        if (s.countChanges.get(before + 1, before + changes, runKey) !== changes) {
+          throw new Error(`The changes of run ${r.runId} did not get consecutive seqs`);
+        }
+        s.setRunRange.run(f.firstSeq ?? before + 1, before + changes, runKey);
+      }
+      s.advanceFreeze.run({ next: hi + 1, changes, unmatchable, runKey });
+    }
+    const now = s.freezeState.get(runKey);
+    return {
+      additions: now.changes,
+      unmatchable: now.unmatchable,
+      extent: now.firstSeq === null ? 0 : now.lastSeq - now.firstSeq + 1,
+      done: now.next > now.hi,
+    };
   },
 
   computeChanges(db, s, r, checkpoint) {
@@ -154,15 +231,16 @@ const BULK_WORK = {
         WHERE m.run_key = @runKey AND m.user_id = s.user_id AND m.id_type IS NOT NULL)`);
     const runKey = keyOf(s.runKey, s.insertRunKey, r.runId);
     const syncSet = keyOf(s.syncSet, s.insertSyncSet, r.cohortId, r.syncScope);
+    foldSyncSet(s, syncSet, checkpoint);
     const syncedBefore = s.syncedCount.get(syncSet);
     // Additions first, then removals.
     const range = writeRunChanges(s, r.runId, runKey, () => {
       let changes = 0;
-      for (const [lo, hi] of idChunks(s.memberIds.get({ key: runKey }))) {
+      for (const [lo, hi] of idChunks(s.memberIds.get({ key: runKey }), r.chunkIds)) {
         checkpoint();
         changes += insertAdditions.run({ runKey, syncSet, lo, hi }).changes;
       }
-      for (const [lo, hi] of idChunks(s.syncedIds.get({ key: syncSet }))) {
+      for (const [lo, hi] of idChunks(s.syncedIds.get({ key: syncSet }), r.chunkIds)) {
         checkpoint();
         changes += insertRemovals.run({ runKey, syncSet, lo, hi }).changes;
       }
@@ -170,7 +248,7 @@ const BULK_WORK = {
       return changes;
     });
     if (!range) return { additions: 0, removals: 0, syncedBefore };
-    return { ...s.changeCounts.get(range.first, range.last), syncedBefore };
+    return { ...s.changeCounts.get(range.first, range.last, runKey), syncedBefore };
   },
 
   discardRun(_db, s, r) {
@@ -183,10 +261,29 @@ const BULK_WORK = {
   },
 };
 
-/** Drops a run's diff (its recorded seq range) and forgets the range. */
+/** Folds what Braze acknowledged of a run's diff into the synced set, and forgets the acknowledgements. */
+function foldRun(s, runKey) {
+  s.foldAdds.run(runKey);
+  s.foldRemoves.run(runKey);
+  s.deleteAcks.run(runKey);
+}
+
+/**
+ * Brings a sync set up to date before it is read: every run's acknowledged pages, oldest run
+ * first (a later run's diff was taken after an earlier one's pages were folded).
+ */
+function foldSyncSet(s, syncSet, checkpoint) {
+  for (const runKey of s.runsWithAcks.all(syncSet)) {
+    checkpoint();
+    foldRun(s, runKey);
+  }
+}
+
+/** Drops a run's diff (its recorded seq range) and forgets the range; what Braze acknowledged of it is folded first. */
 function deleteRunChanges(s, runKey) {
+  foldRun(s, runKey);
   const range = s.runRange.get(runKey);
-  if (range?.firstSeq != null && range.lastSeq != null) s.deleteChanges.run(range.firstSeq, range.lastSeq);
+  if (range?.firstSeq != null && range.lastSeq != null) s.deleteChanges.run(range.firstSeq, range.lastSeq, runKey);
   s.setRunRange.run(null, null, runKey);
 }
 
@@ -203,7 +300,7 @@ function writeRunChanges(s, runId, runKey, insert) {
   if (changes === 0) return null;
   const first = before + 1;
   const last = before + changes;
-  if (s.countChanges.get(first, last) !== changes) {
+  if (s.countChanges.get(first, last, runKey) !== changes) {
     throw new Error(`The changes of run ${runId} did not get consecutive seqs`);
   }
   s.setRunRange.run(first, last, runKey);

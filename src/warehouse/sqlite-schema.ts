@@ -101,4 +101,24 @@ export const warehouseMigrations: readonly string[] = [
   ALTER TABLE run_keys ADD COLUMN first_seq INTEGER;
   ALTER TABLE run_keys ADD COLUMN last_seq INTEGER;
   `,
+  `
+  -- A first import frozen chunk by chunk (each chunk committed, so its pages can be sent while
+  -- the next is frozen): the next user id to freeze, the last one to, and the counts so far.
+  ALTER TABLE run_keys ADD COLUMN freeze_next INTEGER;
+  ALTER TABLE run_keys ADD COLUMN freeze_hi INTEGER;
+  ALTER TABLE run_keys ADD COLUMN freeze_changes INTEGER;
+  ALTER TABLE run_keys ADD COLUMN freeze_unmatchable INTEGER;
+
+  -- Pages Braze acknowledged, as seq ranges of the run's diff: one short row per page instead of
+  -- a thousand upserts into cohort_synced_members. They are folded into it in bulk before the
+  -- next diff of the sync set is taken, and when the run's diff is dropped.
+  CREATE TABLE run_acks (
+    run_key  INTEGER NOT NULL,
+    from_seq INTEGER NOT NULL,
+    to_seq   INTEGER NOT NULL,
+    sync_set INTEGER NOT NULL,
+    PRIMARY KEY (run_key, from_seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX run_acks_sync_set ON run_acks (sync_set, run_key);
+  `,
 ];

@@ -12,6 +12,7 @@ import { warehouseMigrations } from './sqlite-schema';
 import { WarehouseTimeoutError } from './warehouse-timeout-error';
 import {
   type EventInput,
+  type FirstImportProgress,
   type FrozenDiff,
   type FrozenRun,
   type PageChanges,
@@ -54,6 +55,8 @@ export interface SqliteWarehouseOptions {
   bulkThread?: boolean;
   /** How long a write waits for another connection's write lock (default STORE_LOCK_WAIT_MS). */
   lockWaitMs?: number;
+  /** Users (by id) per statement of a freeze or a diff, and per committed chunk of a first import (default 65,536). */
+  chunkIds?: number;
 }
 
 export async function openSqliteWarehouse(
@@ -66,6 +69,24 @@ export async function openSqliteWarehouse(
 }
 
 const id = brazeIdentifierSql('u');
+
+/**
+ * A first import's statements over a range of user ids: members with an identifier go straight
+ * into the diff; those without are only counted. The identifier test comes first: it is cheap,
+ * and it spares the criteria for the other half.
+ */
+function firstImportSql(criteria: Criteria, now: number) {
+  const where = compileCriteria(criteria, { now, userAlias: 'u' });
+  const members = `FROM users u WHERE u.workspace_id = ? AND u.id BETWEEN ? AND ?`;
+  return {
+    insertSql: `
+      INSERT INTO cohort_run_changes (run_key, user_id, op, id_type, id_value, id_label)
+      SELECT ?, u.id, 'add', ${id.idType}, ${id.idValue}, ${id.idLabel}
+      ${members} AND ${id.idType} IS NOT NULL AND (${where.sql})`,
+    countUnmatchableSql: `SELECT count(*) ${members} AND ${id.idType} IS NULL AND (${where.sql})`,
+    params: where.params,
+  };
+}
 
 /** A preview as SQL; `interruption_point()` on every candidate row lets a thread be stopped mid-query. */
 function previewQuery(workspaceId: string, criteria: Criteria, opts: { now: number; limit: number }): PreviewQuery {
@@ -88,6 +109,7 @@ export class SqliteWarehouse implements Warehouse {
   /** Where freezes, diffs and discards run when not on this thread. */
   private readonly bulk: SqliteBulkThread | undefined;
   private readonly lockWaitMs: number;
+  private readonly chunkIds: number | undefined;
 
   constructor(
     readonly db: Database.Database,
@@ -96,6 +118,7 @@ export class SqliteWarehouse implements Warehouse {
     allowInterruption(db);
     this.bulkMs = options.deadlines?.bulkMs ?? DEFAULT_WAREHOUSE_DEADLINES.bulkMs;
     this.lockWaitMs = options.lockWaitMs ?? STORE_LOCK_WAIT_MS;
+    this.chunkIds = options.chunkIds;
     this.previews =
       db.memory || options.previewThreads === 0
         ? undefined
@@ -148,16 +171,11 @@ export class SqliteWarehouse implements Warehouse {
           json_group_array(json_object('alias_name', id_value, 'alias_label', id_label))
             FILTER (WHERE op = 'remove' AND id_type = 'alias') AS removeAliases
         FROM cohort_run_changes WHERE seq BETWEEN ? AND ? AND run_key = ?`),
-      applyAdds: db.prepare(`
-        INSERT INTO cohort_synced_members (sync_set, user_id, id_type, id_value, id_label)
-        SELECT ?, user_id, id_type, id_value, id_label FROM cohort_run_changes
-        WHERE seq BETWEEN ? AND ? AND run_key = ? AND op = 'add'
-        ON CONFLICT (sync_set, user_id) DO UPDATE SET
-          id_type = excluded.id_type, id_value = excluded.id_value, id_label = excluded.id_label`),
-      applyRemoves: db.prepare(`
-        DELETE FROM cohort_synced_members
-        WHERE sync_set = ? AND user_id IN (
-          SELECT user_id FROM cohort_run_changes WHERE seq BETWEEN ? AND ? AND run_key = ? AND op = 'remove')`),
+      // One row per acknowledged page; folded into cohort_synced_members in bulk (sqlite-bulk-run.mjs).
+      recordAck: db.prepare(`
+        INSERT INTO run_acks (run_key, from_seq, to_seq, sync_set) VALUES (?, ?, ?, ?)
+        ON CONFLICT (run_key, from_seq) DO NOTHING`),
+      forgetAcks: db.prepare('DELETE FROM run_acks WHERE sync_set IN (SELECT id FROM sync_sets WHERE cohort_id = ?)'),
       forgetCohort: db.prepare(
         'DELETE FROM cohort_synced_members WHERE sync_set IN (SELECT id FROM sync_sets WHERE cohort_id = ?)',
       ),
@@ -206,7 +224,8 @@ export class SqliteWarehouse implements Warehouse {
    * writes what this connection's caches hold of the run (its key may be new, its changes
    * renumbered, or a rolled-back key gone): they are dropped.
    */
-  private async bulkCall<T>(request: BulkRequest): Promise<T> {
+  private async bulkCall<T>(call: BulkRequest): Promise<T> {
+    const request = { ...call, chunkIds: this.chunkIds };
     try {
       if (this.bulk) return await this.bulk.call<T>(request);
       return runBulk(this.db, request, (operation, ms) => new WarehouseTimeoutError(operation, ms)) as T;
@@ -311,8 +330,6 @@ export class SqliteWarehouse implements Warehouse {
     now: number,
     sync: SyncTarget,
   ): Promise<FrozenDiff | null> {
-    const where = compileCriteria(criteria, { now, userAlias: 'u' });
-    const members = `FROM users u WHERE u.workspace_id = ? AND u.id BETWEEN ? AND ?`;
     return this.bulkCall({
       op: 'freezeFirstImport',
       runId,
@@ -320,13 +337,39 @@ export class SqliteWarehouse implements Warehouse {
       workspaceId,
       cohortId: sync.cohortId,
       syncScope: sync.syncScope,
-      // The identifier test first: it is cheap, and it spares the criteria for the other half.
-      insertSql: `
-        INSERT INTO cohort_run_changes (run_key, user_id, op, id_type, id_value, id_label)
-        SELECT ?, u.id, 'add', ${id.idType}, ${id.idValue}, ${id.idLabel}
-        ${members} AND ${id.idType} IS NOT NULL AND (${where.sql})`,
-      countUnmatchableSql: `SELECT count(*) ${members} AND ${id.idType} IS NULL AND (${where.sql})`,
-      params: where.params,
+      ...firstImportSql(criteria, now),
+    });
+  }
+
+  async beginFirstImport(
+    runId: string,
+    workspaceId: string,
+    sync: SyncTarget,
+    opts: { minUsers: number },
+  ): Promise<{ userIds: number } | null> {
+    return this.bulkCall({
+      op: 'beginFirstImport',
+      runId,
+      bulkMs: this.bulkMs,
+      workspaceId,
+      cohortId: sync.cohortId,
+      syncScope: sync.syncScope,
+      minUsers: opts.minUsers,
+    });
+  }
+
+  async freezeFirstImportChunk(
+    runId: string,
+    workspaceId: string,
+    criteria: Criteria,
+    now: number,
+  ): Promise<FirstImportProgress> {
+    return this.bulkCall({
+      op: 'freezeFirstImportChunk',
+      runId,
+      bulkMs: this.bulkMs,
+      workspaceId,
+      ...firstImportSql(criteria, now),
     });
   }
 
@@ -346,14 +389,10 @@ export class SqliteWarehouse implements Warehouse {
     fromSeq: number,
     toSeq: number,
   ): Promise<void> {
-    const range = this.absoluteRange(runId, fromSeq, toSeq);
+    const [from, to, runKey] = this.absoluteRange(runId, fromSeq, toSeq);
     const syncSet = this.syncSet(cohortId, syncScope);
-    await this.writeWithoutBlocking(
-      this.db.transaction(() => {
-        this.stmts.applyAdds.run(syncSet, ...range);
-        this.stmts.applyRemoves.run(syncSet, ...range);
-      }),
-    );
+    // A short row, not a thousand upserts: the synced set takes it in bulk before it is next read.
+    await this.writeWithoutBlocking(this.db.transaction(() => this.stmts.recordAck.run(runKey, from, to, syncSet)));
   }
 
   /**
@@ -385,7 +424,10 @@ export class SqliteWarehouse implements Warehouse {
   }
 
   async forgetCohort(cohortId: string): Promise<void> {
-    this.stmts.forgetCohort.run(cohortId);
+    this.db.transaction(() => {
+      this.stmts.forgetAcks.run(cohortId);
+      this.stmts.forgetCohort.run(cohortId);
+    })();
   }
 
   async ping(): Promise<void> {

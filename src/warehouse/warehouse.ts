@@ -90,6 +90,21 @@ export interface SyncTarget {
 /** A first import frozen straight into its diff: both steps' figures. */
 export type FrozenDiff = FrozenRun & RunChanges;
 
+/** Where a first import frozen chunk by chunk stands, after the chunk just committed. */
+export interface FirstImportProgress {
+  /** Members with an identifier frozen so far: the diff's entries. */
+  additions: number;
+  /** Members without one, counted so far. */
+  unmatchable: number;
+  /**
+   * The run's pages cover its seqs 1..extent. At least `additions`: another run's diff written
+   * between two chunks sits inside the range, and the pages that hold it carry fewer entries.
+   */
+  extent: number;
+  /** Every chunk is frozen: the diff is complete. */
+  done: boolean;
+}
+
 export interface Warehouse {
   upsertUsers(workspaceId: string, users: UserInput[]): Promise<{ upserted: number }>;
   appendEvents(workspaceId: string, events: EventInput[]): Promise<{ appended: number; usersCreated: number }>;
@@ -114,11 +129,35 @@ export interface Warehouse {
     now: number,
     sync: SyncTarget,
   ): Promise<FrozenDiff | null>;
+  /**
+   * A first import frozen in committed chunks, so its first pages are sent while the rest is
+   * frozen (optional, like freezeFirstImport). `beginFirstImport` answers null, writing nothing,
+   * unless Braze holds nothing for the cohort under the scope and the workspace has at least
+   * `minUsers` user ids; otherwise it drops any earlier attempt and fixes the users to freeze.
+   * Each `freezeFirstImportChunk` then freezes the next chunk of them in a transaction of its own
+   * and says where the run stands: a retry resumes after the last chunk committed.
+   */
+  beginFirstImport?(
+    runId: string,
+    workspaceId: string,
+    sync: SyncTarget,
+    opts: { minUsers: number },
+  ): Promise<{ userIds: number } | null>;
+  freezeFirstImportChunk?(
+    runId: string,
+    workspaceId: string,
+    criteria: Criteria,
+    now: number,
+  ): Promise<FirstImportProgress>;
   /** Writes the run's diff against what Braze was told, numbered 1..n (replacing any earlier attempt). */
   computeChanges(runId: string, cohortId: string, syncScope: string, fullResync: boolean): Promise<RunChanges>;
   /** A page of the diff (seqs fromSeq..toSeq of the run, 1-based), grouped by SQL. */
   readPage(runId: string, fromSeq: number, toSeq: number): Promise<PageChanges>;
-  /** Records an acknowledged page as what Braze now knows, in one transaction. */
+  /**
+   * Records an acknowledged page as what Braze now knows, in one transaction. PostgreSQL applies
+   * it to the synced set at once; SQLite keeps the page's range and folds it into the set in bulk
+   * before the set is next read (a diff, a first import's check) and when the run is discarded.
+   */
   applyChanges(runId: string, cohortId: string, syncScope: string, fromSeq: number, toSeq: number): Promise<void>;
   /** Drops a finished run's frozen members and diff. */
   discardRun(runId: string): Promise<void>;
