@@ -99,6 +99,12 @@ export class BenchStack {
       WORKER_CONCURRENCY: String(CONCURRENCY),
       BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT: process.env.BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT ?? '4',
       LOG_LEVEL: 'warn',
+      // How a first import is frozen, to compare the two ways (README, Tests and benchmark).
+      ...Object.fromEntries(
+        ['FREEZE_PAGES_MIN_USERS', 'WAREHOUSE_CHUNK_USERS'].flatMap((k) =>
+          process.env[k] === undefined ? [] : [[k, process.env[k]!]],
+        ),
+      ),
       ...options.env,
     };
     const processes = new BenchProcesses(env);

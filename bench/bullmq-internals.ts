@@ -39,7 +39,7 @@ export async function readImportRunJob(
   }
 }
 
-/** When each import-run job entered and left its freeze, from its progress events (Redis' clock). */
+/** When each import-run or freeze-pages job entered and left its freeze, from its progress events (Redis' clock). */
 export class FreezeWatch {
   readonly windows = new Map<string, { from: number; to?: number }>();
   private constructor(private readonly events: QueueEvents) {
@@ -47,8 +47,10 @@ export class FreezeWatch {
       const at = Number(id.split('-')[0]);
       const stage = (data as { stage?: string }).stage;
       const window = this.windows.get(jobId);
-      if (stage === 'freezing members') this.windows.set(jobId, { from: at });
-      else if (window && window.to === undefined) window.to = at;
+      // A freeze-pages job reports 'freezing members' after each chunk too: the first one starts it.
+      if (stage === 'freezing members') {
+        if (!window || window.to !== undefined) this.windows.set(jobId, { from: at });
+      } else if (window && window.to === undefined) window.to = at;
     });
   }
   static async start(redisUrl: string, prefix: string): Promise<FreezeWatch> {
@@ -56,10 +58,32 @@ export class FreezeWatch {
     await events.waitUntilReady();
     return new FreezeWatch(events);
   }
-  of(runId: string) {
-    return this.windows.get(`run-${runId}`);
+  /** The run's freeze: in its freeze-pages job when a first import was frozen chunk by chunk. */
+  of(runId: string): { from: number; to?: number; progressive: boolean } | undefined {
+    const chunked = this.windows.get(`freeze-${runId}`);
+    if (chunked) return { ...chunked, progressive: true };
+    const window = this.windows.get(`run-${runId}`);
+    return window && { ...window, progressive: false };
   }
   close() {
     return this.events.close();
+  }
+}
+
+/**
+ * When the run's finalize job finished (epoch ms): the run has ended and settled then (its
+ * working sets dropped; the finalize job settles the run it ends). Polls up to a minute.
+ */
+export async function waitForRunSettled(redisUrl: string, prefix: string, runId: string): Promise<number> {
+  const queue = new Queue('finalize-run', { connection: { url: redisUrl }, prefix });
+  try {
+    for (let i = 0; i < 1200; i++) {
+      const job = await queue.getJob(`finalize-${runId}`);
+      if (job?.finishedOn) return job.finishedOn;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return NaN;
+  } finally {
+    await queue.close();
   }
 }

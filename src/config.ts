@@ -50,6 +50,10 @@ const envSchema = z.object({
   WAREHOUSE_BULK_TIMEOUT_MS: wholeNumber(1).default(DEFAULT_WAREHOUSE_DEADLINES.bulkMs),
   /** The warehouse: how long any other statement (a page, a preview, an upsert) may run; on SQLite it bounds previews (run in threads). */
   WAREHOUSE_QUERY_TIMEOUT_MS: wholeNumber(1).default(DEFAULT_WAREHOUSE_DEADLINES.queryMs),
+  /** SQLite warehouse: users (by id) per statement of a freeze or a diff, and per committed chunk of a first import. */
+  WAREHOUSE_CHUNK_USERS: wholeNumber(1).default(65_536),
+  /** A first import of a workspace with at least this many users is frozen chunk by chunk while its first pages are sent (SQLite); smaller ones in one pass. */
+  FREEZE_PAGES_MIN_USERS: wholeNumber(0).default(100_000),
   /** How long an API request waits for Redis (adding a job, updating a scheduler) before answering 503. */
   QUEUE_DEADLINE_MS: wholeNumber(1).default(QUEUE_DEADLINE_MS),
   /** Both databases: how long a write waits for a lock another session holds before the store counts as busy (unset: 10 s, db/client.ts). */
@@ -147,6 +151,7 @@ function toConfig(env: z.infer<typeof envSchema>) {
     databaseUrl: env.DATABASE_URL,
     warehouseUrl: env.WAREHOUSE_URL,
     warehouseDeadlines: { bulkMs: env.WAREHOUSE_BULK_TIMEOUT_MS, queryMs: env.WAREHOUSE_QUERY_TIMEOUT_MS },
+    warehouseChunkUsers: env.WAREHOUSE_CHUNK_USERS,
     storeLockWaitMs: env.STORE_LOCK_WAIT_MS,
     queueDeadlineMs: env.QUEUE_DEADLINE_MS,
     dataDir: env.DATA_DIR,
@@ -175,6 +180,7 @@ function toConfig(env: z.infer<typeof envSchema>) {
       importRunLockMs: env.IMPORT_RUN_LOCK_MS,
       uploadPageLockMs: env.UPLOAD_PAGE_LOCK_MS,
       stalledCheckMs: env.STALLED_CHECK_MS,
+      progressiveMinUsers: env.FREEZE_PAGES_MIN_USERS,
     },
     logLevel: env.LOG_LEVEL,
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, attempts: env.MAIL_ATTEMPTS, backoffMs: env.MAIL_BACKOFF_MS },

@@ -66,6 +66,7 @@ export async function createContext(config: Config, processName: string, log?: L
   const warehouse = await openWarehouse(config.warehouseUrl, {
     deadlines: config.warehouseDeadlines,
     lockWaitMs: config.storeLockWaitMs,
+    chunkIds: config.warehouseChunkUsers,
   });
   const redisOutages = new RedisOutageLog(logger, config.redisUrl);
   const redis = redisOutages.watch(createRedis(config.redisUrl, 'client'));
@@ -113,6 +114,7 @@ export async function createContext(config: Config, processName: string, log?: L
     executor,
     uploadRetries,
     logger,
+    { progressiveMinUsers: config.worker.progressiveMinUsers },
   );
   const cohortSlots = new CohortSlots(redis, config.queuePrefix, {
     limit: config.braze.maxPagesInFlightPerCohort,

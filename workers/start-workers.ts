@@ -1,7 +1,7 @@
+import { z } from 'zod';
 import type { AppContext } from '../src/context';
 import { cadenceRepeatStrategy } from '../src/domain/cadence';
 import { QueueNames } from '../src/queue/names';
-import { importRunPayload } from '../src/queue/payloads';
 import { finalizeRun } from './processors/finalize-run';
 import { importRun } from './processors/import-run';
 import { scheduledImport } from './processors/scheduled-import';
@@ -19,7 +19,8 @@ export async function startWorkers(ctx: AppContext): Promise<WorkerManager> {
   const manager = new WorkerManager(ctx);
   const concurrency = ctx.config.worker.concurrency;
   const failRunOf = async (data: unknown, err: Error) => {
-    const parsed = importRunPayload.safeParse(data);
+    // An import-run, freeze-pages or finalize-run job: each carries its run's id.
+    const parsed = z.object({ runId: z.string().uuid() }).safeParse(data);
     if (parsed.success) await ctx.outcomes.fail(parsed.data.runId, `The import could not run: ${err.message}`);
   };
   manager.register({

@@ -28,6 +28,25 @@ export const uploadPagePayload = z
   .refine((p) => p.lastPage >= p.firstPage && p.toSeq >= p.fromSeq, 'an empty span');
 export type UploadPagePayload = z.infer<typeof uploadPagePayload>;
 
+/**
+ * The rest of a first import frozen chunk by chunk (a child of the run's finalize job, so the
+ * run ends only after it): the criteria and time the run froze by, so a cohort edited meanwhile
+ * does not change what the later chunks freeze, and how many pages each span job gets.
+ */
+export const freezePagesPayload = z
+  .object({
+    runId: z.string().uuid(),
+    criteria: z.record(z.string(), z.unknown()),
+    now: z.number().int(),
+    pagesPerSpan: z.number().int().min(1),
+    requestId,
+  })
+  .strict();
+export type FreezePagesPayload = z.infer<typeof freezePagesPayload>;
+
+/** A freeze-pages job's progress: spans already fanned out (a retry adds only the ones after). */
+export const freezePagesProgress = z.object({ spansAdded: z.number().int().min(0) });
+
 export const finalizeRunPayload = z.object({ runId: z.string().uuid(), requestId }).strict();
 export type FinalizeRunPayload = z.infer<typeof finalizeRunPayload>;
 

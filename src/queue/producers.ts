@@ -9,6 +9,8 @@ import {
   type PlanCohortResult,
   planCohortResult,
   forgetCohortPayload,
+  type FreezePagesPayload,
+  freezePagesPayload,
   notificationPayload,
   settleRunPayload,
   type UploadPagePayload,
@@ -42,24 +44,60 @@ export async function enqueueImportRun(queues: Queues, runId: string, requestId?
  * jobs to run side by side), more for a huge one (so it never has more than MAX_JOBS_PER_RUN).
  */
 export function pageSpans(changes: number, runId: string): UploadPagePayload[] {
-  const pages = Math.ceil(changes / PAGE_SIZE);
-  const perJob = Math.max(
-    Math.min(PAGES_PER_JOB, Math.ceil(pages / MIN_JOBS_PER_RUN)),
-    Math.ceil(pages / MAX_JOBS_PER_RUN),
-  );
+  return cutSpans(runId, changes, true, pagesPerSpan(Math.ceil(changes / PAGE_SIZE)));
+}
+
+/** Pages per span job for a run of `pages` pages (see pageSpans). */
+export function pagesPerSpan(pages: number): number {
+  return Math.max(Math.min(PAGES_PER_JOB, Math.ceil(pages / MIN_JOBS_PER_RUN)), Math.ceil(pages / MAX_JOBS_PER_RUN));
+}
+
+/**
+ * The spans of `perJob` pages over seqs 1..extent. While the diff is still being written
+ * (`complete` false) only spans whose every page is full are cut; the last, perhaps short, once
+ * it is complete. The same inputs always cut the same spans, so a retry re-cuts what it added.
+ */
+export function cutSpans(runId: string, extent: number, complete: boolean, perJob: number): UploadPagePayload[] {
+  const pages = complete ? Math.ceil(extent / PAGE_SIZE) : Math.floor(extent / PAGE_SIZE);
   const spans: UploadPagePayload[] = [];
   for (let first = 1; first <= pages; first += perJob) {
-    const last = Math.min(pages, first + perJob - 1);
+    const last = first + perJob - 1;
+    if (last > pages && !complete) break;
     spans.push({
       runId,
       firstPage: first,
-      lastPage: last,
+      lastPage: Math.min(pages, last),
       fromSeq: (first - 1) * PAGE_SIZE + 1,
-      toSeq: Math.min(changes, last * PAGE_SIZE),
+      toSeq: Math.min(extent, Math.min(pages, last) * PAGE_SIZE),
     });
   }
   return spans;
 }
+
+/** A span job's options: its id, its place in the queue (see addRunFlow) and its retries. */
+function spanJobOptions(
+  runId: string,
+  span: UploadPagePayload,
+  index: number,
+  upload: { attempts: number; backoffMs: number },
+): JobsOptions {
+  return {
+    ...keep,
+    jobId: pageJobId(runId, span.firstPage),
+    priority: index + 1,
+    attempts: upload.attempts,
+    backoff: { type: 'exponential', delay: upload.backoffMs, jitter: 0.5 },
+    // A page that gives up is counted as failed by finalize-run rather than blocking it.
+    ignoreDependencyOnFailure: true,
+  };
+}
+
+const finalizeJobOptions = (runId: string): JobsOptions => ({
+  ...keep,
+  jobId: finalizeJobId(runId),
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 2_000 },
+});
 
 /**
  * Adds the run's page spans as children of its finalize-run job, atomically, so any worker on
@@ -85,23 +123,67 @@ export async function addRunFlow(
     name: 'finalize-run',
     queueName: QueueNames.finalizeRun,
     data: finalizeRunPayload.parse({ runId, requestId }),
-    opts: { ...keep, jobId: finalizeJobId(runId), attempts: 5, backoff: { type: 'exponential', delay: 2_000 } },
+    opts: finalizeJobOptions(runId),
     children: spans.map((span, index) => ({
       name: 'upload-pages',
       queueName: QueueNames.uploadPage,
       data: uploadPagePayload.parse({ ...span, requestId }),
-      opts: {
-        ...keep,
-        jobId: pageJobId(runId, span.firstPage),
-        priority: index + 1,
-        attempts: upload.attempts,
-        backoff: { type: 'exponential', delay: upload.backoffMs, jitter: 0.5 },
-        // A page that gives up is counted as failed by finalize-run rather than blocking it.
-        ignoreDependencyOnFailure: true,
-      },
+      opts: spanJobOptions(runId, span, index, upload),
     })),
   });
   return spans.length;
+}
+
+export const freezePagesJobId = (runId: string) => `freeze-${runId}`;
+
+/**
+ * A first import whose pages are fanned out while it is frozen: the finalize job with one child
+ * for now, the freeze-pages job, which freezes the rest chunk by chunk and adds each span as
+ * another child as soon as its pages are committed (addRunSpans). While it runs the finalize job
+ * has a pending child, so it cannot start before the last span exists.
+ */
+export async function addProgressiveRunFlow(queues: Queues, payload: FreezePagesPayload): Promise<void> {
+  const { runId, requestId } = payload;
+  await queues.flows.add({
+    name: 'finalize-run',
+    queueName: QueueNames.finalizeRun,
+    data: finalizeRunPayload.parse({ runId, requestId }),
+    opts: finalizeJobOptions(runId),
+    children: [
+      {
+        name: 'freeze-pages',
+        queueName: QueueNames.importRun,
+        data: freezePagesPayload.parse(payload),
+        opts: {
+          ...keep,
+          jobId: freezePagesJobId(runId),
+          attempts: 5,
+          backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
+          // Its final failure fails the run (the worker's handler); finalize then settles it.
+          ignoreDependencyOnFailure: true,
+        },
+      },
+    ],
+  });
+}
+
+/** Adds spans of a run whose finalize job exists as more of its children; `firstIndex` is the first one's place. */
+export async function addRunSpans(
+  queues: Queues,
+  runId: string,
+  spans: UploadPagePayload[],
+  firstIndex: number,
+  upload: { attempts: number; backoffMs: number },
+  requestId?: string,
+): Promise<void> {
+  const parent = { id: finalizeJobId(runId), queue: queues.finalizeRun.qualifiedName };
+  await queues.uploadPage.addBulk(
+    spans.map((span, i) => ({
+      name: 'upload-pages',
+      data: uploadPagePayload.parse({ ...span, requestId }),
+      opts: { ...spanJobOptions(runId, span, firstIndex + i, upload), parent },
+    })),
+  );
 }
 
 export const notificationJobId = (runId: string) => `notify-${runId}`;

@@ -7,20 +7,30 @@ import type { Logger } from '../logger';
 import { identifiersSent } from '../metrics/metrics';
 import { PAGE_SIZE } from '../queue/names';
 import {
+  type FreezePagesPayload,
+  freezePagesProgress,
   type UploadPagePayload,
   type UploadPageResult,
   type UploadSpanProgress,
   uploadSpanProgress,
 } from '../queue/payloads';
-import { addRunFlow, runPagesEnqueued, showRunProgress } from '../queue/producers';
+import {
+  addProgressiveRunFlow,
+  addRunFlow,
+  addRunSpans,
+  cutSpans,
+  pagesPerSpan,
+  runPagesEnqueued,
+  showRunProgress,
+} from '../queue/producers';
 import type { Queues } from '../queue/queues';
-import type { BrazeConnectionService } from '../services/braze-connections';
-import { cohortGuardrail, type CohortService } from '../services/cohorts';
+import type { BrazeConnectionService, ConnectionForRun } from '../services/braze-connections';
+import { cohortGuardrail, type CohortRow, type CohortService } from '../services/cohorts';
 import { isBusyStore } from '../store-errors';
-import type { Warehouse } from '../warehouse/warehouse';
+import type { FirstImportProgress, Warehouse } from '../warehouse/warehouse';
 import type { PageTotals, RunOutcomes } from './run-outcomes';
 import type { ExecutorBeacon } from './executor-beacon';
-import { isActiveRun, maySend, type RunRepository } from './run-store';
+import { isActiveRun, maySend, type RunRepository, type RunRow } from './run-store';
 
 /**
  * How long one attempt may execute a run's start before another may take over (a lease that
@@ -75,6 +85,11 @@ export class RunExecution {
     /** Retries of a page on 5xx/423/network errors (UPLOAD_ATTEMPTS, UPLOAD_BACKOFF_MS). */
     private readonly upload: { attempts: number; backoffMs: number },
     private readonly log: Logger,
+    /**
+     * First imports of workspaces with at least this many users are frozen chunk by chunk while
+     * their first pages are sent (FREEZE_PAGES_MIN_USERS); absent: every run freezes in one pass.
+     */
+    private readonly firstImports?: { progressiveMinUsers: number },
   ) {}
 
   private unknownRun(runId: string, jobId: string | undefined): Skipped {
@@ -161,6 +176,9 @@ export class RunExecution {
     }
     await this.runs.markRunning(runId, connection.syncScope);
 
+    const progressive = await this.startProgressively(run, cohort, connection, job);
+    if (progressive) return progressive;
+
     await job.progress({ stage: 'freezing members' });
     const criteria = cohort.criteria as Criteria;
     // A first import's diff is its members: frozen straight into the diff where the engine can.
@@ -176,19 +194,7 @@ export class RunExecution {
     }
 
     await job.progress({ stage: 'registering cohort in Braze', cohortSize: frozen.cohortSize });
-    const sent = await job.send(
-      () =>
-        connection.client.createCohort({
-          cohortId: cohort.brazeCohortId,
-          name: cohort.name,
-          createdAt: cohort.createdAt,
-        }),
-      run.workspaceId,
-    );
-    if (!sent.ok) {
-      await this.outcomes.fail(runId, sent.error);
-      return { failed: true };
-    }
+    if (!(await this.register(runId, cohort, connection, job))) return { failed: true };
 
     await job.progress({ stage: 'computing changes', cohortSize: frozen.cohortSize });
     const changes =
@@ -217,6 +223,113 @@ export class RunExecution {
     await addRunFlow(this.queues, runId, changesTotal, this.upload, job.requestId);
     await job.progress({ stage: 'pages enqueued', pagesTotal });
     return { cohortSize: frozen.cohortSize, unmatchable: frozen.unmatchable, ...changes, pagesTotal };
+  }
+
+  /** Creates (or renames) the cohort in Braze; false when Braze refused for good (the run then failed). */
+  private async register(
+    runId: string,
+    cohort: CohortRow,
+    connection: ConnectionForRun,
+    job: RunJob,
+  ): Promise<boolean> {
+    const sent = await job.send(
+      () =>
+        connection.client.createCohort({
+          cohortId: cohort.brazeCohortId,
+          name: cohort.name,
+          createdAt: cohort.createdAt,
+        }),
+      cohort.workspaceId,
+    );
+    if (!sent.ok) await this.outcomes.fail(runId, sent.error);
+    return sent.ok;
+  }
+
+  /**
+   * A large first import, where the engine can: the cohort is registered, then a freeze-pages job
+   * freezes the members chunk by chunk and fans each span out as soon as its pages are committed,
+   * so Braze receives the first pages while the rest is still being frozen. Undefined when the
+   * run takes the one-pass path (not a first import, a small workspace, or the engine).
+   */
+  private async startProgressively(run: RunRow, cohort: CohortRow, connection: ConnectionForRun, job: RunJob) {
+    const w = this.warehouse;
+    if (!this.firstImports || !w.beginFirstImport || !w.freezeFirstImportChunk) return undefined;
+    const sync = { cohortId: run.cohortId, syncScope: connection.syncScope };
+    const begun = await w.beginFirstImport(run.id, run.workspaceId, sync, {
+      minUsers: this.firstImports.progressiveMinUsers,
+    });
+    if (!begun) return undefined;
+    await job.progress({ stage: 'registering cohort in Braze' });
+    if (!(await this.register(run.id, cohort, connection, job))) return { failed: true };
+    const cancelledBy = await this.runs.abortReason(run.id);
+    if (cancelledBy) {
+      await this.outcomes.fail(run.id, cancelledBy);
+      return { failed: true };
+    }
+    await addProgressiveRunFlow(this.queues, {
+      runId: run.id,
+      criteria: cohort.criteria as Record<string, unknown>,
+      now: Date.now(),
+      // Sized for every user of the workspace being a member: the most spans it can need.
+      pagesPerSpan: pagesPerSpan(Math.ceil(begun.userIds / PAGE_SIZE)),
+      requestId: job.requestId,
+    });
+    await job.progress({ stage: 'members freezing in chunks' });
+    return { progressive: true, userIds: begun.userIds };
+  }
+
+  /**
+   * The freeze-pages job of a first import (see startProgressively): freezes the next chunk of
+   * members, fans out every span whose pages are now committed, and so on until all are frozen;
+   * then records the run's figures as a one-pass freeze would. A retry resumes after the last
+   * chunk committed and adds only the spans after those its progress says were added. A stop
+   * (cancel, a page refused for good) ends it early: the spans already out send nothing more, and
+   * finalize-run ends the run.
+   */
+  async freezePages(p: FreezePagesPayload, job: RunJob, jobId?: string) {
+    const run = await this.runs.get(p.runId);
+    if (!run) return this.unknownRun(p.runId, jobId);
+    if (!isActiveRun(run)) return { skipped: 'run already ended' };
+    const resumed = freezePagesProgress.safeParse(job.lastProgress());
+    let spansAdded = resumed.success ? resumed.data.spansAdded : 0;
+    await job.progress({ stage: 'freezing members', spansAdded });
+    let state: FirstImportProgress;
+    for (;;) {
+      const stoppedBy = await this.runs.abortReason(p.runId);
+      if (stoppedBy) return { stopped: stoppedBy, spansAdded };
+      state = await this.warehouse.freezeFirstImportChunk!(
+        p.runId,
+        run.workspaceId,
+        p.criteria as Criteria,
+        p.now,
+      ).catch((err: unknown) => {
+        if (isBusyStore(err)) return job.later(Date.now() + BUSY_RETRY_MS * (1 + Math.random()));
+        throw err;
+      });
+      const spans = cutSpans(p.runId, state.extent, state.done, p.pagesPerSpan).slice(spansAdded);
+      if (spans.length > 0) {
+        await addRunSpans(this.queues, p.runId, spans, spansAdded, this.upload, job.requestId);
+        spansAdded += spans.length;
+        await Promise.all([
+          job.progress({ stage: 'freezing members', spansAdded }),
+          this.runs.setPagesTotal(p.runId, spans.at(-1)!.lastPage),
+        ]);
+      }
+      if (state.done) break;
+    }
+    const pagesTotal = Math.ceil(state.extent / PAGE_SIZE);
+    const cohortSize = state.additions + state.unmatchable;
+    await this.runs.recordFrozen(p.runId, {
+      cohortSize,
+      unmatchable: state.unmatchable,
+      changesTotal: state.additions,
+      pagesTotal,
+      plannedAdded: state.additions,
+      plannedRemoved: 0,
+      syncedBefore: 0,
+    });
+    await job.progress({ stage: 'members frozen', spansAdded, pagesTotal });
+    return { cohortSize, unmatchable: state.unmatchable, additions: state.additions, removals: 0, pagesTotal };
   }
 
   /**
@@ -335,7 +448,14 @@ export class RunExecution {
       await this.outcomes.settle(run);
       return { skipped: 'run already ended' };
     }
-    const finished = await this.outcomes.finishFromPages(run, pages);
+    let ending = run;
+    if (!run.diffRecordedAt) {
+      // A first import whose freeze-pages job gave up (its handler fails the run; this is the
+      // net under it): what was sent counts, and the run fails.
+      await this.runs.abort(runId, 'The import stopped before every member was frozen; run it again.');
+      ending = (await this.runs.get(runId)) ?? run;
+    }
+    const finished = await this.outcomes.finishFromPages(ending, pages);
     return {
       status: finished?.status,
       added: finished?.added,

@@ -83,7 +83,7 @@ export class RunOutcomes {
   /** Ends a run whose pages are all done: the outcome is what Braze acknowledged. */
   async finishFromPages(run: RunRow, pages: PageTotals): Promise<RunRow | undefined> {
     const { added, removed, failures } = pages;
-    const failed = run.changesTotal - added - removed;
+    const failed = Math.max(0, run.changesTotal - added - removed);
     let status: 'succeeded' | 'partially_failed' | 'failed' = 'succeeded';
     let error = run.error;
     if (error) status = 'failed';

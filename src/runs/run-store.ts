@@ -207,6 +207,11 @@ export class RunRepository {
       .where(eq(this.t.id, runId));
   }
 
+  /** Pages fanned out so far of a first import still being frozen (recordFrozen then sets the total). */
+  async setPagesTotal(runId: string, pagesTotal: number): Promise<void> {
+    await this.db.update(this.t).set({ pagesTotal }).where(eq(this.t.id, runId));
+  }
+
   /** Holds a running run for approval (the guardrail); true when it was running and not aborted. */
   async hold(runId: string, reason: string): Promise<boolean> {
     const held = await this.db
