@@ -8,8 +8,9 @@ import type { Redis, Result } from 'ioredis';
  * a run's pages from overlapping more than the operator allows. A holder that died frees
  * its slot when its lease runs out.
  *
- * A release is announced on a channel; each process has one subscriber that wakes its own
- * waiters for that cohort, so a freed slot is taken within a round trip while waiters ask Redis
+ * A release is announced on a channel; each process has one subscriber that wakes one of its
+ * own waiters for that cohort (waking them all made every waiter of every process ask for the one
+ * slot), so a freed slot is taken within a round trip while waiters ask Redis
  * only every `pollMs` otherwise (the fallback for an announcement missed, or a lease that ran
  * out). Polling every 20 ms instead cost the workers a tenth of their CPU during a big import:
  * a cohort with 4 slots has up to (workers × concurrency − 4) spans waiting for one.
@@ -126,7 +127,10 @@ export class CohortSlots {
       this.subscriber = subscriber;
       subscriber.on('error', () => undefined);
       subscriber.on('message', (_channel: string, cohortKey: string) => {
-        for (const wake of this.waiters.get(cohortKey) ?? []) wake();
+        // One slot came free: the longest waiter of this process asks for it, not all of them
+        // (every process hears it, so one per process asks; the others keep waiting).
+        const first = this.waiters.get(cohortKey)?.values().next().value;
+        first?.();
       });
       await subscriber.subscribe(this.channel());
     })().catch(() => undefined);

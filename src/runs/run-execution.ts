@@ -39,6 +39,8 @@ import { isActiveRun, maySend, type RunRepository, type RunRow } from './run-sto
 const EXECUTION_LEASE_MS = 12 * 60_000;
 /** How often a span asks whether its run was stopped (cancelled, or failed by another page). */
 const ABORT_CHECK_MS = 100;
+/** How often a span adds the pages it sent to its run's "pages done" counter (and once more when it ends). */
+const COUNT_PAGES_MS = 250;
 /** A busy store (another worker's long write) is waited out in steps of this. */
 const BUSY_RETRY_MS = 2_000;
 
@@ -364,8 +366,18 @@ export class RunExecution {
 
     const firstToSend = span.firstPage + done.pagesDone;
     if (firstToSend > span.lastPage) return { added: done.added, removed: done.removed, skipped: false };
-    // The run's "pages done" counter as the last record left it (undefined: nothing recorded).
+    // The run's "pages done" counter as the last count left it (undefined: nothing counted yet).
+    // Pages are added to it at most every COUNT_PAGES_MS and when the span ends, not one by one.
     let runPagesDone: number | undefined;
+    let uncounted = 0;
+    let countedAt = performance.now();
+    const countPages = async (now: boolean) => {
+      if (uncounted === 0 || (!now && performance.now() - countedAt < COUNT_PAGES_MS)) return;
+      const pages = uncounted;
+      uncounted = 0;
+      countedAt = performance.now();
+      runPagesDone = await this.outcomes.countPagesDone(span.runId, pages);
+    };
     // Records a page Braze acknowledged: in the synced set, then in the job's progress.
     const record = async (seqs: { from: number; to: number }, changes: { added: number; removed: number }) => {
       await this.applyAcknowledged(span.runId, run.cohortId, syncScope, seqs);
@@ -375,9 +387,10 @@ export class RunExecution {
       done.pagesDone++;
       done.added += changes.added;
       done.removed += changes.removed;
-      [, runPagesDone] = await Promise.all([job.progress({ ...done }), this.outcomes.countPagesDone(span.runId, 1)]);
+      uncounted++;
+      await Promise.all([job.progress({ ...done }), countPages(false)]);
     };
-    const stopped = await job.withCohortSlot(run.cohortId, span.lastPage - firstToSend + 1, async () => {
+    const stopped = await this.sendSpan(job, run.cohortId, span.lastPage - firstToSend + 1, countPages, async () => {
       let sent = 0;
       // A page's record overlaps the next page's request (Braze's latency is the long part);
       // records stay in page order, so the progress a retry resumes from is always a prefix.
@@ -438,6 +451,25 @@ export class RunExecution {
       await showRunProgress(this.queues, span.runId, Math.min(runPagesDone, run.pagesTotal), run.pagesTotal);
     }
     return { added: done.added, removed: done.removed, skipped: stopped };
+  }
+
+  /**
+   * A span's pages inside one of the cohort's slots; whatever happens to them, the pages recorded
+   * but not yet counted in the run's progress are counted once they are over.
+   */
+  private async sendSpan<T>(
+    job: RunJob,
+    cohortId: string,
+    requests: number,
+    countPages: (now: boolean) => Promise<void>,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await job.withCohortSlot(cohortId, requests, work);
+    } finally {
+      // Progress only: a count lost with Redis is not worth this attempt's own outcome.
+      await countPages(true).catch(() => undefined);
+    }
   }
 
   /** Every page is done (sent, skipped or given up): the run's outcome, then its settling. */
