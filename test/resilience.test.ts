@@ -12,6 +12,8 @@ import {
 } from './support/harness';
 import { type RunningProcess, startProcess } from './support/processes';
 import { holdStore } from './support/store-lock';
+import { testEngines } from './support/engines';
+import type { SqliteWarehouse } from '../src/warehouse/sqlite-warehouse';
 
 /** Runs that do not go smoothly: pages that give up, and a worker stopped mid-run. */
 const USERS = 8000;
@@ -241,6 +243,59 @@ describe('a worker killed during a run start', () => {
       if (!released) await release();
     }
   }, 90_000);
+});
+
+describe('a worker killed while a first import is frozen chunk by chunk', () => {
+  // Only SQLite freezes a first import chunk by chunk (PostgreSQL in one statement).
+  it.skipIf(testEngines().warehouse !== 'sqlite')(
+    'kill -9 mid-freeze: another worker goes on after the last chunk committed, and the run ends exact',
+    async () => {
+      // Five users (by id) a chunk: the freeze-pages job commits about 1,600 chunks.
+      const chunked = { FREEZE_PAGES_MIN_USERS: '1000', WAREHOUSE_CHUNK_USERS: '5' };
+      const start = () =>
+        startProcess(
+          'workers/main.ts',
+          { ...h.env, ...QUICK_LOCKS, ...chunked, LOG_LEVEL: 'info', WORKER_CONCURRENCY: '2' },
+          /worker ready/,
+        );
+      const doomed = await start();
+      const cohort = (await h.request('POST', '/v1/cohorts', { token: ws.token, body: { name: 'Chunked', criteria } }))
+        .body;
+      const expected = expectedFromDemo(criteria as never, { users: USERS, seed: SEED, now });
+      const runId = await importNow(cohort.id);
+      const freezeJob = `freeze-${runId}`;
+      await until(
+        async () => (await h.ctx.queues.importRun.getJobState(freezeJob)) === 'active',
+        'the freeze-pages job to start',
+      );
+      doomed.proc.kill('SIGKILL');
+      await doomed.stop();
+      // Killed mid-freeze: some chunks committed, not all.
+      const state = (h.warehouse as SqliteWarehouse).db
+        .prepare('SELECT freeze_next AS next, freeze_hi AS hi FROM run_keys WHERE run_id = ?')
+        .get(runId) as { next: number; hi: number };
+      expect(state.next).toBeLessThanOrEqual(state.hi);
+
+      const survivor = await start();
+      try {
+        const run = await waitForRun(h, ws.token, runId, 60_000);
+        expect(run).toMatchObject({
+          status: 'succeeded',
+          cohort_size: expected.members,
+          added: expected.sendable,
+          failed: 0,
+        });
+        expect(await sandboxMembers(h, ws.brazeWorkspaceId, cohort.braze_cohort_id)).toEqual(expected.inBraze);
+        // The survivor went on from where the dead worker stopped: one job, its second attempt.
+        const job = await h.ctx.queues.importRun.getJob(freezeJob);
+        expect(job?.returnvalue).toMatchObject({ additions: expected.sendable });
+        expect(job?.attemptsStarted).toBeGreaterThanOrEqual(2);
+      } finally {
+        await survivor.stop();
+      }
+    },
+    90_000,
+  );
 });
 
 describe('cancel and lost runs', () => {
