@@ -248,11 +248,13 @@ describe(`with the warehouse on ${engine}`, () => {
       );
       // What Braze was told, per user: the identifier each was sent as (recorded once the run's
       // acknowledged pages are folded in, as the run settles).
-      await expect.poll(() => syncedIdentifiers(cohort.body.id)).toEqual([
-        { user_key: 'id-1', id_type: 'external_id', id_value: 'ext-id-1' },
-        { user_key: 'id-2', id_type: 'alias', id_value: 'id2@example.com' },
-        { user_key: 'id-3', id_type: 'device_id', id_value: 'dev-id-3' },
-      ]);
+      await expect
+        .poll(() => syncedIdentifiers(cohort.body.id))
+        .toEqual([
+          { user_key: 'id-1', id_type: 'external_id', id_value: 'ext-id-1' },
+          { user_key: 'id-2', id_type: 'alias', id_value: 'id2@example.com' },
+          { user_key: 'id-3', id_type: 'device_id', id_value: 'dev-id-3' },
+        ]);
     });
   });
 
