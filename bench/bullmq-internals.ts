@@ -87,3 +87,19 @@ export async function waitForRunSettled(redisUrl: string, prefix: string, runId:
     await queue.close();
   }
 }
+
+/**
+ * Asks whether a run's members are all frozen: its freeze-pages job is done, or it has none
+ * (frozen in one pass by its import-run job, before any page was fanned out). One connection
+ * for every question; close it after.
+ */
+export function freezeCheck(redisUrl: string, prefix: string) {
+  const queue = new Queue('import-run', { connection: { url: redisUrl }, prefix });
+  return {
+    async frozen(runId: string): Promise<boolean> {
+      const state = await queue.getJobState(`freeze-${runId}`);
+      return state === 'completed' || state === 'unknown';
+    },
+    close: () => queue.close(),
+  };
+}

@@ -5,7 +5,8 @@
  */
 import { sleep } from '../bench-http';
 import { f, goal, type GoalRow, printGoals } from '../bench-report';
-import { BenchStack } from '../bench-stack';
+import { BenchStack, REDIS_URL } from '../bench-stack';
+import { freezeCheck } from '../bullmq-internals';
 import { callsOf, partnerCalls } from '../sandbox-admin';
 import type { ScenarioOptions } from './scenario';
 
@@ -29,9 +30,13 @@ export async function fairnessScenario({ engine, users: given, undo }: ScenarioO
   const cohortB = await stack.createCohort(b);
   const before = (await partnerCalls(stack.sandboxUrl, 1)).count;
 
+  const freezes = freezeCheck(REDIS_URL, stack.prefix);
+  undo.push(() => freezes.close());
   const t0 = performance.now();
   const runA = await stack.requestImport(a, cohortA);
-  // A's pace before B asks: pages done between the first reading with pages known and B's request.
+  // A's pace before B asks: pages done between the first reading with all of A's pages known (its
+  // freeze over: a first import this large is frozen chunk by chunk while its pages go out, more
+  // slowly) and B's request.
   let paceFrom: { at: number; done: number } | undefined;
   let paceTo: { at: number; done: number; total: number } | undefined;
   let bAskedAt = NaN;
@@ -39,13 +44,16 @@ export async function fairnessScenario({ engine, users: given, undo }: ScenarioO
   const endA = await stack.waitForEnd(
     a,
     runA.id,
-    (p) => {
+    async (p) => {
       if (bRun || p.pages_total === null || p.pages_done === null) return;
+      if (!(await freezes.frozen(runA.id))) return;
       const at = performance.now();
       if (p.pages_done > 0) paceFrom ??= { at, done: p.pages_done };
       if (
         paceFrom &&
         p.pages_done >= Math.max(paceFrom.done + 2, p.pages_total * B_AFTER_SHARE) &&
+        // A pace measured over a second at least, not between two readings.
+        at - paceFrom.at >= 1000 &&
         p.pages_done < p.pages_total
       ) {
         paceTo = { at, done: p.pages_done, total: p.pages_total };
