@@ -122,15 +122,7 @@ export function runBulk(db, request, timeoutError = plainTimeoutError) {
   };
   const work = BULK_WORK[request.op];
   if (!work) throw new Error(`Unknown bulk call ${request.op}`);
-  const result = db.transaction(() => work(db, s, request, checkpoint)).immediate();
-  if (request.op === 'discardRun' && !db.memory) {
-    // A large run's clean-up (its diff deleted, its acknowledged pages folded into the synced set)
-    // leaves a WAL of a gigabyte or more. Copied into the database and emptied now, while nobody
-    // reads: a long reader later (a freeze) would keep it from being reset, and every reader
-    // would look each page up in its index meanwhile. Waits for readers up to the busy timeout.
-    db.pragma('wal_checkpoint(TRUNCATE)');
-  }
-  return result;
+  return db.transaction(() => work(db, s, request, checkpoint)).immediate();
 }
 
 const BULK_WORK = {
