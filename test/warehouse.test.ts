@@ -407,7 +407,11 @@ describe('the warehouse on SQLite only: a first import frozen chunk by chunk', (
     // Something is acknowledged: the next run of the cohort is not a first import.
     expect(await wh.beginFirstImport(RUN_2, 'w', sync, { minUsers: 1 })).toBeNull();
     expect(await wh.freezeFirstImport(RUN_2, 'w', vip, Date.now(), sync)).toBeNull();
+    // Dropped in steps of two rows (the chunk size here): nothing of the run is left after.
     await wh.discardRun(RUN_1);
+    for (const table of ['run_acks', 'cohort_run_changes', 'run_keys']) {
+      expect(wh.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get()).toBe(0);
+    }
     const synced = wh.db
       .prepare(
         `SELECT s.id_value FROM cohort_synced_members s JOIN sync_sets ss ON ss.id = s.sync_set

@@ -104,12 +104,14 @@ export class RunOutcomes {
    */
   async settle(run: RunRow | undefined): Promise<void> {
     if (!run || isActiveRun(run) || run.settledAt) return;
-    await this.warehouse.discardRun(run.id);
-    await this.redis.del(runProgressKey(this.queuePrefix, run.id));
+    // The email first: the working sets' clean-up of a large run (on SQLite it folds the run's
+    // acknowledged pages into the synced set) takes seconds, and the outcome is already known.
     // Once per run: the email job's id is the run's.
     if (run.recipients.length > 0 && notifiesOf(run.notify, run.status)) {
       await enqueueRunNotification(this.queues, run.id, this.mail);
     }
+    await this.warehouse.discardRun(run.id);
+    await this.redis.del(runProgressKey(this.queuePrefix, run.id));
     await this.runs.markSettled(run.id);
   }
 

@@ -34,7 +34,7 @@ export type BulkRequest = {
       params: SqlParam[];
     }
   | { op: 'computeChanges'; cohortId: string; syncScope: string; fullResync: boolean }
-  | { op: 'discardRun' }
+  | { op: 'discardStep' }
 );
 
 export function keyOf(

@@ -60,15 +60,21 @@ function statementsOf(db) {
       INSERT INTO cohort_synced_members (sync_set, user_id, id_type, id_value, id_label)
       SELECT a.sync_set, c.user_id, c.id_type, c.id_value, c.id_label
       FROM run_acks a JOIN cohort_run_changes c ON c.seq BETWEEN a.from_seq AND a.to_seq
-      WHERE a.run_key = ? AND c.run_key = a.run_key AND c.op = 'add'
+      WHERE a.run_key = @runKey AND a.from_seq <= @upTo AND c.run_key = a.run_key AND c.op = 'add'
       ON CONFLICT (sync_set, user_id) DO UPDATE SET
         id_type = excluded.id_type, id_value = excluded.id_value, id_label = excluded.id_label`),
     foldRemoves: db.prepare(`
       DELETE FROM cohort_synced_members WHERE (sync_set, user_id) IN (
         SELECT a.sync_set, c.user_id
         FROM run_acks a JOIN cohort_run_changes c ON c.seq BETWEEN a.from_seq AND a.to_seq
-        WHERE a.run_key = ? AND c.run_key = a.run_key AND c.op = 'remove')`),
-    deleteAcks: db.prepare('DELETE FROM run_acks WHERE run_key = ?'),
+        WHERE a.run_key = @runKey AND a.from_seq <= @upTo AND c.run_key = a.run_key AND c.op = 'remove')`),
+    deleteAcks: db.prepare('DELETE FROM run_acks WHERE run_key = @runKey AND from_seq <= @upTo'),
+    // The first seq of the run's `n`-th oldest acknowledged page (undefined: it has fewer).
+    nthAck: db.prepare('SELECT from_seq FROM run_acks WHERE run_key = ? ORDER BY from_seq LIMIT 1 OFFSET ?').pluck(),
+    anyAck: db.prepare('SELECT 1 FROM run_acks WHERE run_key = ? LIMIT 1').pluck(),
+    deleteSomeMembers: db.prepare(`
+      DELETE FROM cohort_run_members WHERE run_key = @runKey AND user_id IN (
+        SELECT user_id FROM cohort_run_members WHERE run_key = @runKey ORDER BY user_id LIMIT @rows)`),
     runsWithAcks: db.prepare('SELECT DISTINCT run_key FROM run_acks WHERE sync_set = ? ORDER BY run_key').pluck(),
     freezeState: db.prepare(`
       SELECT freeze_next AS next, freeze_hi AS hi, freeze_changes AS changes, freeze_unmatchable AS unmatchable,
@@ -251,21 +257,40 @@ const BULK_WORK = {
     return { ...s.changeCounts.get(range.first, range.last, runKey), syncedBefore };
   },
 
-  discardRun(_db, s, r) {
+  /**
+   * One step of a run's clean-up, in its own short transaction: at most a chunk's worth of its
+   * acknowledged pages folded into the synced set, then of its diff deleted, then of its frozen
+   * members; true once nothing of the run is left (its key is gone). A 10M-member run's clean-up
+   * in one transaction held the write lock for about 15 s, and every other run's page records
+   * waited behind it; in steps, they pass between two.
+   */
+  discardStep(_db, s, r) {
+    const rows = r.chunkIds ?? BULK_CHUNK_IDS;
     const runKey = s.runKey.get(r.runId);
-    if (runKey === undefined) return undefined;
-    s.deleteRunMembers.run(runKey);
-    deleteRunChanges(s, runKey);
+    if (runKey === undefined) return true;
+    if (s.anyAck.get(runKey) !== undefined) {
+      foldRun(s, runKey, s.nthAck.get(runKey, Math.max(1, Math.ceil(rows / 1000))) ?? Number.MAX_SAFE_INTEGER);
+      return false;
+    }
+    const range = s.runRange.get(runKey);
+    if (range?.firstSeq != null && range.lastSeq != null) {
+      const upTo = Math.min(range.firstSeq + rows - 1, range.lastSeq);
+      s.deleteChanges.run(range.firstSeq, upTo, runKey);
+      if (upTo >= range.lastSeq) s.setRunRange.run(null, null, runKey);
+      else s.setRunRange.run(upTo + 1, range.lastSeq, runKey);
+      return false;
+    }
+    if (s.deleteSomeMembers.run({ runKey, rows }).changes > 0) return false;
     s.deleteRunKey.run(runKey);
-    return undefined;
+    return true;
   },
 };
 
 /** Folds what Braze acknowledged of a run's diff into the synced set, and forgets the acknowledgements. */
-function foldRun(s, runKey) {
-  s.foldAdds.run(runKey);
-  s.foldRemoves.run(runKey);
-  s.deleteAcks.run(runKey);
+function foldRun(s, runKey, upTo = Number.MAX_SAFE_INTEGER) {
+  s.foldAdds.run({ runKey, upTo });
+  s.foldRemoves.run({ runKey, upTo });
+  s.deleteAcks.run({ runKey, upTo });
 }
 
 /**

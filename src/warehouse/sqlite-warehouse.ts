@@ -419,8 +419,11 @@ export class SqliteWarehouse implements Warehouse {
     }
   }
 
+  /** In steps of one short transaction each (see discardStep): other writers pass between two. */
   async discardRun(runId: string): Promise<void> {
-    await this.bulkCall({ op: 'discardRun', runId, bulkMs: this.bulkMs });
+    while (!(await this.bulkCall<boolean>({ op: 'discardStep', runId, bulkMs: this.bulkMs }))) {
+      // the next step
+    }
   }
 
   async forgetCohort(cohortId: string): Promise<void> {
