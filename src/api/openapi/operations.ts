@@ -339,7 +339,10 @@ export const operations: Operation[] = [
     tag: 'Imports',
     summary: 'Pages sent so far',
     auth: 'workspace',
-    success: ok('pages_total is 0 until the diff is cut into pages.', body.runProgress),
+    success: ok(
+      'pages_total is 0 until the diff is cut into pages; a large first import frozen chunk by chunk has its pages sent meanwhile, and pages_total grows until the freeze is done.',
+      body.runProgress,
+    ),
     errors: [404],
   },
   {
