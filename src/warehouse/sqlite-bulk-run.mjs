@@ -148,9 +148,7 @@ const BULK_WORK = {
   freezeFirstImport(db, s, r, checkpoint) {
     const insertAdditions = db.prepare(r.insertSql);
     const countUnmatchable = db.prepare(r.countUnmatchableSql).pluck();
-    const syncSet = keyOf(s.syncSet, s.insertSyncSet, r.cohortId, r.syncScope);
-    foldSyncSet(s, syncSet, checkpoint);
-    if (s.syncedCount.get(syncSet) > 0) return null;
+    if (!nothingSynced(s, r, checkpoint)) return null;
     const runKey = keyOf(s.runKey, s.insertRunKey, r.runId);
     s.deleteRunMembers.run(runKey);
     let additions = 0;
@@ -170,9 +168,7 @@ const BULK_WORK = {
   // A first import frozen chunk by chunk: the begin checks and resets, each chunk then commits on
   // its own, so the pages it completes can be read (and sent) while the next chunk is frozen.
   beginFirstImport(_db, s, r, checkpoint) {
-    const syncSet = keyOf(s.syncSet, s.insertSyncSet, r.cohortId, r.syncScope);
-    foldSyncSet(s, syncSet, checkpoint);
-    if (s.syncedCount.get(syncSet) > 0) return null;
+    if (!nothingSynced(s, r, checkpoint)) return null;
     const range = s.workspaceIds.get({ key: r.workspaceId });
     if (range.lo === null || range.hi - range.lo + 1 < r.minUsers) return null;
     const runKey = keyOf(s.runKey, s.insertRunKey, r.runId);
@@ -197,10 +193,7 @@ const BULK_WORK = {
         .get(r.workspaceId, f.next, hi, ...r.params);
       checkpoint();
       if (changes > 0) {
-        // Inside the write transaction nobody else inserts: this chunk's rows are consecutive.
-        if (s.countChanges.get(before + 1, before + changes, runKey) !== changes) {
-          throw new Error(`The changes of run ${r.runId} did not get consecutive seqs`);
-        }
+        assertConsecutive(s, r.runId, runKey, before + 1, before + changes);
         s.setRunRange.run(f.firstSeq ?? before + 1, before + changes, runKey);
       }
       s.advanceFreeze.run({ next: hi + 1, changes, unmatchable, runKey });
@@ -294,6 +287,26 @@ function foldRun(s, runKey, upTo = Number.MAX_SAFE_INTEGER) {
 }
 
 /**
+ * Whether Braze holds nothing for the cohort under the request's sync scope (what was acknowledged
+ * and not yet folded counts: it is folded first), the condition of a first import.
+ */
+function nothingSynced(s, r, checkpoint) {
+  const syncSet = keyOf(s.syncSet, s.insertSyncSet, r.cohortId, r.syncScope);
+  foldSyncSet(s, syncSet, checkpoint);
+  return s.syncedCount.get(syncSet) === 0;
+}
+
+/**
+ * Inside the write transaction nobody else inserts, so the rows a statement just added took the
+ * seqs after the largest before it: `first..last` must all be the run's.
+ */
+function assertConsecutive(s, runId, runKey, first, last) {
+  if (s.countChanges.get(first, last, runKey) !== last - first + 1) {
+    throw new Error(`The changes of run ${runId} did not get consecutive seqs`);
+  }
+}
+
+/**
  * Brings a sync set up to date before it is read: every run's acknowledged pages, oldest run
  * first (a later run's diff was taken after an earlier one's pages were folded).
  */
@@ -325,9 +338,7 @@ function writeRunChanges(s, runId, runKey, insert) {
   if (changes === 0) return null;
   const first = before + 1;
   const last = before + changes;
-  if (s.countChanges.get(first, last, runKey) !== changes) {
-    throw new Error(`The changes of run ${runId} did not get consecutive seqs`);
-  }
+  assertConsecutive(s, runId, runKey, first, last);
   s.setRunRange.run(first, last, runKey);
   return { first, last };
 }
