@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { BrazeRetryableError } from '../src/braze/errors';
+import { cutSpans } from '../src/queue/producers';
 import { executorAliveKey } from '../src/runs/executor-beacon';
 import { RunExecution, type RunJob } from '../src/runs/run-execution';
 import { openWarehouse } from '../src/warehouse/open-warehouse';
@@ -171,4 +173,42 @@ describe("a run's start", () => {
     expect(await h.ctx.runs.leaseExecution(runId, new Date(Date.now() + 60_000), 'next')).toBe(true);
     await h.ctx.runs.releaseExecution(runId, 'next');
   }, 60_000);
+});
+
+describe("a span's pages", () => {
+  it('hand the job back (a 503 after pages went out) only once the page before is recorded, so the next attempt resumes after it', async () => {
+    await h.workers?.close();
+    h.workers = undefined;
+    const { runId } = await queuedRun('Handed back');
+    const accepted = { ok: true as const, result: { status: 201, rateLimitRemaining: null, rateLimitReset: null } };
+    // The start (freeze, register, fan-out) with Braze accepting; its span jobs stay queued.
+    await h.ctx.execution.start(runId, { ...stubJob(), send: async () => accepted });
+    const run = (await h.ctx.runs.get(runId))!;
+    expect(run.pagesTotal).toBeGreaterThanOrEqual(2);
+    // One span over every page: Braze takes page 1 and answers page 2 with a 503. The job's
+    // progress is slow to write, as Redis under load is, so page 1's record outlives that 503.
+    const [span] = cutSpans(runId, run.changesTotal, true, run.pagesTotal);
+    let progress: unknown;
+    let progressWhenHandedBack: unknown = 'never handed back';
+    let sends = 0;
+    const job: RunJob = {
+      ...stubJob(),
+      withCohortSlot: async (_cohort, _requests, work) => work(),
+      progress: async (state) => {
+        await new Promise((r) => setTimeout(r, 300));
+        progress = state;
+      },
+      later: async () => {
+        progressWhenHandedBack = progress;
+        throw new Error('moved to delayed');
+      },
+      send: async () => {
+        if (++sends === 1) return accepted;
+        throw new BrazeRetryableError('Braze answered 503', 503);
+      },
+    };
+    await expect(h.ctx.execution.sendPages(span!, job)).rejects.toThrow('moved to delayed');
+    expect(sends).toBe(2);
+    expect(progressWhenHandedBack).toMatchObject({ pagesDone: 1, added: 1000 });
+  });
 });

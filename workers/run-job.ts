@@ -44,7 +44,7 @@ export function runJob(ctx: AppContext, job: Job, token: string | undefined): Ru
         await ctx.cohortSlots.release(cohortId, job.id!);
       }
     },
-    send: (call, budgetKey) => sendWithBudget(ctx, job, token, budgetKey, call),
+    send: (call, budgetKey, inFlight) => sendWithBudget(ctx, job, token, budgetKey, call, inFlight),
   };
 }
 
@@ -54,11 +54,18 @@ async function sendWithBudget(
   token: string | undefined,
   connectionKey: string,
   send: () => Promise<BrazeCallResult>,
+  inFlight: Promise<unknown> | undefined,
 ): Promise<SendOutcome> {
+  // The job goes back to the queue only once this attempt's work in flight is done: a next
+  // attempt that started before it would resume from stale progress.
+  const handBack = async (until: number) => {
+    await inFlight?.catch(() => undefined);
+    return delayJob(job, token, until);
+  };
   const wait = await ctx.rateBudget.take(connectionKey);
   if (wait > 0) {
     rateBudgetWait.inc(wait / 1000);
-    await delayJob(job, token, Date.now() + wait);
+    await handBack(Date.now() + wait);
   }
   try {
     const result = await send();
@@ -71,7 +78,7 @@ async function sendWithBudget(
     if (err instanceof BrazeRateLimitedError) {
       await ctx.rateBudget.pauseUntil(connectionKey, err.retryAt);
       rateBudgetWait.inc(Math.max(0, err.retryAt - Date.now()) / 1000);
-      await delayJob(job, token, err.retryAt);
+      await handBack(err.retryAt);
     }
     if (err.kind === 'permanent') return { ok: false, error: err.message };
     throw err;

@@ -64,7 +64,12 @@ export interface RunJob {
   later(until: number): Promise<never>;
   /** Runs `work` holding one of the cohort's in-flight slots for about `requests` requests. */
   withCohortSlot<T>(cohortId: string, requests: number, work: () => Promise<T>): Promise<T>;
-  send(call: () => Promise<BrazeCallResult>, budgetKey: string): Promise<SendOutcome>;
+  /**
+   * Sends `call` within the connection's rate budget. `inFlight` is work of this attempt still
+   * under way that a later attempt resumes from (the record of the page before): when the send
+   * hands the job back to the queue (budget spent, 429), that work finishes first.
+   */
+  send(call: () => Promise<BrazeCallResult>, budgetKey: string, inFlight?: Promise<unknown>): Promise<SendOutcome>;
 }
 
 /** Why a job did nothing, for Bull Board and the logs. */
@@ -421,12 +426,16 @@ export class RunExecution {
                   cohortChangesJson: cohortChangesJson(changes),
                 }),
               run.workspaceId,
+              recording,
             )
-            .catch((err: unknown) => {
+            .catch(async (err: unknown) => {
               // A retryable failure (5xx, 423, network) after this attempt sent pages: the span
               // comes back after a backoff to resume here, and the attempt is not spent, so each
-              // page has UPLOAD_ATTEMPTS tries whatever its place in the span.
+              // page has UPLOAD_ATTEMPTS tries whatever its place in the span. The page before is
+              // recorded first: the next attempt (another worker's, perhaps) resumes from the
+              // progress, and one that read it stale would send that page again.
               if (sent > 0 && err instanceof BrazeError && err.kind === 'retryable') {
+                await recording.catch(() => undefined);
                 return job.later(Date.now() + this.upload.backoffMs * (1 + Math.random()));
               }
               throw err;
