@@ -99,6 +99,9 @@ export class RunExecution {
     private readonly firstImports?: { progressiveMinUsers: number },
   ) {}
 
+  /** Each run's last "was it stopped?" asked of the store by this process (see stopReason). */
+  private readonly stopChecks = new Map<string, { at: number; reason: Promise<string | null> }>();
+
   private unknownRun(runId: string, jobId: string | undefined): Skipped {
     // Another deployment's job (a shared queue prefix) or a run deleted with its workspace.
     this.log.warn({ jobId, runId }, 'job for an unknown run skipped');
@@ -400,18 +403,12 @@ export class RunExecution {
       // A page's record overlaps the next page's request (Braze's latency is the long part);
       // records stay in page order, so the progress a retry resumes from is always a prefix.
       let recording: Promise<void> = Promise.resolve();
-      let abortCheckedAt = performance.now();
       try {
         for (let page = firstToSend; page <= span.lastPage; page++) {
-          // Another page's permanent refusal, or a cancel, stops the rest of the span: asked of
-          // the store at most every ABORT_CHECK_MS rather than before every page (the worker's
-          // CPU per page bounds an import's pace), so a stop is seen within a page or two.
-          if (page > firstToSend && performance.now() - abortCheckedAt >= ABORT_CHECK_MS) {
-            abortCheckedAt = performance.now();
-            if (await this.runs.abortReason(span.runId)) {
-              await recording;
-              return true;
-            }
+          // Another page's permanent refusal, or a cancel, stops the rest of the span.
+          if (page > firstToSend && (await this.stopReason(span.runId))) {
+            await recording;
+            return true;
           }
           const seqs = pageSeqs(span, page);
           const changes = await this.warehouse.readPage(span.runId, seqs.from, seqs.to).catch((err: unknown) => {
@@ -460,6 +457,28 @@ export class RunExecution {
       await showRunProgress(this.queues, span.runId, Math.min(runPagesDone, run.pagesTotal), run.pagesTotal);
     }
     return { added: done.added, removed: done.removed, skipped: stopped };
+  }
+
+  /**
+   * Why the run was stopped (cancelled, or failed by a page Braze refused for good), as this
+   * process last asked the store, at most ABORT_CHECK_MS ago: the spans a worker sends at once
+   * share one question rather than each asking before every page (the worker's CPU per page
+   * bounds an import's pace), and a stop is still seen within a page or two.
+   */
+  private stopReason(runId: string): Promise<string | null> {
+    const now = performance.now();
+    const last = this.stopChecks.get(runId);
+    if (last && now - last.at < ABORT_CHECK_MS) return last.reason;
+    if (this.stopChecks.size >= 64) {
+      for (const [id, check] of this.stopChecks) if (now - check.at >= ABORT_CHECK_MS) this.stopChecks.delete(id);
+    }
+    const check = { at: now, reason: this.runs.abortReason(runId) };
+    this.stopChecks.set(runId, check);
+    // A failed question is not an answer to share: the next page asks again.
+    check.reason.catch(() => {
+      if (this.stopChecks.get(runId) === check) this.stopChecks.delete(runId);
+    });
+    return check.reason;
   }
 
   /**
