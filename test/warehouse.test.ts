@@ -404,6 +404,10 @@ describe('the warehouse on SQLite only: a first import frozen chunk by chunk', (
     await wh.applyChanges(RUN_1, sync.cohortId, sync.syncScope, 1, 3);
     await wh.applyChanges(RUN_1, sync.cohortId, sync.syncScope, 6, 8);
     await wh.applyChanges(RUN_1, sync.cohortId, sync.syncScope, 6, 8); // a page sent again
+    // What a span over those seqs resumes after, and what it carried (a repeat counts once).
+    expect(await wh.acknowledgedPages(RUN_1, 1, 8)).toEqual({ pages: 2, added: 6, removed: 0 });
+    expect(await wh.acknowledgedPages(RUN_1, 1, 5)).toEqual({ pages: 1, added: 3, removed: 0 });
+    expect(await wh.acknowledgedPages(RUN_1, 4, 5)).toEqual({ pages: 0, added: 0, removed: 0 });
     // Something is acknowledged: the next run of the cohort is not a first import.
     expect(await wh.beginFirstImport(RUN_2, 'w', sync, { minUsers: 1 })).toBeNull();
     expect(await wh.freezeFirstImport(RUN_2, 'w', vip, Date.now(), sync)).toBeNull();
@@ -412,6 +416,7 @@ describe('the warehouse on SQLite only: a first import frozen chunk by chunk', (
     for (const table of ['run_acks', 'cohort_run_changes', 'run_keys']) {
       expect(wh.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get()).toBe(0);
     }
+    expect(await wh.acknowledgedPages(RUN_1, 1, 8)).toEqual({ pages: 0, added: 0, removed: 0 });
     const synced = wh.db
       .prepare(
         `SELECT s.id_value FROM cohort_synced_members s JOIN sync_sets ss ON ss.id = s.sync_set

@@ -345,13 +345,14 @@ export class RunExecution {
   /**
    * Sends a span of the diff's pages (≤ 1,000 identifiers each), in order, holding one of the
    * cohort's in-flight slots. Each page Braze acknowledged is recorded as synced in one
-   * transaction and then in the job's progress, so a retry of the job resumes after it: a crash
+   * transaction (and, where the warehouse keeps no record of pages, in the job's progress), so a
+   * retry of the job resumes after it (sentOfSpan): a crash
    * costs a span at most two pages, the one in flight and the one before it if its record (which
    * overlaps the next request) had not finished (resending a page is harmless). A permanent
    * refusal fails the run for every other page: `PermanentPageError`.
    */
   async sendPages(span: UploadPagePayload, job: RunJob, jobId?: string): Promise<UploadPageResult> {
-    const done = resumedSpan(job.lastProgress());
+    const done = await this.sentOfSpan(span, job.lastProgress());
     const skipped: UploadPageResult = { added: done.added, removed: done.removed, skipped: true };
     const run = await this.runs.get(span.runId);
     if (!run) {
@@ -376,6 +377,9 @@ export class RunExecution {
     if (firstToSend > span.lastPage) return { added: done.added, removed: done.removed, skipped: false };
     // The run's "pages done" counter as the last count left it (undefined: nothing counted yet).
     // Pages are added to it at most every COUNT_PAGES_MS and when the span ends, not one by one.
+    // Where the warehouse records each acknowledged page, that record is what a retry resumes
+    // from, and the job's progress is only shown (Bull Board), written with the count below.
+    const warehouseRecords = this.warehouse.acknowledgedPages !== undefined;
     let runPagesDone: number | undefined;
     let uncounted = 0;
     let countedAt = performance.now();
@@ -384,9 +388,11 @@ export class RunExecution {
       const pages = uncounted;
       uncounted = 0;
       countedAt = performance.now();
-      runPagesDone = await this.outcomes.countPagesDone(span.runId, pages);
+      const shown = warehouseRecords ? job.progress({ ...done }) : undefined;
+      [runPagesDone] = await Promise.all([this.outcomes.countPagesDone(span.runId, pages), shown]);
     };
-    // Records a page Braze acknowledged: in the synced set, then in the job's progress.
+    // Records a page Braze acknowledged: in the synced set, then (where that is what a retry
+    // resumes from) in the job's progress.
     const record = async (seqs: { from: number; to: number }, changes: { added: number; removed: number }) => {
       await this.applyAcknowledged(span.runId, run.cohortId, syncScope, seqs);
       // Counted page by page, so a span that gives up part-way still counts what Braze took.
@@ -396,7 +402,7 @@ export class RunExecution {
       done.added += changes.added;
       done.removed += changes.removed;
       uncounted++;
-      await Promise.all([job.progress({ ...done }), countPages(false)]);
+      await Promise.all([warehouseRecords ? undefined : job.progress({ ...done }), countPages(false)]);
     };
     const stopped = await this.sendSpan(job, run.cohortId, span.lastPage - firstToSend + 1, countPages, async () => {
       let sent = 0;
@@ -457,6 +463,18 @@ export class RunExecution {
       await showRunProgress(this.queues, span.runId, Math.min(runPagesDone, run.pagesTotal), run.pagesTotal);
     }
     return { added: done.added, removed: done.removed, skipped: stopped };
+  }
+
+  /**
+   * What a span has sent so far, which a retry resumes after and finalize counts: the pages the
+   * warehouse recorded as acknowledged, where it keeps that record, else the job's progress
+   * (written after each page).
+   */
+  async sentOfSpan(span: UploadPagePayload, progress: unknown): Promise<UploadSpanProgress> {
+    const recorded = await this.warehouse.acknowledgedPages?.(span.runId, span.fromSeq, span.toSeq);
+    return recorded
+      ? { pagesDone: recorded.pages, added: recorded.added, removed: recorded.removed }
+      : resumedSpan(progress);
   }
 
   /**

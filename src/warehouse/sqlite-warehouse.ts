@@ -11,6 +11,7 @@ import { allowInterruption, type PreviewQuery, runPreview } from './sqlite-previ
 import { warehouseMigrations } from './sqlite-schema';
 import { WarehouseTimeoutError } from './warehouse-timeout-error';
 import {
+  type AcknowledgedPages,
   type EventInput,
   type FirstImportProgress,
   type FrozenDiff,
@@ -175,6 +176,14 @@ export class SqliteWarehouse implements Warehouse {
       recordAck: db.prepare(`
         INSERT INTO run_acks (run_key, from_seq, to_seq, sync_set) VALUES (?, ?, ?, ?)
         ON CONFLICT (run_key, from_seq) DO NOTHING`),
+      // The run's acknowledged pages starting in a range, and the changes they carried.
+      acknowledged: db.prepare(`
+        SELECT
+          (SELECT count(*) FROM run_acks WHERE run_key = @runKey AND from_seq BETWEEN @from AND @to) AS pages,
+          count(*) FILTER (WHERE c.op = 'add') AS added,
+          count(*) FILTER (WHERE c.op = 'remove') AS removed
+        FROM run_acks a JOIN cohort_run_changes c ON c.seq BETWEEN a.from_seq AND a.to_seq AND c.run_key = a.run_key
+        WHERE a.run_key = @runKey AND a.from_seq BETWEEN @from AND @to`),
       forgetAcks: db.prepare('DELETE FROM run_acks WHERE sync_set IN (SELECT id FROM sync_sets WHERE cohort_id = ?)'),
       forgetCohort: db.prepare(
         'DELETE FROM cohort_synced_members WHERE sync_set IN (SELECT id FROM sync_sets WHERE cohort_id = ?)',
@@ -393,6 +402,15 @@ export class SqliteWarehouse implements Warehouse {
     const syncSet = this.syncSet(cohortId, syncScope);
     // A short row, not a thousand upserts: the synced set takes it in bulk before it is next read.
     await this.writeWithoutBlocking(this.db.transaction(() => this.stmts.recordAck.run(runKey, from, to, syncSet)));
+  }
+
+  async acknowledgedPages(runId: string, fromSeq: number, toSeq: number): Promise<AcknowledgedPages> {
+    // A run with no diff recorded (cleaned up once it ended, or never diffed) has nothing acknowledged.
+    const runKey = this.stmts.runKey.get(runId) as number | undefined;
+    const range = runKey === undefined ? undefined : (this.stmts.runRange.get(runKey) as { firstSeq: number | null });
+    if (runKey === undefined || range?.firstSeq == null) return { pages: 0, added: 0, removed: 0 };
+    const offset = range.firstSeq - 1;
+    return this.stmts.acknowledged.get({ runKey, from: offset + fromSeq, to: offset + toSeq }) as AcknowledgedPages;
   }
 
   /**

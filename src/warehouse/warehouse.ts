@@ -33,6 +33,13 @@ export interface IdentifierLists {
 }
 
 /** One page of a run's diff, grouped the way Braze takes it: entries and exits. */
+/** What Braze acknowledged of a range of a run's diff (see Warehouse.acknowledgedPages). */
+export interface AcknowledgedPages {
+  pages: number;
+  added: number;
+  removed: number;
+}
+
 export interface PageChanges {
   added: number;
   removed: number;
@@ -159,6 +166,13 @@ export interface Warehouse {
    * before the set is next read (a diff, a first import's check) and when the run is discarded.
    */
   applyChanges(runId: string, cohortId: string, syncScope: string, fromSeq: number, toSeq: number): Promise<void>;
+  /**
+   * The pages of the run's seqs fromSeq..toSeq that applyChanges recorded, and the changes they
+   * carried: what a span resumes after and counts as sent. Optional: an engine that keeps no
+   * record per page (PostgreSQL applies a page to the synced set at once) leaves that to the
+   * span job's progress, written after every page.
+   */
+  acknowledgedPages?(runId: string, fromSeq: number, toSeq: number): Promise<AcknowledgedPages>;
   /** Drops a finished run's frozen members and diff. */
   discardRun(runId: string): Promise<void>;
   /** Forgets what Braze was told for a cohort (the cohort is gone). */
