@@ -68,7 +68,7 @@ describe('page spans of two workspaces, one worker', () => {
 });
 
 describe("a huge run's jobs in Redis", () => {
-  it(`are bounded: 10M changes make ${MAX_JOBS_PER_RUN} page jobs under one finalize job, a few MB at most`, async () => {
+  it(`are bounded: 25M changes make ${MAX_JOBS_PER_RUN} page jobs under one finalize job, a few MB at most`, async () => {
     const runId = '00000000-0000-4000-8000-00000000a10c';
     const redis = h.ctx.redis;
     const prefix = h.config.queuePrefix;
@@ -77,7 +77,7 @@ describe("a huge run's jobs in Redis", () => {
     h.workers = undefined;
     const before = await prefixMemory(redis, prefix);
     // A run that will never exist: the jobs are what the run's flow leaves in Redis, nothing more.
-    const spans = await addRunFlow(h.ctx.queues, runId, 10_000_000, { attempts: 10, backoffMs: 1000 });
+    const spans = await addRunFlow(h.ctx.queues, runId, 25_000_000, { attempts: 10, backoffMs: 1000 });
     try {
       expect(spans).toBe(MAX_JOBS_PER_RUN);
       const finalize = await h.ctx.queues.finalizeRun.getJob(finalizeJobId(runId));

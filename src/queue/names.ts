@@ -25,11 +25,11 @@ export const PAGE_SIZE = 1000;
  * in-flight slots: up to this many pages per job, so the queue's per-job cost (fetch, lock,
  * completion, the flow's bookkeeping) is paid once per span rather than once per page.
  */
-export const PAGES_PER_JOB = 10;
+export const PAGES_PER_JOB = 20;
 /** A run's pages are spread over at least this many jobs while it has that many pages, so a small run still uses its cohort's parallel slots. */
 export const MIN_JOBS_PER_RUN = 4;
 /**
  * A run never has more page jobs than this, whatever its size (spans grow instead): its flow
- * and the jobs it keeps in Redis stay bounded — 10M members make 1,000 spans of 10 pages.
+ * and the jobs it keeps in Redis stay bounded — 10M members make 500 spans of 20 pages.
  */
 export const MAX_JOBS_PER_RUN = 1000;
