@@ -13,6 +13,15 @@ export async function redisCpuSeconds(redis: Redis): Promise<number> {
   return get('used_cpu_sys') + get('used_cpu_user');
 }
 
+/**
+ * Commands the whole redis-server has run (INFO commandstats; a script counts once, as EVALSHA,
+ * plus the commands it calls inside).
+ */
+export async function redisCommands(redis: Redis): Promise<number> {
+  const info = await redis.info('commandstats');
+  return [...info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+}
+
 /** How many keys a prefix holds (SCAN, so Redis is never blocked). */
 export async function countPrefixKeys(redis: Redis, prefix: string): Promise<number> {
   let cursor = '0';

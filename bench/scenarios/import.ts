@@ -12,7 +12,7 @@ import { BenchStack, CONCURRENCY, criteria, PARTNER_KEY, REDIS_URL, SEED } from 
 import type { BenchEngine } from '../bench-stores';
 import { FreezeWatch, readImportRunJob, waitForRunSettled } from '../bullmq-internals';
 import { type LatencySample, type LatencySummary, startLatencyProbe, summarize, within } from '../latency-probe';
-import { redisCpuSeconds, type RedisPeak, watchRedis } from '../redis-watch';
+import { redisCommands, redisCpuSeconds, type RedisPeak, watchRedis } from '../redis-watch';
 import { partnerCalls } from '../sandbox-admin';
 import type { ScenarioOptions } from './scenario';
 
@@ -47,7 +47,7 @@ export interface ImportFigures {
   cpu: Record<string, number>;
   requests: number;
   maxInFlight: number;
-  baseline: { seconds: number; identifiers: number; requests: number };
+  baseline: { seconds: number; identifiers: number; requests: number; cpu: { loop: number; sandbox: number } };
   reimport: {
     seconds: number;
     status: string;
@@ -65,7 +65,7 @@ export interface ImportFigures {
   rss: Record<string, number>;
   /** VmHWM of each worker process, MB. */
   workerRss: Record<string, number>;
-  redis: RedisPeak;
+  redis: RedisPeak & { commands: number };
 }
 
 export async function measureImport({ engine, users: given, undo }: ScenarioOptions): Promise<ImportFigures> {
@@ -134,6 +134,7 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
   undo.push(async () => void redis.disconnect());
   const cpuBefore = Object.fromEntries(processes.names().map((n) => [n, processes.cpuSeconds(n)]));
   const redisCpuBefore = await redisCpuSeconds(redis);
+  const redisCommandsBefore = await redisCommands(redis);
   const backendCpu = async () =>
     new Map((await stack.stores.backendPids()).map((pid) => [pid, cpuSecondsOf(pid)] as const));
   const backendCpuBefore = await backendCpu();
@@ -148,6 +149,7 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
   webLoop.firstImport = await processes.eventLoopDelay('web');
   const cpu = Object.fromEntries(processes.names().map((n) => [n, processes.cpuSeconds(n) - cpuBefore[n]!]));
   cpu.redis = (await redisCpuSeconds(redis)) - redisCpuBefore;
+  const redisCommandsRun = (await redisCommands(redis)) - redisCommandsBefore;
   // Backends that closed during the import are missed: a floor, not a total.
   if (engine === 'postgres') {
     cpu['postgres backends'] = [...(await backendCpu())]
@@ -159,7 +161,8 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
   const fanOut = { from: first.job.processedOn, to: first.job.finishedOn };
   const freeze = { from: first.freeze?.from ?? NaN, to: first.freeze?.to ?? NaN };
 
-  const baseline = await bareLoopBaseline({
+  const baselineCpuBefore = { loop: process.cpuUsage(), sandbox: processes.cpuSeconds('braze-sandbox') };
+  const baselineRun = await bareLoopBaseline({
     warehouseUrl: stack.stores.warehouseUrl,
     workspaceId: ws.id,
     criteria,
@@ -169,6 +172,15 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
     // The importer's own bound: at most this many requests of one cohort at Braze at once.
     inFlight: Number(stack.env.BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT),
   });
+  const loopCpu = process.cpuUsage(baselineCpuBefore.loop);
+  // The loop runs in this process: its CPU is the bench's over the loop (polling stopped).
+  const baseline = {
+    ...baselineRun,
+    cpu: {
+      loop: (loopCpu.user + loopCpu.system) / 1e6,
+      sandbox: processes.cpuSeconds('braze-sandbox') - baselineCpuBefore.sandbox,
+    },
+  };
 
   // 1% churn: members who leave (age 16) and non-members who join (age 30), half each where
   // there are enough non-members.
@@ -265,7 +277,7 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
     webLoop,
     rss: { ...rss, bench: process.resourceUsage().maxRSS / 1024 },
     workerRss,
-    redis: redisPeak,
+    redis: { ...redisPeak, commands: redisCommandsRun },
   };
 }
 
@@ -296,8 +308,9 @@ first import         ${r.firstImport.status}: added ${f(r.firstImport.added, 0)}
     .join(', ')}
   identifiers/s      ${f(idsPerSecond(r), 0)}
   requests/s         ${f(r.requests / r.firstImport.seconds, 1)} (${r.requests} requests; at most ${r.maxInFlight} of the cohort in flight at once)
-  Redis              used_memory idle ${f(r.redis.idleMb)} MB, peak ${f(r.redis.peakAboveIdleMb)} MB above idle; at most ${f(r.redis.peakPrefixKeys, 0)} keys under the queue prefix
-baseline             ${f(r.baseline.identifiers, 0)} identifiers in ${f(r.baseline.seconds, 2)} s = ${f(baselinePerSecond(r), 0)} identifiers/s (${r.baseline.requests} requests)
+  Redis              used_memory idle ${f(r.redis.idleMb)} MB, peak ${f(r.redis.peakAboveIdleMb)} MB above idle; at most ${f(r.redis.peakPrefixKeys, 0)} keys under the queue prefix;
+                     ${f(r.redis.commands, 0)} commands (${f(r.redis.commands / r.requests, 1)} per request to Braze)
+baseline             ${f(r.baseline.identifiers, 0)} identifiers in ${f(r.baseline.seconds, 2)} s = ${f(baselinePerSecond(r), 0)} identifiers/s (${r.baseline.requests} requests; CPU seconds: the loop ${f(r.baseline.cpu.loop, 1)}, braze-sandbox ${f(r.baseline.cpu.sandbox, 1)})
 ratio                ${f(ratio(r), 2)} (importer throughput / baseline throughput, same engine)
 re-import (1% churn) ${r.reimport.status}: added ${f(r.reimport.added, 0)}, removed ${f(r.reimport.removed, 0)} in ${f(r.reimport.seconds, 2)} s (import-run job ${f(r.reimport.fanOutSeconds, 2)} s, freeze ${f(r.reimport.freezeSeconds, 2)} s)
 /healthz p50 / p99   idle ${latency(r.healthz.idle)}; during previews ${latency(r.healthz.preview)}
