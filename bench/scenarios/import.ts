@@ -20,6 +20,8 @@ const PREVIEW_LOAD_MS = 10_000;
 const DEFAULT_USERS = 1_000_000;
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
 const LATENCY_MS = Number(process.env.BENCH_BRAZE_LATENCY_MS ?? 0);
+/** Pairs of a first import and the bare loop (BENCH_PAIRS): 3 up to 3M users, 1 beyond. */
+const pairsFor = (users: number) => Number(process.env.BENCH_PAIRS ?? (users <= 3_000_000 ? 3 : 1));
 
 export interface ImportFigures {
   engine: BenchEngine;
@@ -48,6 +50,8 @@ export interface ImportFigures {
   requests: number;
   maxInFlight: number;
   baseline: { seconds: number; identifiers: number; requests: number; cpu: { loop: number; sandbox: number } };
+  /** The first import and the bare loop, then more pairs of them (a new cohort each), as measured. */
+  pairs: { importSeconds: number; added: number; baselineSeconds: number; identifiers: number }[];
   reimport: {
     seconds: number;
     status: string;
@@ -70,6 +74,7 @@ export interface ImportFigures {
 
 export async function measureImport({ engine, users: given, undo }: ScenarioOptions): Promise<ImportFigures> {
   const USERS = given ?? DEFAULT_USERS;
+  const PAIRS = pairsFor(USERS);
   const stack = await BenchStack.open(engine, undo);
   const { processes, api, sandboxUrl, prefix } = stack;
   console.log(
@@ -104,9 +109,9 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
 
   const freezes = await FreezeWatch.start(REDIS_URL, prefix);
   undo.push(() => freezes.close());
-  const importAndWait = async (duringFreeze?: (running: () => boolean) => Promise<void>) => {
+  const importAndWait = async (duringFreeze?: (running: () => boolean) => Promise<void>, cohort = cohortId) => {
     const requestedAt = Date.now();
-    const run = await stack.requestImport(ws, cohortId);
+    const run = await stack.requestImport(ws, cohort);
     let side: Promise<void> | undefined;
     const r = await stack.waitForEnd(
       ws,
@@ -161,26 +166,52 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
   const fanOut = { from: first.job.processedOn, to: first.job.finishedOn };
   const freeze = { from: first.freeze?.from ?? NaN, to: first.freeze?.to ?? NaN };
 
-  const baselineCpuBefore = { loop: process.cpuUsage(), sandbox: processes.cpuSeconds('braze-sandbox') };
-  const baselineRun = await bareLoopBaseline({
-    warehouseUrl: stack.stores.warehouseUrl,
-    workspaceId: ws.id,
-    criteria,
-    sandboxUrl,
-    partnerApiKey: PARTNER_KEY,
-    brazeKey: ws.brazeKey,
-    // The importer's own bound: at most this many requests of one cohort at Braze at once.
-    inFlight: Number(stack.env.BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT),
-  });
-  const loopCpu = process.cpuUsage(baselineCpuBefore.loop);
-  // The loop runs in this process: its CPU is the bench's over the loop (polling stopped).
-  const baseline = {
-    ...baselineRun,
-    cpu: {
-      loop: (loopCpu.user + loopCpu.system) / 1e6,
-      sandbox: processes.cpuSeconds('braze-sandbox') - baselineCpuBefore.sandbox,
-    },
+  const bareLoop = async () => {
+    const cpuBefore = { loop: process.cpuUsage(), sandbox: processes.cpuSeconds('braze-sandbox') };
+    const run = await bareLoopBaseline({
+      warehouseUrl: stack.stores.warehouseUrl,
+      workspaceId: ws.id,
+      criteria,
+      sandboxUrl,
+      partnerApiKey: PARTNER_KEY,
+      brazeKey: ws.brazeKey,
+      // The importer's own bound: at most this many requests of one cohort at Braze at once.
+      inFlight: Number(stack.env.BRAZE_MAX_PAGES_IN_FLIGHT_PER_COHORT),
+    });
+    const loopCpu = process.cpuUsage(cpuBefore.loop);
+    // The loop runs in this process: its CPU is the bench's over the loop (polling stopped).
+    return {
+      ...run,
+      cpu: {
+        loop: (loopCpu.user + loopCpu.system) / 1e6,
+        sandbox: processes.cpuSeconds('braze-sandbox') - cpuBefore.sandbox,
+      },
+    };
   };
+  const baseline = await bareLoop();
+  // This machine's speed drifts by tens of percent within minutes: more pairs of a first import
+  // (a new cohort each) and the bare loop, in alternating order, and the median ratio of a pair.
+  const pairs: ImportFigures['pairs'] = [
+    {
+      importSeconds: first.seconds,
+      added: first.run.added,
+      baselineSeconds: baseline.seconds,
+      identifiers: baseline.identifiers,
+    },
+  ];
+  for (let i = 2; i <= PAIRS; i++) {
+    const cohort = await stack.createCohort(ws, `Nearly everyone, pair ${i}`);
+    const loopFirst = i % 2 === 0;
+    const before = loopFirst ? await bareLoop() : undefined;
+    const again = await importAndWait(undefined, cohort);
+    const loop = before ?? (await bareLoop());
+    pairs.push({
+      importSeconds: again.seconds,
+      added: again.run.added,
+      baselineSeconds: loop.seconds,
+      identifiers: loop.identifiers,
+    });
+  }
 
   // 1% churn: members who leave (age 16) and non-members who join (age 30), half each where
   // there are enough non-members.
@@ -256,6 +287,7 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
     requests: afterFirst.count - reqBefore,
     maxInFlight: afterFirst.maxInFlight,
     baseline,
+    pairs,
     reimport: {
       seconds: second.seconds,
       status: second.run.status,
@@ -284,7 +316,15 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
 const latency = (s: LatencySummary) => (s.n ? `${f(s.p50, 0)} / ${f(s.p99, 0)} ms (n ${s.n})` : '– (no samples)');
 const idsPerSecond = (r: ImportFigures) => r.firstImport.added / r.firstImport.seconds;
 const baselinePerSecond = (r: ImportFigures) => r.baseline.identifiers / r.baseline.seconds;
-const ratio = (r: ImportFigures) => idsPerSecond(r) / baselinePerSecond(r);
+const pairRatio = (p: ImportFigures['pairs'][number]) =>
+  p.added / p.importSeconds / (p.identifiers / p.baselineSeconds);
+/** The median of the pairs' ratios (importer throughput / bare loop throughput). */
+const ratio = (r: ImportFigures) => median(r.pairs.map(pairRatio));
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
 /** Seconds of the first import per million cohort members. */
 const secondsPerMillion = (r: ImportFigures) => r.firstImport.seconds / (r.cohortSize / 1e6);
 const maxWorkerRss = (r: ImportFigures) => Math.max(...Object.values(r.workerRss));
@@ -311,7 +351,12 @@ first import         ${r.firstImport.status}: added ${f(r.firstImport.added, 0)}
   Redis              used_memory idle ${f(r.redis.idleMb)} MB, peak ${f(r.redis.peakAboveIdleMb)} MB above idle; at most ${f(r.redis.peakPrefixKeys, 0)} keys under the queue prefix;
                      ${f(r.redis.commands, 0)} commands (${f(r.redis.commands / r.requests, 1)} per request to Braze)
 baseline             ${f(r.baseline.identifiers, 0)} identifiers in ${f(r.baseline.seconds, 2)} s = ${f(baselinePerSecond(r), 0)} identifiers/s (${r.baseline.requests} requests; CPU seconds: the loop ${f(r.baseline.cpu.loop, 1)}, braze-sandbox ${f(r.baseline.cpu.sandbox, 1)})
-ratio                ${f(ratio(r), 2)} (importer throughput / baseline throughput, same engine)
+ratio                ${f(ratio(r), 2)} (importer throughput / baseline throughput, same engine; the median of ${r.pairs.length} pair(s): ${r.pairs
+    .map(
+      (p, i) =>
+        `${i % 2 ? 'loop' : 'import'} first ${f(p.importSeconds, 2)} s / ${f(p.baselineSeconds, 2)} s = ${f(pairRatio(p), 2)}`,
+    )
+    .join('; ')})
 re-import (1% churn) ${r.reimport.status}: added ${f(r.reimport.added, 0)}, removed ${f(r.reimport.removed, 0)} in ${f(r.reimport.seconds, 2)} s (import-run job ${f(r.reimport.fanOutSeconds, 2)} s, freeze ${f(r.reimport.freezeSeconds, 2)} s)
 /healthz p50 / p99   idle ${latency(r.healthz.idle)}; during previews ${latency(r.healthz.preview)}
                      during the freeze ${latency(r.healthz.freeze)}; during the import-run job ${latency(r.healthz.importStart)}
