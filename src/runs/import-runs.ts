@@ -222,8 +222,8 @@ export class ImportRuns {
    * an ended run reports all its pages done when it succeeded, else null (not known any more).
    */
   async progress(workspaceId: string, runId: string) {
-    const run = await this.get(workspaceId, runId);
-    const row = (await this.runs.get(runId))!;
+    const row = await this.ownRun(workspaceId, runId);
+    const run = runView(row);
     let pagesDone: number | null = null;
     if (isActiveRun(row)) {
       pagesDone = await withDeadline(this.outcomes.pagesDone(runId), this.queueDeadlineMs, 'reading progress').catch(
@@ -240,8 +240,13 @@ export class ImportRuns {
   }
 
   async get(workspaceId: string, runId: string): Promise<RunView> {
+    return runView(await this.ownRun(workspaceId, runId));
+  }
+
+  /** The workspace's run, or 404 (another workspace's run is not found either). */
+  private async ownRun(workspaceId: string, runId: string): Promise<RunRow> {
     const row = await this.runs.get(runId);
     if (!row || row.workspaceId !== workspaceId) throw new NotFoundError('Import run');
-    return runView(row);
+    return row;
   }
 }
