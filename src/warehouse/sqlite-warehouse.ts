@@ -151,7 +151,6 @@ export class SqliteWarehouse implements Warehouse {
         'INSERT INTO events (workspace_id, user_id, name, time, properties) VALUES (?, ?, ?, ?, jsonb(?))',
       ),
       touchUser: db.prepare('UPDATE users SET last_seen = max(last_seen, ?) WHERE id = ?'),
-      insertRunKey: db.prepare('INSERT INTO run_keys (run_id) VALUES (?) ON CONFLICT (run_id) DO NOTHING'),
       runKey: db.prepare('SELECT id FROM run_keys WHERE run_id = ?').pluck(),
       insertSyncSet: db.prepare(
         'INSERT INTO sync_sets (cohort_id, sync_scope) VALUES (?, ?) ON CONFLICT (cohort_id, sync_scope) DO NOTHING',
@@ -195,27 +194,30 @@ export class SqliteWarehouse implements Warehouse {
   private readonly runFirstSeqs = new Map<string, number>();
   private readonly syncSets = new Map<string, number>();
 
-  /** The run's small integer key, made on first use (one per run, shared by every process). */
-  private runKey(runId: string): number {
-    let key = this.runKeys.get(runId);
-    if (key === undefined) {
-      key = keyOf(this.stmts.runKey, this.stmts.insertRunKey, runId);
-      this.runKeys.set(runId, key);
+  /**
+   * The run's key and the first seq of its diff, once the diff is recorded (kept: neither
+   * changes while its pages are sent); undefined before it is, or once it was cleaned up.
+   */
+  private recordedRun(runId: string): { runKey: number; firstSeq: number } | undefined {
+    let runKey = this.runKeys.get(runId);
+    let firstSeq = this.runFirstSeqs.get(runId);
+    if (runKey === undefined || firstSeq === undefined) {
+      runKey = this.stmts.runKey.get(runId) as number | undefined;
+      const range =
+        runKey === undefined ? undefined : (this.stmts.runRange.get(runKey) as { firstSeq: number | null } | undefined);
+      if (runKey === undefined || range?.firstSeq == null) return undefined;
+      firstSeq = range.firstSeq;
+      this.runKeys.set(runId, runKey);
+      this.runFirstSeqs.set(runId, firstSeq);
     }
-    return key;
+    return { runKey, firstSeq };
   }
 
-  /** A page's seq range (1-based within the run) as the table's own seqs. */
+  /** A page's seq range (1-based within the run) as the table's own seqs, and the run's key. */
   private absoluteRange(runId: string, fromSeq: number, toSeq: number): [number, number, number] {
-    const runKey = this.runKey(runId);
-    let first = this.runFirstSeqs.get(runId);
-    if (first === undefined) {
-      const range = this.stmts.runRange.get(runKey) as { firstSeq: number | null } | undefined;
-      if (range?.firstSeq == null) throw new Error(`Run ${runId} has no changes recorded`);
-      first = range.firstSeq;
-      this.runFirstSeqs.set(runId, first);
-    }
-    return [first - 1 + fromSeq, first - 1 + toSeq, runKey];
+    const run = this.recordedRun(runId);
+    if (!run) throw new Error(`Run ${runId} has no changes recorded`);
+    return [run.firstSeq - 1 + fromSeq, run.firstSeq - 1 + toSeq, run.runKey];
   }
 
   private syncSet(cohortId: string, syncScope: string): number {
@@ -405,12 +407,10 @@ export class SqliteWarehouse implements Warehouse {
   }
 
   async acknowledgedPages(runId: string, fromSeq: number, toSeq: number): Promise<AcknowledgedPages> {
-    // A run with no diff recorded (cleaned up once it ended, or never diffed) has nothing acknowledged.
-    const runKey = this.stmts.runKey.get(runId) as number | undefined;
-    const range = runKey === undefined ? undefined : (this.stmts.runRange.get(runKey) as { firstSeq: number | null });
-    if (runKey === undefined || range?.firstSeq == null) return { pages: 0, added: 0, removed: 0 };
-    const offset = range.firstSeq - 1;
-    return this.stmts.acknowledged.get({ runKey, from: offset + fromSeq, to: offset + toSeq }) as AcknowledgedPages;
+    // A run with no diff recorded (never diffed, or cleaned up once it ended) has nothing acknowledged.
+    if (!this.recordedRun(runId)) return { pages: 0, added: 0, removed: 0 };
+    const [from, to, runKey] = this.absoluteRange(runId, fromSeq, toSeq);
+    return this.stmts.acknowledged.get({ runKey, from, to }) as AcknowledgedPages;
   }
 
   /**

@@ -32,7 +32,6 @@ export interface IdentifierLists {
   aliases: string;
 }
 
-/** One page of a run's diff, grouped the way Braze takes it: entries and exits. */
 /** What Braze acknowledged of a range of a run's diff (see Warehouse.acknowledgedPages). */
 export interface AcknowledgedPages {
   pages: number;
@@ -40,6 +39,7 @@ export interface AcknowledgedPages {
   removed: number;
 }
 
+/** One page of a run's diff, grouped the way Braze takes it: entries and exits. */
 export interface PageChanges {
   added: number;
   removed: number;

@@ -6,8 +6,8 @@ import { finalizeRunPayload, uploadPagePayload, uploadPageResult } from '../../s
  * Every page span of a run is done (sent, skipped or given up): the run module sums what Braze
  * acknowledged and ends the run. A span that gave up part-way still sent its first pages: the
  * warehouse's record of them (or, where it keeps none, the failed job's progress) says how many
- * and what they carried. A first import frozen
- * chunk by chunk has one more child, its freeze-pages job, which carries no pages.
+ * and what they carried. A first import frozen chunk by chunk has one more child, its
+ * freeze-pages job, which carries no pages.
  */
 export async function finalizeRun(ctx: AppContext, job: Job) {
   const { runId } = finalizeRunPayload.parse(job.data);
