@@ -37,19 +37,17 @@ for i = 1, #counts, 2 do
     if earliest == nil or slot < earliest then earliest = slot end
   end
 end
-if batch > 1 and total + batch <= limit then
-  -- Plenty of room: a batch, counted where its lease ends (its requests all go before then).
-  redis.call('HINCRBY', key, math.floor((now + leaseMs) / slotMs), batch)
-  redis.call('PEXPIRE', key, windowMs + leaseMs + 2 * slotMs)
-  return {0, batch}
+if total >= limit then
+  -- Full: wait until the oldest counted slot leaves every window that ends then.
+  return {math.max(1, (earliest + slots + 1) * slotMs - now), 0}
 end
-if total < limit then
-  redis.call('HINCRBY', key, current, 1)
-  redis.call('PEXPIRE', key, windowMs + leaseMs + 2 * slotMs)
-  return {0, 1}
-end
--- Full: wait until the oldest counted slot leaves every window that ends then.
-return {math.max(1, (earliest + slots + 1) * slotMs - now), 0}
+-- One request, counted now; with plenty of room a batch, counted where its lease ends (its
+-- requests all go before then).
+local granted, slot = 1, current
+if batch > 1 and total + batch <= limit then granted, slot = batch, math.floor((now + leaseMs) / slotMs) end
+redis.call('HINCRBY', key, slot, granted)
+redis.call('PEXPIRE', key, windowMs + leaseMs + 2 * slotMs)
+return {0, granted}
 `;
 
 /** Slots a window is counted in: the finer, the closer to the limit it can go. */
