@@ -191,26 +191,20 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
   const baseline = await bareLoop();
   // This machine's speed drifts by tens of percent within minutes: more pairs of a first import
   // (a new cohort each) and the bare loop, in alternating order, and the median ratio of a pair.
-  const pairs: ImportFigures['pairs'] = [
-    {
-      importSeconds: first.seconds,
-      added: first.run.added,
-      baselineSeconds: baseline.seconds,
-      identifiers: baseline.identifiers,
-    },
-  ];
+  type Imported = Awaited<ReturnType<typeof importAndWait>>;
+  const pairOf = (imported: Imported, loop: Awaited<ReturnType<typeof bareLoop>>) => ({
+    importSeconds: imported.seconds,
+    added: imported.run.added as number,
+    baselineSeconds: loop.seconds,
+    identifiers: loop.identifiers,
+  });
+  const pairs: ImportFigures['pairs'] = [pairOf(first, baseline)];
   for (let i = 2; i <= PAIRS; i++) {
     const cohort = await stack.createCohort(ws, `Nearly everyone, pair ${i}`);
     const loopFirst = i % 2 === 0;
     const before = loopFirst ? await bareLoop() : undefined;
     const again = await importAndWait(undefined, cohort);
-    const loop = before ?? (await bareLoop());
-    pairs.push({
-      importSeconds: again.seconds,
-      added: again.run.added,
-      baselineSeconds: loop.seconds,
-      identifiers: loop.identifiers,
-    });
+    pairs.push(pairOf(again, before ?? (await bareLoop())));
   }
 
   // 1% churn: members who leave (age 16) and non-members who join (age 30), half each where
