@@ -1,19 +1,71 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const reportListenPort = fileURLToPath(new URL('./report-listen-port.ts', import.meta.url));
 
 /** CPU seconds a live process has used (user + system), from the kernel; NaN once it is gone. */
-export function cpuSecondsOf(pid: number | undefined): number {
+export function cpuSecondsOf(pid: number | undefined, statPath = `/proc/${pid}/stat`): number {
   if (!pid) return NaN;
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const fields = readFileSync(statPath, 'utf8').split(') ')[1]!.split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
   } catch {
     return NaN;
   }
+}
+
+/** CPU seconds per thread of a live process (by thread id; the main thread's id is the pid). */
+export function threadCpuSecondsOf(pid: number | undefined): Map<number, number> {
+  const threads = new Map<number, number>();
+  if (!pid) return threads;
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return threads;
+  }
+  for (const tid of tids) {
+    const seconds = cpuSecondsOf(Number(tid), `/proc/${pid}/task/${tid}/stat`);
+    if (Number.isFinite(seconds)) threads.set(Number(tid), seconds);
+  }
+  return threads;
+}
+
+/** The machine's CPU time so far, all cores (clock ticks): busy, and in all (busy + idle + iowait). */
+function machineTicks(): { busy: number; total: number } {
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+    .split('\n', 1)[0]!
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number) as number[];
+  const busy = user! + nice! + system! + irq! + softirq! + steal!;
+  return { busy, total: busy + idle! + iowait! };
+}
+
+/**
+ * Samples how busy the machine's cores are every 100 ms; `busyShare(from, to)` is the share of
+ * all cores' time that was busy between two epoch-ms times (the samples nearest them).
+ */
+export function sampleMachineCpu() {
+  const samples: { at: number; busy: number; total: number }[] = [];
+  const take = () => samples.push({ at: Date.now(), ...machineTicks() });
+  take();
+  const timer = setInterval(take, 100);
+  timer.unref();
+  const nearest = (at: number) =>
+    samples.reduce((best, s) => (Math.abs(s.at - at) < Math.abs(best.at - at) ? s : best), samples[0]!);
+  return {
+    busyShare(from: number, to: number): number {
+      take();
+      const a = nearest(from);
+      const b = nearest(to);
+      return b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : NaN;
+    },
+    stop: () => clearInterval(timer),
+  };
 }
 
 /**
@@ -88,6 +140,15 @@ export class BenchProcesses {
 
   cpuSeconds(name: string): number {
     return cpuSecondsOf(this.pid(name));
+  }
+
+  threadCpuSeconds(name: string): Map<number, number> {
+    return threadCpuSecondsOf(this.pid(name));
+  }
+
+  /** The process' main thread id (its pid). */
+  mainThread(name: string): number | undefined {
+    return this.pid(name);
   }
 
   /** Peak resident set size of a live process, from the kernel (VmHWM). */

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { demoUser } from '../../src/seed/demo-users';
 import { bareLoopBaseline } from '../bare-loop-baseline';
 import { json } from '../bench-http';
-import { cpuSecondsOf } from '../bench-processes';
+import { cpuSecondsOf, sampleMachineCpu } from '../bench-processes';
 import { f, goal, type GoalRow, printGoals, sum } from '../bench-report';
 import { BenchStack, CONCURRENCY, criteria, PARTNER_KEY, REDIS_URL, SEED } from '../bench-stack';
 import type { BenchEngine } from '../bench-stores';
@@ -15,6 +15,8 @@ import { type LatencySample, type LatencySummary, startLatencyProbe, summarize, 
 import { redisCommands, redisCpuSeconds, type RedisPeak, watchRedis } from '../redis-watch';
 import { partnerCalls } from '../sandbox-admin';
 import type { ScenarioOptions } from './scenario';
+
+const pct = (share: number) => `${f(share * 100, 0)}%`;
 
 const PREVIEW_LOAD_MS = 10_000;
 const DEFAULT_USERS = 1_000_000;
@@ -47,11 +49,26 @@ export interface ImportFigures {
   fanOutSeconds: number;
   freezeSeconds: number;
   cpu: Record<string, number>;
+  /** Per worker: its main thread's CPU seconds and its other threads' (≥ 0.05 s), busiest first. */
+  threads: Record<string, { main: number; others: number[] }>;
   requests: number;
   maxInFlight: number;
+  /** Requests that reached Braze while the first import's members were being frozen. */
+  sentDuringFreeze: number;
+  /** When the first page, the 100th and the last reached Braze, in seconds after the request. */
+  firstPages: { first: number; hundredth: number; last: number };
+  /** Requests that reached Braze in each second after the import was asked for. */
+  perSecond: number[];
   baseline: { seconds: number; identifiers: number; requests: number; cpu: { loop: number; sandbox: number } };
   /** The first import and the bare loop, then more pairs of them (a new cohort each), as measured. */
-  pairs: { importSeconds: number; added: number; baselineSeconds: number; identifiers: number }[];
+  pairs: {
+    importSeconds: number;
+    added: number;
+    baselineSeconds: number;
+    identifiers: number;
+    /** The share of the machine's cores that were busy during each side. */
+    busy: { import: number; loop: number };
+  }[];
   reimport: {
     seconds: number;
     status: string;
@@ -109,6 +126,8 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
 
   const freezes = await FreezeWatch.start(REDIS_URL, prefix);
   undo.push(() => freezes.close());
+  const machine = sampleMachineCpu();
+  undo.push(async () => machine.stop());
   const importAndWait = async (duringFreeze?: (running: () => boolean) => Promise<void>, cohort = cohortId) => {
     const requestedAt = Date.now();
     const run = await stack.requestImport(ws, cohort);
@@ -126,18 +145,21 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
     );
     // Request → finished_at, both on this machine's clock (ms).
     const seconds = (Date.parse(r.finished_at) - requestedAt) / 1000;
+    const busy = machine.busyShare(requestedAt, Date.parse(r.finished_at));
     await side;
     // Settled: the run's working sets dropped (on SQLite, its acknowledged pages folded into the
     // synced set first). Waited for, so that work does not run during the bare loop.
     const settledAfter = (await waitForRunSettled(REDIS_URL, prefix, run.id)) / 1000 - requestedAt / 1000;
     const job = await readImportRunJob(REDIS_URL, prefix, run.id);
-    return { run: r, seconds, settledAfter, job, freeze: freezes.of(run.id) };
+    return { run: r, requestedAt, seconds, busy, settledAfter, job, freeze: freezes.of(run.id) };
   };
 
   const reqBefore = (await partnerCalls(sandboxUrl, 1)).count;
   const redis = new Redis(REDIS_URL);
   undo.push(async () => void redis.disconnect());
   const cpuBefore = Object.fromEntries(processes.names().map((n) => [n, processes.cpuSeconds(n)]));
+  const workerNames = processes.names().filter((n) => n.startsWith('worker'));
+  const threadsBefore = new Map(workerNames.map((n) => [n, processes.threadCpuSeconds(n)] as const));
   const redisCpuBefore = await redisCpuSeconds(redis);
   const redisCommandsBefore = await redisCommands(redis);
   const backendCpu = async () =>
@@ -154,6 +176,16 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
   webLoop.firstImport = await processes.eventLoopDelay('web');
   const cpu = Object.fromEntries(processes.names().map((n) => [n, processes.cpuSeconds(n) - cpuBefore[n]!]));
   cpu.redis = (await redisCpuSeconds(redis)) - redisCpuBefore;
+  // Each worker's CPU by thread: the main thread, then its busiest others (the bulk thread, V8's helpers).
+  const threads = Object.fromEntries(
+    workerNames.map((n) => {
+      const before = threadsBefore.get(n)!;
+      const main = processes.mainThread(n);
+      const spent = [...processes.threadCpuSeconds(n)].map(([tid, s]) => [tid, s - (before.get(tid) ?? 0)] as const);
+      const others = spent.filter(([tid, s]) => tid !== main && s >= 0.05).map(([, s]) => s);
+      return [n, { main: spent.find(([tid]) => tid === main)?.[1] ?? NaN, others: others.sort((a, b) => b - a) }];
+    }),
+  );
   const redisCommandsRun = (await redisCommands(redis)) - redisCommandsBefore;
   // Backends that closed during the import are missed: a floor, not a total.
   if (engine === 'postgres') {
@@ -162,12 +194,33 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
       .filter(Number.isFinite)
       .reduce((a, b) => a + b, 0);
   }
-  const afterFirst = await partnerCalls(sandboxUrl, 1);
   const fanOut = { from: first.job.processedOn, to: first.job.finishedOn };
   const freeze = { from: first.freeze?.from ?? NaN, to: first.freeze?.to ?? NaN };
+  const afterFirst = await partnerCalls(sandboxUrl, 100_000);
+  // How far the upload got while the members were still being frozen (pages sent alongside).
+  // Requests per second of the import (by arrival at the sandbox): where the upload slowed.
+  const perSecond: number[] = [];
+  for (const c of afterFirst.requests) {
+    if (c.seq <= reqBefore) continue;
+    const second = Math.floor((Date.parse(c.arrived_at) - first.requestedAt) / 1000);
+    perSecond[second] = (perSecond[second] ?? 0) + 1;
+  }
+  // When the first import's first page, and its 100th, reached Braze (s after the request).
+  const pageArrivals = afterFirst.requests
+    .filter((c) => c.seq > reqBefore && c.path.endsWith('/cohorts/users'))
+    .map((c) => (Date.parse(c.arrived_at) - first.requestedAt) / 1000);
+  const firstPages = {
+    first: pageArrivals[0] ?? NaN,
+    hundredth: pageArrivals[99] ?? NaN,
+    last: pageArrivals.at(-1) ?? NaN,
+  };
+  const sentDuringFreeze = afterFirst.requests.filter(
+    (c) => c.seq > reqBefore && Date.parse(c.arrived_at) >= freeze.from && Date.parse(c.arrived_at) <= freeze.to,
+  ).length;
 
   const bareLoop = async () => {
     const cpuBefore = { loop: process.cpuUsage(), sandbox: processes.cpuSeconds('braze-sandbox') };
+    const startedAt = Date.now();
     const run = await bareLoopBaseline({
       warehouseUrl: stack.stores.warehouseUrl,
       workspaceId: ws.id,
@@ -182,6 +235,7 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
     // The loop runs in this process: its CPU is the bench's over the loop (polling stopped).
     return {
       ...run,
+      busy: machine.busyShare(startedAt, Date.now()),
       cpu: {
         loop: (loopCpu.user + loopCpu.system) / 1e6,
         sandbox: processes.cpuSeconds('braze-sandbox') - cpuBefore.sandbox,
@@ -197,6 +251,7 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
     added: imported.run.added as number,
     baselineSeconds: loop.seconds,
     identifiers: loop.identifiers,
+    busy: { import: imported.busy, loop: loop.busy },
   });
   const pairs: ImportFigures['pairs'] = [pairOf(first, baseline)];
   for (let i = 2; i <= PAIRS; i++) {
@@ -278,7 +333,11 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
     fanOutSeconds: (fanOut.to - fanOut.from) / 1000,
     freezeSeconds: (freeze.to - freeze.from) / 1000,
     cpu,
+    threads,
     requests: afterFirst.count - reqBefore,
+    sentDuringFreeze,
+    firstPages,
+    perSecond: Array.from(perSecond, (n) => n ?? 0),
     maxInFlight: afterFirst.maxInFlight,
     baseline,
     pairs,
@@ -340,15 +399,19 @@ first import         ${r.firstImport.status}: added ${f(r.firstImport.added, 0)}
   CPU seconds        ${Object.entries(r.cpu)
     .map(([k, v]) => `${k} ${f(v, 1)}`)
     .join(', ')}
+  worker threads     ${Object.entries(r.threads)
+    .map(([k, t]) => `${k}: main ${f(t.main, 1)}, others ${t.others.map((v) => f(v, 1)).join(' ') || '-'}`)
+    .join('; ')}
   identifiers/s      ${f(idsPerSecond(r), 0)}
-  requests/s         ${f(r.requests / r.firstImport.seconds, 1)} (${r.requests} requests; at most ${r.maxInFlight} of the cohort in flight at once)
+  requests/s         ${f(r.requests / r.firstImport.seconds, 1)} (${r.requests} requests, ${f(r.sentDuringFreeze, 0)} of them during the freeze; at most ${r.maxInFlight} of the cohort in flight at once)
+                     first page after ${f(r.firstPages.first, 2)} s, 100th after ${f(r.firstPages.hundredth, 2)} s, last after ${f(r.firstPages.last, 2)} s; per second from the request: ${r.perSecond.join(' ')}
   Redis              used_memory idle ${f(r.redis.idleMb)} MB, peak ${f(r.redis.peakAboveIdleMb)} MB above idle; at most ${f(r.redis.peakPrefixKeys, 0)} keys under the queue prefix;
                      ${f(r.redis.commands, 0)} commands (${f(r.redis.commands / r.requests, 1)} per request to Braze)
 baseline             ${f(r.baseline.identifiers, 0)} identifiers in ${f(r.baseline.seconds, 2)} s = ${f(baselinePerSecond(r), 0)} identifiers/s (${r.baseline.requests} requests; CPU seconds: the loop ${f(r.baseline.cpu.loop, 1)}, braze-sandbox ${f(r.baseline.cpu.sandbox, 1)})
 ratio                ${f(ratio(r), 2)} (importer throughput / baseline throughput, same engine; the median of ${r.pairs.length} pair(s): ${r.pairs
     .map(
       (p, i) =>
-        `${i % 2 ? 'loop' : 'import'} first ${f(p.importSeconds, 2)} s / ${f(p.baselineSeconds, 2)} s = ${f(pairRatio(p), 2)}`,
+        `${i % 2 ? 'loop' : 'import'} first ${f(p.importSeconds, 2)} s / ${f(p.baselineSeconds, 2)} s = ${f(pairRatio(p), 2)} (cores busy ${pct(p.busy.import)} / ${pct(p.busy.loop)})`,
     )
     .join('; ')})
 re-import (1% churn) ${r.reimport.status}: added ${f(r.reimport.added, 0)}, removed ${f(r.reimport.removed, 0)} in ${f(r.reimport.seconds, 2)} s (import-run job ${f(r.reimport.fanOutSeconds, 2)} s, freeze ${f(r.reimport.freezeSeconds, 2)} s)
