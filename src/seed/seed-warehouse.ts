@@ -203,7 +203,9 @@ function sqliteInsertWriter(db: Database.Database, workspaceId: string): ChunkWr
     if (e > 0) insertEvents(e / 4).run(eventParams.slice(0, e));
     return events;
   });
-  return async (from, to, userAt) => writeChunk(from, to, userAt);
+  // IMMEDIATE: a deferred transaction that reads first (the largest id) is refused at once, with
+  // no busy wait, when another connection commits between that read and its first write.
+  return async (from, to, userAt) => writeChunk.immediate(from, to, userAt);
 }
 
 /** A re-seeded user keeps its id and takes every other column of the new row (both dialects). */
@@ -265,7 +267,7 @@ function sqliteUpsertWriter(db: Database.Database, workspaceId: string): ChunkWr
   const writeChunk = db.transaction((users: readonly DemoUser[]) => {
     for (const user of users) writeUser(user);
   });
-  return writingArrays(async (users) => writeChunk(users));
+  return writingArrays(async (users) => writeChunk.immediate(users));
 }
 
 /**
