@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cohortChangesJson } from '../src/braze/cohort-changes';
-import { MAX_JOBS_PER_RUN, PAGES_PER_JOB } from '../src/queue/names';
-import { pageSpans } from '../src/queue/producers';
+import { LEAD_SPAN_PAGES, MAX_JOBS_PER_RUN, MIN_JOBS_PER_RUN, PAGES_PER_JOB } from '../src/queue/names';
+import { cutSpans, pageSpans } from '../src/queue/producers';
 
 /** Pages read from the real warehouse SQL are turned into `cohort_changes` in test/warehouse.test.ts. */
 describe('cohort_changes for one page', () => {
@@ -59,9 +59,37 @@ describe('pages of a diff, in spans of pages per job', () => {
           (spans[i - 1]!.lastPage - spans[i - 1]!.firstPage + 1) * 1000,
         );
       }
-      // From 4 spans' worth up to 20M members a span is PAGES_PER_JOB pages; beyond, spans grow so the count stays bounded.
-      const widest = Math.max(...spans.map((s) => s.lastPage - s.firstPage + 1));
-      expect(widest).toBe(Math.max(PAGES_PER_JOB, Math.ceil(Math.ceil(changes / 1000) / MAX_JOBS_PER_RUN)));
+      // From 4 spans' worth up to ~20M members a span is PAGES_PER_JOB pages; beyond, spans grow so
+      // the count stays bounded. The first 4 are short.
+      const sizes = spans.map((s) => s.lastPage - s.firstPage + 1);
+      expect(sizes.slice(0, MIN_JOBS_PER_RUN)).toEqual(Array(MIN_JOBS_PER_RUN).fill(LEAD_SPAN_PAGES));
+      expect(Math.max(...sizes)).toBe(
+        Math.max(PAGES_PER_JOB, Math.ceil(Math.ceil(changes / 1000) / (MAX_JOBS_PER_RUN - MIN_JOBS_PER_RUN))),
+      );
     },
   );
+
+  it('cuts the first spans short, so a run frozen chunk by chunk has 4 spans out soon', () => {
+    const cut = (extent: number, complete: boolean) =>
+      cutSpans('r', extent, complete, 20).map((p) => [p.firstPage, p.lastPage]);
+    // 15.5 pages frozen so far: three full lead spans; the fourth waits for its fifth page.
+    expect(cut(15_500, false)).toEqual([
+      [1, 5],
+      [6, 10],
+      [11, 15],
+    ]);
+    expect(cut(20_000, false)).toEqual([
+      [1, 5],
+      [6, 10],
+      [11, 15],
+      [16, 20],
+    ]);
+    // Then spans of 20, each cut once its every page is frozen, and the same cuts once complete.
+    expect(cut(39_999, false)).toHaveLength(4);
+    expect(cut(40_000, false).at(-1)).toEqual([21, 40]);
+    expect(cut(45_500, true).slice(4)).toEqual([
+      [21, 40],
+      [41, 46],
+    ]);
+  });
 });

@@ -68,7 +68,7 @@ describe('page spans of two workspaces, one worker', () => {
 });
 
 describe("a huge run's jobs in Redis", () => {
-  it(`are bounded: 25M changes make ${MAX_JOBS_PER_RUN} page jobs under one finalize job, a few MB at most`, async () => {
+  it(`are bounded: 25M changes make at most ${MAX_JOBS_PER_RUN} page jobs under one finalize job, a few MB at most`, async () => {
     const runId = '00000000-0000-4000-8000-00000000a10c';
     const redis = h.ctx.redis;
     const prefix = h.config.queuePrefix;
@@ -79,19 +79,19 @@ describe("a huge run's jobs in Redis", () => {
     // A run that will never exist: the jobs are what the run's flow leaves in Redis, nothing more.
     const spans = await addRunFlow(h.ctx.queues, runId, 25_000_000, { attempts: 10, backoffMs: 1000 });
     try {
-      expect(spans).toBe(MAX_JOBS_PER_RUN);
+      // Spans grow past 20 pages so the count stays under the bound (25 000 pages: 4 lead spans of 5, then 26 a span).
+      expect(spans).toBeLessThanOrEqual(MAX_JOBS_PER_RUN);
+      expect(spans).toBeGreaterThan(0.9 * MAX_JOBS_PER_RUN);
       const finalize = await h.ctx.queues.finalizeRun.getJob(finalizeJobId(runId));
       const deps = await finalize!.getDependenciesCount();
-      expect(deps.unprocessed).toBe(MAX_JOBS_PER_RUN);
+      expect(deps.unprocessed).toBe(spans);
       const counts = await h.ctx.queues.uploadPage.getJobCounts('prioritized', 'waiting', 'active');
       expect((counts.prioritized ?? 0) + (counts.waiting ?? 0) + (counts.active ?? 0)).toBeLessThanOrEqual(
         MAX_JOBS_PER_RUN,
       );
       // Operators see them as waiting (BullMQ keeps prioritized jobs in a set of their own).
       const metrics = await h.request('GET', '/metrics');
-      expect(metrics.body).toContain(
-        `cohort_import_queue_jobs{queue="upload-page",state="waiting"} ${MAX_JOBS_PER_RUN}`,
-      );
+      expect(metrics.body).toContain(`cohort_import_queue_jobs{queue="upload-page",state="waiting"} ${spans}`);
       const grew = (await prefixMemory(redis, prefix)) - before;
       // Measured at about 1 MB; the goal for a whole 10M run is 50 MB above idle.
       expect(grew).toBeLessThan(5 * 1024 * 1024);

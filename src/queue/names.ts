@@ -29,6 +29,13 @@ export const PAGES_PER_JOB = 20;
 /** A run's pages are spread over at least this many jobs while it has that many pages, so a small run still uses its cohort's parallel slots. */
 export const MIN_JOBS_PER_RUN = 4;
 /**
+ * The first MIN_JOBS_PER_RUN spans of a run carry at most this many pages: a first import frozen
+ * chunk by chunk has its first spans (and so its cohort's parallel slots) sending once its first
+ * chunk is committed (~15 pages), rather than one span after the first 20 pages and the fourth
+ * after 80.
+ */
+export const LEAD_SPAN_PAGES = 5;
+/**
  * A run never has more page jobs than this, whatever its size (spans grow instead): its flow
  * and the jobs it keeps in Redis stay bounded — 10M members make 500 spans of 20 pages.
  */

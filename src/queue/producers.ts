@@ -1,5 +1,5 @@
 import type { JobsOptions } from 'bullmq';
-import { MAX_JOBS_PER_RUN, MIN_JOBS_PER_RUN, PAGE_SIZE, PAGES_PER_JOB, QueueNames } from './names';
+import { LEAD_SPAN_PAGES, MAX_JOBS_PER_RUN, MIN_JOBS_PER_RUN, PAGE_SIZE, PAGES_PER_JOB, QueueNames } from './names';
 import type { Job } from 'bullmq';
 import {
   finalizeRunPayload,
@@ -49,27 +49,34 @@ export function pageSpans(changes: number, runId: string): UploadPagePayload[] {
 
 /** Pages per span job for a run of `pages` pages (see pageSpans). */
 export function pagesPerSpan(pages: number): number {
-  return Math.max(Math.min(PAGES_PER_JOB, Math.ceil(pages / MIN_JOBS_PER_RUN)), Math.ceil(pages / MAX_JOBS_PER_RUN));
+  // The lead spans (see cutSpans) are short: the others stay within MAX_JOBS_PER_RUN without them.
+  return Math.max(
+    Math.min(PAGES_PER_JOB, Math.ceil(pages / MIN_JOBS_PER_RUN)),
+    Math.ceil(pages / (MAX_JOBS_PER_RUN - MIN_JOBS_PER_RUN)),
+  );
 }
 
 /**
- * The spans of `perJob` pages over seqs 1..extent. While the diff is still being written
- * (`complete` false) only spans whose every page is full are cut; the last, perhaps short, once
- * it is complete. The same inputs always cut the same spans, so a retry re-cuts what it added.
+ * The spans of `perJob` pages over seqs 1..extent, the first MIN_JOBS_PER_RUN of them at most
+ * LEAD_SPAN_PAGES. While the diff is still being written (`complete` false) only spans whose
+ * every page is full are cut; the last, perhaps short, once it is complete. The same inputs
+ * always cut the same spans, so a retry re-cuts what it added.
  */
 export function cutSpans(runId: string, extent: number, complete: boolean, perJob: number): UploadPagePayload[] {
   const pages = complete ? Math.ceil(extent / PAGE_SIZE) : Math.floor(extent / PAGE_SIZE);
   const spans: UploadPagePayload[] = [];
-  for (let first = 1; first <= pages; first += perJob) {
-    const last = first + perJob - 1;
-    if (last > pages && !complete) break;
+  for (let first = 1; first <= pages;) {
+    const size = spans.length < MIN_JOBS_PER_RUN ? Math.min(perJob, LEAD_SPAN_PAGES) : perJob;
+    const last = Math.min(pages, first + size - 1);
+    if (last - first + 1 < size && !complete) break;
     spans.push({
       runId,
       firstPage: first,
-      lastPage: Math.min(pages, last),
+      lastPage: last,
       fromSeq: (first - 1) * PAGE_SIZE + 1,
-      toSeq: Math.min(extent, Math.min(pages, last) * PAGE_SIZE),
+      toSeq: Math.min(extent, last * PAGE_SIZE),
     });
+    first = last + 1;
   }
   return spans;
 }
