@@ -51,7 +51,7 @@ const envSchema = z.object({
   /** The warehouse: how long any other statement (a page, a preview, an upsert) may run; on SQLite it bounds previews (run in threads). */
   WAREHOUSE_QUERY_TIMEOUT_MS: wholeNumber(1).default(DEFAULT_WAREHOUSE_DEADLINES.queryMs),
   /** SQLite warehouse: users (by id) per statement of a freeze or a diff, and per committed chunk of a first import. */
-  WAREHOUSE_CHUNK_USERS: wholeNumber(1).default(65_536),
+  WAREHOUSE_CHUNK_USERS: wholeNumber(1).default(16_384),
   /** A first import of a workspace with at least this many users is frozen chunk by chunk while its first pages are sent (SQLite); smaller ones in one pass. */
   FREEZE_PAGES_MIN_USERS: wholeNumber(0).default(100_000),
   /** How long an API request waits for Redis (adding a job, updating a scheduler) before answering 503. */

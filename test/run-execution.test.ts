@@ -50,6 +50,15 @@ async function queuedRun(name: string, workspace = ws) {
   return { cohort, runId: started.body.id as string };
 }
 
+const accepted = { ok: true as const, result: { status: 201, rateLimitRemaining: null, rateLimitReset: null } };
+
+async function until(condition: () => boolean, ms = 10_000): Promise<void> {
+  for (const deadline = Date.now() + ms; !condition();) {
+    if (Date.now() > deadline) throw new Error('the condition never held');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 /** A job that records when it was asked to come back, and must not reach Braze. */
 function stubJob(asked: number[] = []): RunJob {
   return {
@@ -180,7 +189,6 @@ describe("a span's pages", () => {
     await h.workers?.close();
     h.workers = undefined;
     const { runId } = await queuedRun('Handed back');
-    const accepted = { ok: true as const, result: { status: 201, rateLimitRemaining: null, rateLimitReset: null } };
     // The start (freeze, register, fan-out) with Braze accepting; its span jobs stay queued.
     await h.ctx.execution.start(runId, { ...stubJob(), send: async () => accepted });
     const run = (await h.ctx.runs.get(runId))!;
@@ -234,5 +242,105 @@ describe("a span's pages", () => {
     await expect(execution.sendPages(span!, job)).rejects.toThrow('moved to delayed');
     expect(sends).toBe(2);
     expect(await resumesFrom).toMatchObject({ pagesDone: 1, added: 1000, removed: 0 });
+  });
+
+  // SQLite's write lock is the one a freeze's chunk holds while the first pages go out.
+  it.skipIf(testEngines().warehouse !== 'sqlite')(
+    'keep going while the records before wait for the write lock, at most 8 pages ahead, then record them in order',
+    async () => {
+      await h.workers?.close();
+      h.workers = undefined;
+      const many = await createConnectedWorkspace(h, 'Many pages');
+      await seedDemo(h, many, { users: 15_000, seed: 18 });
+      const { runId } = await queuedRun('Records wait', many);
+      await h.ctx.execution.start(runId, { ...stubJob(), send: async () => accepted });
+      const run = (await h.ctx.runs.get(runId))!;
+      expect(run.pagesTotal).toBeGreaterThanOrEqual(10);
+      // One span over every page (a run's first spans are cut short).
+      const span = { runId, firstPage: 1, lastPage: run.pagesTotal, fromSeq: 1, toSeq: run.changesTotal };
+      let sends = 0;
+      const job: RunJob = {
+        ...stubJob(),
+        withCohortSlot: async (_cohort, _requests, work) => work(),
+        send: async () => {
+          sends++;
+          return accepted;
+        },
+      };
+      const release = await holdStore(h.config.warehouseUrl, 'run_acks');
+      let sent: Promise<unknown>;
+      try {
+        sent = h.ctx.execution.sendPages(span, job);
+        sent.catch(() => undefined);
+        // Page 1's record waits for the lock; pages 2..9 go out meanwhile (8 records waiting),
+        // and page 10 waits for page 1's record.
+        await until(() => sends === 9);
+        await new Promise((r) => setTimeout(r, 300));
+        expect(sends).toBe(9);
+        expect(await h.ctx.execution.sentOfSpan(span, undefined)).toMatchObject({ pagesDone: 0 });
+      } finally {
+        await release();
+      }
+      expect(await sent).toMatchObject({ added: run.changesTotal, skipped: false });
+      expect(sends).toBe(run.pagesTotal);
+      expect(await h.ctx.execution.sentOfSpan(span, undefined)).toEqual({
+        pagesDone: run.pagesTotal,
+        added: run.changesTotal,
+        removed: 0,
+      });
+    },
+    60_000,
+  );
+
+  it('stop at a page whose record failed: nothing after it is recorded, and a retry resumes at it', async () => {
+    await h.workers?.close();
+    h.workers = undefined;
+    const { runId } = await queuedRun('Record fails');
+    await h.ctx.execution.start(runId, { ...stubJob(), send: async () => accepted });
+    const run = (await h.ctx.runs.get(runId))!;
+    expect(run.pagesTotal).toBeGreaterThanOrEqual(3);
+    const [span] = cutSpans(runId, run.changesTotal, true, run.pagesTotal);
+    const c = h.ctx;
+    let records = 0;
+    // Page 2's record fails (the store gave up, say); the others land.
+    const failingRecords = new Proxy(c.warehouse, {
+      get(target, key) {
+        const value = Reflect.get(target, key) as unknown;
+        if (key === 'applyChanges') {
+          return (...args: Parameters<typeof target.applyChanges>) =>
+            ++records === 2 ? Promise.reject(new Error('disk I/O error')) : target.applyChanges(...args);
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const execution = new RunExecution(
+      c.runs,
+      c.outcomes,
+      c.cohorts,
+      c.connections,
+      failingRecords,
+      c.queues,
+      c.executor,
+      { attempts: 1, backoffMs: 50 },
+      c.log,
+    );
+    let sends = 0;
+    let progress: unknown;
+    const job: RunJob = {
+      ...stubJob(),
+      withCohortSlot: async (_cohort, _requests, work) => work(),
+      progress: async (state) => {
+        progress = state;
+      },
+      send: async () => {
+        sends++;
+        return accepted;
+      },
+    };
+    await expect(execution.sendPages(span!, job)).rejects.toThrow('disk I/O error');
+    // No record asked for after the one that failed, and at most the page then in flight sent.
+    expect(records).toBe(2);
+    expect(sends).toBeLessThanOrEqual(3);
+    expect(await execution.sentOfSpan(span!, progress)).toMatchObject({ pagesDone: 1, added: 1000 });
   });
 });

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -443,10 +443,11 @@ describe('the warehouse on SQLite only: a first import frozen chunk by chunk', (
 async function withSecondConnection(
   name: string,
   test: (wh: SqliteWarehouse, other: ReturnType<typeof openSqlite>) => Promise<void>,
+  options: { lockWaitMs?: number } = {},
 ): Promise<void> {
   const dir = scratchDir(name);
   const path = join(dir, 'warehouse.db');
-  const wh = await openSqliteWarehouse(path);
+  const wh = await openSqliteWarehouse(path, options);
   const other = openSqlite(path);
   try {
     await test(wh, other);
@@ -485,7 +486,90 @@ describe('the warehouse on SQLite only: a page record and the write lock', () =>
     }));
 });
 
+describe('the warehouse on SQLite only: page records asked for while the lock is held', () => {
+  /** A run of `users` members, frozen and diffed: seqs 1..users, a page per seq here. */
+  async function diffed(wh: SqliteWarehouse, users: number) {
+    await wh.upsertUsers(
+      'w',
+      Array.from({ length: users }, (_, i) => ({ user_key: `u${i}`, external_id: `e${i}`, properties: { vip: true } })),
+    );
+    await wh.freezeRunMembers(RUN_1, 'w', vip, Date.now());
+    await wh.computeChanges(RUN_1, 'cohort', 'scope', false);
+  }
+
+  it('are written together once it is free, in the order they were asked for', () =>
+    withSecondConnection('warehouse-group-commit', async (wh, other) => {
+      await diffed(wh, 4);
+      other.exec('BEGIN IMMEDIATE');
+      const settled: number[] = [];
+      const records = [1, 2, 3].map((seq) => wh.applyChanges(RUN_1, 'cohort', 'scope', seq, seq).then(() => seq));
+      for (const r of records) void r.then((seq) => settled.push(seq));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(settled).toEqual([]);
+      other.exec('COMMIT');
+      expect(await Promise.all(records)).toEqual([1, 2, 3]);
+      expect(settled).toEqual([1, 2, 3]);
+      expect(await wh.acknowledgedPages(RUN_1, 1, 4)).toEqual({ pages: 3, added: 3, removed: 0 });
+      expect(other.prepare('SELECT from_seq FROM run_acks ORDER BY from_seq').pluck().all()).toHaveLength(3);
+    }));
+
+  it('fail together when the lock stays held past their wait, writing nothing', () =>
+    withSecondConnection(
+      'warehouse-group-commit-busy',
+      async (wh, other) => {
+        await diffed(wh, 3);
+        other.exec('BEGIN IMMEDIATE');
+        const records = [1, 2].map((seq) =>
+          wh.applyChanges(RUN_1, 'cohort', 'scope', seq, seq).then(
+            () => 'recorded',
+            (err: unknown) => err,
+          ),
+        );
+        // Ten waits of the lock wait (20 ms here), then both give up as a busy store.
+        const outcomes = await Promise.all(records);
+        other.exec('COMMIT');
+        for (const outcome of outcomes) expect(isBusyStore(outcome)).toBe(true);
+        expect(await wh.acknowledgedPages(RUN_1, 1, 3)).toEqual({ pages: 0, added: 0, removed: 0 });
+        // The lock free again, the next record lands.
+        await wh.applyChanges(RUN_1, 'cohort', 'scope', 1, 1);
+        expect(await wh.acknowledgedPages(RUN_1, 1, 3)).toMatchObject({ pages: 1 });
+      },
+      { lockWaitMs: 20 },
+    ));
+});
+
+/** The nice values of this process' threads (Linux), by thread id. */
+function threadNiceValues(): Map<string, number> {
+  return new Map(
+    readdirSync('/proc/self/task').map((tid) => {
+      const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return [tid, Number(fields[16])];
+    }),
+  );
+}
+
 describe('the warehouse on SQLite only: freezes and diffs run off the caller’s thread', () => {
+  it.skipIf(process.platform !== 'linux')(
+    'starts its bulk thread when warmed up, at a lower priority than the caller’s thread',
+    async () => {
+      const dir = scratchDir('warehouse-nice');
+      const wh = await openSqliteWarehouse(join(dir, 'warehouse.db'));
+      try {
+        const before = threadNiceValues();
+        wh.warmUp();
+        // The thread is up once a bulk call through it is answered.
+        await wh.freezeRunMembers(RUN_1, 'w', vip, Date.now());
+        const started = [...threadNiceValues()].filter(([tid]) => !before.has(tid));
+        expect(started.map(([, nice]) => nice)).toContain(10);
+        // The caller's own thread keeps its priority.
+        expect(threadNiceValues().get(String(process.pid))).toBe(before.get(String(process.pid)));
+      } finally {
+        await wh.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
   it('keeps the event loop turning while an upsert waits for the write lock (web ingests during a freeze)', () =>
     withSecondConnection('warehouse-upsert-wait', async (wh, other) => {
       // A freeze's write transaction in another process, ended by a timer of this thread: a busy

@@ -33,5 +33,6 @@ onShutdown(log, 'worker', async () => {
 
 // Never take jobs from a queue prefix that another deployment owns.
 await claimQueuePrefix('worker', ctx.deployment, { wait: true });
+ctx.warehouse.warmUp?.();
 workers = await startWorkers(ctx);
 log.info({ concurrency: config.worker.concurrency, pid: process.pid }, 'worker ready');

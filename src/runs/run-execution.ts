@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BrazeCallResult } from '../braze/client';
 import { cohortChangesJson } from '../braze/cohort-changes';
 import { BrazeError } from '../braze/errors';
@@ -41,6 +42,17 @@ const EXECUTION_LEASE_MS = 12 * 60_000;
 const ABORT_CHECK_MS = 100;
 /** How often a span adds the pages it sent to its run's "pages done" counter (and once more when it ends). */
 const COUNT_PAGES_MS = 250;
+/**
+ * Records a span may have waiting at once where the warehouse commits them in call order: what a
+ * span sends while a freeze's chunk holds SQLite's write lock (~150 ms), and the most pages a
+ * crash makes it send again beyond the one in flight.
+ */
+const PENDING_RECORDS = 8;
+/**
+ * The pause between two chunks of a first import's freeze, for writers waiting for SQLite's lock:
+ * longer than their polls (1–2 ms, see the SQLite warehouse's writeWithoutBlocking).
+ */
+const FREEZE_CHUNK_PAUSE_MS = 4;
 /** A busy store (another worker's long write) is waited out in steps of this. */
 const BUSY_RETRY_MS = 2_000;
 
@@ -304,9 +316,12 @@ export class RunExecution {
     let spansAdded = resumed.success ? resumed.data.spansAdded : 0;
     await job.progress({ stage: 'freezing members', spansAdded });
     let state: FirstImportProgress;
-    for (;;) {
+    for (let chunk = 0; ; chunk++) {
       const stoppedBy = await this.runs.abortReason(p.runId);
       if (stoppedBy) return { stopped: stoppedBy, spansAdded };
+      // SQLite's write lock has no queue: without a pause the next chunk takes it back at once,
+      // and the page records and ingest writes waiting for it would get in only by chance.
+      if (chunk > 0) await sleep(FREEZE_CHUNK_PAUSE_MS);
       state = await this.warehouse.freezeFirstImportChunk!(
         p.runId,
         run.workspaceId,
@@ -404,18 +419,30 @@ export class RunExecution {
       uncounted++;
       await Promise.all([warehouseRecords ? undefined : job.progress({ ...done }), countPages(false)]);
     };
+    // A page's record overlaps the next pages' requests (Braze's latency is the long part).
+    // Records land in page order, so what a retry resumes after is always a prefix: one at a time,
+    // or, where the warehouse commits records in call order, up to PENDING_RECORDS at once (so a
+    // record waiting for SQLite's write lock, held by a freeze's chunk, does not stop the span).
+    const pendingRecords = this.warehouse.recordsInCallOrder ? PENDING_RECORDS : 1;
+    const records: Promise<void>[] = [];
+    let recordFailed: { error: unknown } | undefined;
+    const throwIfRecordFailed = () => {
+      if (recordFailed) throw recordFailed.error;
+    };
+    // Never rejects: what a hand-back to the queue waits for.
+    const recorded = () => Promise.allSettled(records);
     const stopped = await this.sendSpan(job, run.cohortId, span.lastPage - firstToSend + 1, countPages, async () => {
       let sent = 0;
-      // A page's record overlaps the next page's request (Braze's latency is the long part);
-      // records stay in page order, so the progress a retry resumes from is always a prefix.
-      let recording: Promise<void> = Promise.resolve();
       try {
         for (let page = firstToSend; page <= span.lastPage; page++) {
           // Another page's permanent refusal, or a cancel, stops the rest of the span.
           if (page > firstToSend && (await this.stopReason(span.runId))) {
-            await recording;
+            await Promise.all(records);
             return true;
           }
+          // A page acknowledged but not recorded: the pages after it are not sent (a retry
+          // resumes at it, and sends it again).
+          throwIfRecordFailed();
           const seqs = pageSeqs(span, page);
           const changes = await this.warehouse.readPage(span.runId, seqs.from, seqs.to).catch((err: unknown) => {
             if (isBusyStore(err)) return job.later(Date.now() + BUSY_RETRY_MS * (1 + Math.random()));
@@ -429,33 +456,36 @@ export class RunExecution {
                   cohortChangesJson: cohortChangesJson(changes),
                 }),
               run.workspaceId,
-              recording,
+              recorded(),
             )
             .catch(async (err: unknown) => {
               // A retryable failure (5xx, 423, network) after this attempt sent pages: the span
               // comes back after a backoff to resume here, and the attempt is not spent, so each
-              // page has UPLOAD_ATTEMPTS tries whatever its place in the span. The page before is
-              // recorded first: the next attempt (another worker's, perhaps) resumes from the
-              // progress, and one that read it stale would send that page again.
+              // page has UPLOAD_ATTEMPTS tries whatever its place in the span. The pages before
+              // are recorded first: the next attempt (another worker's, perhaps) resumes from the
+              // record, and one that read it stale would send those pages again.
               if (sent > 0 && err instanceof BrazeError && err.kind === 'retryable') {
-                await recording.catch(() => undefined);
+                await recorded();
                 return job.later(Date.now() + this.upload.backoffMs * (1 + Math.random()));
               }
               throw err;
             });
           if (!outcome.ok) await this.abort(span.runId, outcome.error);
           sent++;
-          await recording;
-          recording = record(seqs, changes);
+          if (records.length >= pendingRecords) await records[records.length - pendingRecords];
+          // Never a record after one that failed: what a retry resumes after must stay a prefix.
+          throwIfRecordFailed();
+          const recording = record(seqs, changes);
           // Observed now (its error is thrown where it is awaited): never an unhandled rejection.
-          recording.catch(() => undefined);
+          recording.catch((error: unknown) => (recordFailed ??= { error }));
+          records.push(recording);
         }
       } catch (err) {
-        // The page before still gets recorded (it was acknowledged); this attempt's error stands.
-        await recording.catch(() => undefined);
+        // The pages before still get recorded (they were acknowledged); this attempt's error stands.
+        await recorded();
         throw err;
       }
-      await recording;
+      await Promise.all(records);
       return false;
     });
     if (runPagesDone !== undefined) {
@@ -558,7 +588,9 @@ export class RunExecution {
         await this.warehouse.applyChanges(runId, cohortId, syncScope, seqs.from, seqs.to);
         return;
       } catch (err) {
-        if (!isBusyStore(err) || attempt >= 10) throw err;
+        // A warehouse that orders records waits out a busy store itself: a record tried again
+        // here could land after a later page's.
+        if (this.warehouse.recordsInCallOrder || !isBusyStore(err) || attempt >= 10) throw err;
         await new Promise((r) => setTimeout(r, BUSY_RETRY_MS * attempt));
       }
     }

@@ -5,7 +5,7 @@ import type { SqlParam } from '../domain/criteria';
 export type BulkRequest = {
   runId: string;
   bulkMs: number;
-  /** Users (by id) per statement; default 65,536. */
+  /** Users (by id) per statement; default 16,384. */
   chunkIds?: number;
 } & (
   | { op: 'freezeRunMembers'; workspaceId: string; insertSql: string; params: SqlParam[] }
@@ -42,6 +42,7 @@ export function keyOf(
   insert: Database.Statement<unknown[]>,
   ...args: unknown[]
 ): number;
+export function prepareBulk(db: Database.Database): void;
 export function plainTimeoutError(operation: string, limitMs: number): Error;
 export function runBulk(
   db: Database.Database,

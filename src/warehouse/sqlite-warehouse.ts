@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openSqlite, STORE_LOCK_WAIT_MS } from '../../db/client';
+import { isBusyStore } from '../store-errors';
 import { compileCriteria, type Criteria } from '../domain/criteria';
 import { brazeIdentifierSql } from '../domain/identity';
 import { DEFAULT_WAREHOUSE_DEADLINES, type WarehouseDeadlines } from './deadlines';
@@ -56,7 +57,7 @@ export interface SqliteWarehouseOptions {
   bulkThread?: boolean;
   /** How long a write waits for another connection's write lock (default STORE_LOCK_WAIT_MS). */
   lockWaitMs?: number;
-  /** Users (by id) per statement of a freeze or a diff, and per committed chunk of a first import (default 65,536). */
+  /** Users (by id) per statement of a freeze or a diff, and per committed chunk of a first import (default 16,384). */
   chunkIds?: number;
 }
 
@@ -70,6 +71,15 @@ export async function openSqliteWarehouse(
 }
 
 const id = brazeIdentifierSql('u');
+
+/** The longest pause between two asks for the write lock (writeWithoutBlocking). */
+const LOCK_POLL_MAX_MS = 2;
+
+/** How many times in a row page records wait out the write lock (STORE_LOCK_WAIT_MS each) before they fail. */
+const ACK_LOCK_WAITS = 10;
+
+/** A row of run_acks: run key, first and last seq of the page, sync set. */
+type AckRow = [runKey: number, fromSeq: number, toSeq: number, syncSet: number];
 
 /**
  * A first import's statements over a range of user ids: members with an identifier go straight
@@ -393,17 +403,58 @@ export class SqliteWarehouse implements Warehouse {
     return pageChangesOf(r);
   }
 
-  async applyChanges(
-    runId: string,
-    cohortId: string,
-    syncScope: string,
-    fromSeq: number,
-    toSeq: number,
-  ): Promise<void> {
-    const [from, to, runKey] = this.absoluteRange(runId, fromSeq, toSeq);
-    const syncSet = this.syncSet(cohortId, syncScope);
-    // A short row, not a thousand upserts: the synced set takes it in bulk before it is next read.
-    await this.writeWithoutBlocking(this.db.transaction(() => this.stmts.recordAck.run(runKey, from, to, syncSet)));
+  /**
+   * A short row per page, not a thousand upserts: the synced set takes it in bulk before it is
+   * next read. Records wait for the write lock together and are written in one transaction (a
+   * group commit), in the order they were asked for: while a freeze's chunk holds the lock, the
+   * pages acknowledged meanwhile are recorded at once when it is released, instead of one page
+   * per span getting in between two chunks.
+   */
+  readonly recordsInCallOrder = true;
+
+  applyChanges(runId: string, cohortId: string, syncScope: string, fromSeq: number, toSeq: number): Promise<void> {
+    try {
+      const [from, to, runKey] = this.absoluteRange(runId, fromSeq, toSeq);
+      const row: AckRow = [runKey, from, to, this.syncSet(cohortId, syncScope)];
+      return new Promise((resolve, reject) => {
+        this.pendingAcks.push({ row, settle: (err) => (err === undefined ? resolve() : reject(err)) });
+        if (!this.writingAcks) void this.writeAcks();
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private readonly pendingAcks: { row: AckRow; settle(err?: unknown): void }[] = [];
+  private writingAcks = false;
+
+  /** Writes the records asked for, oldest first, each batch in one transaction, until none waits. */
+  private async writeAcks(): Promise<void> {
+    this.writingAcks = true;
+    try {
+      for (let lockWaits = 1; this.pendingAcks.length > 0;) {
+        let batch: typeof this.pendingAcks = [];
+        try {
+          await this.writeWithoutBlocking(
+            this.db.transaction(() => {
+              // Taken once the lock is held: what was asked for while waiting goes in too.
+              batch = this.pendingAcks.splice(0);
+              for (const { row } of batch) this.stmts.recordAck.run(...row);
+            }),
+          );
+          for (const ack of batch) ack.settle();
+          lockWaits = 1;
+        } catch (err) {
+          // The lock stayed held (a long bulk write): wait again, as a page's caller would retry.
+          if (batch.length === 0 && isBusyStore(err) && lockWaits++ < ACK_LOCK_WAITS) continue;
+          // Every record still waiting fails with it: one written after a record that was not
+          // would leave a gap in the pages a span's retry resumes after.
+          for (const ack of [...batch, ...this.pendingAcks.splice(0)]) ack.settle(err ?? new Error('record failed'));
+        }
+      }
+    } finally {
+      this.writingAcks = false;
+    }
   }
 
   async acknowledgedPages(runId: string, fromSeq: number, toSeq: number): Promise<AcknowledgedPages> {
@@ -419,11 +470,14 @@ export class SqliteWarehouse implements Warehouse {
    * it has in flight (their answers, their records) for at least a millisecond per collision,
    * often more: with two workers recording pages into one file, a fifth of a worker's time went
    * there. Here the lock is asked for without waiting (BEGIN IMMEDIATE, busy_timeout 0), and a
-   * refusal is waited out on a timer, for as long as the busy timeout would have waited.
+   * refusal is waited out on a timer, for as long as the busy timeout would have waited. It asks
+   * again every 1–2 ms: a first import's freeze leaves the lock free for a few milliseconds
+   * between two chunks, and a writer that looked every 25 ms (as before) mostly missed it (page
+   * records waited up to half a second). A refused ask costs a few microseconds.
    */
   private async writeWithoutBlocking(tx: { immediate(): void }): Promise<void> {
     const giveUp = performance.now() + this.lockWaitMs;
-    for (let pause = 1; ; pause = Math.min(pause * 2, 25)) {
+    for (let pause = 1; ; pause = Math.min(pause * 2, LOCK_POLL_MAX_MS)) {
       this.db.pragma('busy_timeout = 0');
       try {
         tx.immediate();
@@ -449,6 +503,10 @@ export class SqliteWarehouse implements Warehouse {
       this.stmts.forgetAcks.run(cohortId);
       this.stmts.forgetCohort.run(cohortId);
     })();
+  }
+
+  warmUp(): void {
+    this.bulk?.start();
   }
 
   async ping(): Promise<void> {

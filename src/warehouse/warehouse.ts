@@ -167,6 +167,13 @@ export interface Warehouse {
    */
   applyChanges(runId: string, cohortId: string, syncScope: string, fromSeq: number, toSeq: number): Promise<void>;
   /**
+   * applyChanges may be called again before an earlier call settled: calls commit in the order
+   * they were made, and a call that fails fails every later one still waiting. A span then sends
+   * its next pages while the records of the pages before wait (SQLite's write lock). Without it,
+   * a span waits for each record before it records the next.
+   */
+  readonly recordsInCallOrder?: boolean;
+  /**
    * The pages of the run's seqs fromSeq..toSeq that applyChanges recorded, and the changes they
    * carried: what a span resumes after and counts as sent. Optional: an engine that keeps no
    * record per page (PostgreSQL applies a page to the synced set at once) leaves that to the
@@ -177,6 +184,8 @@ export interface Warehouse {
   discardRun(runId: string): Promise<void>;
   /** Forgets what Braze was told for a cohort (the cohort is gone). */
   forgetCohort(cohortId: string): Promise<void>;
+  /** Makes ready ahead of need what a run's start uses (SQLite: its bulk thread). Workers call it once started. */
+  warmUp?(): void;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
