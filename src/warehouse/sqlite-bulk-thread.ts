@@ -7,14 +7,6 @@ type BulkAnswer = { id: number; ok: unknown } | { id: number; error: ThreadError
 const THREAD_FILE = new URL('./sqlite-bulk-worker.mjs', import.meta.url);
 
 /**
- * The bulk thread's nice value (Linux). A first import's freeze runs while its first pages are
- * sent: at normal priority it took a core from the requests in flight (and, on one machine, from
- * Braze's stand-in), so the upload ran at two thirds of its pace until the freeze was done. At
- * 10 it takes what they leave; the freeze only has to stay ahead of the upload, and does.
- */
-const BULK_THREAD_NICE = 10;
-
-/**
  * Runs a SQLite warehouse's freezes, diffs and discards in a thread with a connection of its
  * own, made on first need. On the caller's thread a 10M-member freeze held the event loop for
  * half a minute: the job lock went unrenewed (BullMQ gave the job to another worker, which then
@@ -27,7 +19,8 @@ export class SqliteBulkThread {
   private nextId = 1;
   private closed = false;
 
-  constructor(private readonly data: { path: string; lockWaitMs: number }) {}
+  /** `nice`: the thread's nice value on Linux (0: the process' own). */
+  constructor(private readonly data: { path: string; lockWaitMs: number; nice?: number }) {}
 
   /**
    * Starts the thread now rather than on the first call: it opens its connection and prepares its
@@ -56,7 +49,7 @@ export class SqliteBulkThread {
   }
 
   private spawn(): Worker {
-    const thread = new Worker(THREAD_FILE, { workerData: { ...this.data, nice: BULK_THREAD_NICE }, execArgv: [] });
+    const thread = new Worker(THREAD_FILE, { workerData: this.data, execArgv: [] });
     // An idle thread does not keep the process alive; a pending call's caller does.
     thread.unref();
     thread.on('message', (answer: BulkAnswer) => {

@@ -5,8 +5,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { prepareBulk, runBulk } from './sqlite-bulk-run.mjs';
 
-// Bulk work runs behind the process' other work: Linux keeps a nice value per thread, so this
-// lowers this thread's priority alone (elsewhere the call would lower the whole process: skipped).
+// A thread asked to run behind the process' other work: Linux keeps a nice value per thread, so
+// this lowers this thread's priority alone (elsewhere the call would lower the whole process: skipped).
 if (process.platform === 'linux' && workerData.nice) {
   try {
     setPriority(0, workerData.nice);

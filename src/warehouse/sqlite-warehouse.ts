@@ -72,6 +72,16 @@ export async function openSqliteWarehouse(
 
 const id = brazeIdentifierSql('u');
 
+/**
+ * The nice value (Linux) of the thread that freezes a first import chunk by chunk, while the
+ * run's first pages are sent: at normal priority it took a core from the requests in flight (and,
+ * on the bench's machine, from Braze's stand-in); at 10 it takes what they leave, and it only has
+ * to stay ahead of the upload. A thread of its own: an unprivileged thread cannot raise its
+ * priority back, and the other bulk work (a one-pass freeze, a diff, a clean-up) holds the write
+ * lock for long stretches that a preempted holder would make longer still.
+ */
+const CHUNK_THREAD_NICE = 10;
+
 /** The longest pause between two asks for the write lock (writeWithoutBlocking). */
 const LOCK_POLL_MAX_MS = 2;
 
@@ -119,6 +129,8 @@ export class SqliteWarehouse implements Warehouse {
   private readonly bulkMs: number;
   /** Where freezes, diffs and discards run when not on this thread. */
   private readonly bulk: SqliteBulkThread | undefined;
+  /** Where a first import's chunks are frozen: a thread of its own, behind the process' other work. */
+  private readonly chunkThread: SqliteBulkThread | undefined;
   private readonly lockWaitMs: number;
   private readonly chunkIds: number | undefined;
 
@@ -138,10 +150,12 @@ export class SqliteWarehouse implements Warehouse {
             deadlineMs: options.deadlines?.queryMs ?? DEFAULT_WAREHOUSE_DEADLINES.queryMs,
           });
     // An in-memory database cannot be shared with another connection: its bulk work stays here.
-    this.bulk =
+    const thread = (nice: number) =>
       db.memory || options.bulkThread === false
         ? undefined
-        : new SqliteBulkThread({ path: db.name, lockWaitMs: this.lockWaitMs });
+        : new SqliteBulkThread({ path: db.name, lockWaitMs: this.lockWaitMs, nice });
+    this.bulk = thread(0);
+    this.chunkThread = thread(CHUNK_THREAD_NICE);
     this.stmts = {
       upsertUser: db.prepare(`
         INSERT INTO users (workspace_id, user_key, external_id, alias_name, alias_label, device_id, properties, first_seen, last_seen)
@@ -245,10 +259,10 @@ export class SqliteWarehouse implements Warehouse {
    * writes what this connection's caches hold of the run (its key may be new, its changes
    * renumbered, or a rolled-back key gone): they are dropped.
    */
-  private async bulkCall<T>(call: BulkRequest): Promise<T> {
+  private async bulkCall<T>(call: BulkRequest, thread = this.bulk): Promise<T> {
     const request = { ...call, chunkIds: this.chunkIds };
     try {
-      if (this.bulk) return await this.bulk.call<T>(request);
+      if (thread) return await thread.call<T>(request);
       return runBulk(this.db, request, (operation, ms) => new WarehouseTimeoutError(operation, ms)) as T;
     } finally {
       this.runKeys.delete(request.runId);
@@ -385,13 +399,10 @@ export class SqliteWarehouse implements Warehouse {
     criteria: Criteria,
     now: number,
   ): Promise<FirstImportProgress> {
-    return this.bulkCall({
-      op: 'freezeFirstImportChunk',
-      runId,
-      bulkMs: this.bulkMs,
-      workspaceId,
-      ...firstImportSql(criteria, now),
-    });
+    return this.bulkCall(
+      { op: 'freezeFirstImportChunk', runId, bulkMs: this.bulkMs, workspaceId, ...firstImportSql(criteria, now) },
+      this.chunkThread,
+    );
   }
 
   async computeChanges(runId: string, cohortId: string, syncScope: string, fullResync: boolean): Promise<RunChanges> {
@@ -507,6 +518,7 @@ export class SqliteWarehouse implements Warehouse {
 
   warmUp(): void {
     this.bulk?.start();
+    this.chunkThread?.start();
   }
 
   async ping(): Promise<void> {
@@ -515,7 +527,7 @@ export class SqliteWarehouse implements Warehouse {
 
   async close(): Promise<void> {
     // The threads read through connections of their own: this one closes at once, as before.
-    const threads = Promise.all([this.previews?.close(), this.bulk?.close()]);
+    const threads = Promise.all([this.previews?.close(), this.bulk?.close(), this.chunkThread?.close()]);
     this.db.close();
     await threads;
   }
