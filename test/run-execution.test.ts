@@ -4,6 +4,7 @@ import { cutSpans } from '../src/queue/producers';
 import { executorAliveKey } from '../src/runs/executor-beacon';
 import { RunExecution, type RunJob } from '../src/runs/run-execution';
 import { openWarehouse } from '../src/warehouse/open-warehouse';
+import type { Warehouse } from '../src/warehouse/warehouse';
 import { WarehouseTimeoutError } from '../src/warehouse/warehouse-timeout-error';
 import { testEngines } from './support/engines';
 import { expectedFromDemo, sandboxMembers } from './support/expectations';
@@ -184,42 +185,55 @@ describe("a run's start", () => {
   }, 60_000);
 });
 
+/** A run started (frozen, registered, fanned out) with Braze accepting; no worker takes its spans. */
+async function startedRun(name: string, workspace = ws) {
+  await h.workers?.close();
+  h.workers = undefined;
+  const { runId } = await queuedRun(name, workspace);
+  await h.ctx.execution.start(runId, { ...stubJob(), send: async () => accepted });
+  return { runId, run: (await h.ctx.runs.get(runId))! };
+}
+
+/** The system's run execution, with its page records made by `record` (handed the warehouse's own). */
+function executionRecordingWith(
+  record: (real: Warehouse['applyChanges'], ...args: Parameters<Warehouse['applyChanges']>) => Promise<void>,
+): RunExecution {
+  const c = h.ctx;
+  const warehouse = new Proxy(c.warehouse, {
+    get(target, key) {
+      const value = Reflect.get(target, key) as unknown;
+      if (key === 'applyChanges') {
+        return (...args: Parameters<Warehouse['applyChanges']>) => record(target.applyChanges.bind(target), ...args);
+      }
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const retries = { attempts: 1, backoffMs: 50 };
+  return new RunExecution(
+    c.runs,
+    c.outcomes,
+    c.cohorts,
+    c.connections,
+    warehouse,
+    c.queues,
+    c.executor,
+    retries,
+    c.log,
+  );
+}
+
 describe("a span's pages", () => {
   it('hand the job back (a 503 after pages went out) only once the page before is recorded, so the next attempt resumes after it', async () => {
-    await h.workers?.close();
-    h.workers = undefined;
-    const { runId } = await queuedRun('Handed back');
     // The start (freeze, register, fan-out) with Braze accepting; its span jobs stay queued.
-    await h.ctx.execution.start(runId, { ...stubJob(), send: async () => accepted });
-    const run = (await h.ctx.runs.get(runId))!;
+    const { runId, run } = await startedRun('Handed back');
     expect(run.pagesTotal).toBeGreaterThanOrEqual(2);
     // One span over every page: Braze takes page 1 and answers page 2 with a 503. The page's
     // record is slow, as a store under load is, so it outlives that 503.
     const [span] = cutSpans(runId, run.changesTotal, true, run.pagesTotal);
-    const c = h.ctx;
-    const slowRecords = new Proxy(c.warehouse, {
-      get(target, key) {
-        const value = Reflect.get(target, key) as unknown;
-        if (key === 'applyChanges') {
-          return async (...args: Parameters<typeof target.applyChanges>) => {
-            await new Promise((r) => setTimeout(r, 300));
-            return target.applyChanges(...args);
-          };
-        }
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
+    const execution = executionRecordingWith(async (real, ...args) => {
+      await new Promise((r) => setTimeout(r, 300));
+      return real(...args);
     });
-    const execution = new RunExecution(
-      c.runs,
-      c.outcomes,
-      c.cohorts,
-      c.connections,
-      slowRecords,
-      c.queues,
-      c.executor,
-      { attempts: 1, backoffMs: 50 },
-      c.log,
-    );
     let progress: unknown;
     let resumesFrom: Promise<unknown> = Promise.resolve('never handed back');
     let sends = 0;
@@ -248,13 +262,9 @@ describe("a span's pages", () => {
   it.skipIf(testEngines().warehouse !== 'sqlite')(
     'keep going while the records before wait for the write lock, at most 8 pages ahead, then record them in order',
     async () => {
-      await h.workers?.close();
-      h.workers = undefined;
       const many = await createConnectedWorkspace(h, 'Many pages');
       await seedDemo(h, many, { users: 15_000, seed: 18 });
-      const { runId } = await queuedRun('Records wait', many);
-      await h.ctx.execution.start(runId, { ...stubJob(), send: async () => accepted });
-      const run = (await h.ctx.runs.get(runId))!;
+      const { runId, run } = await startedRun('Records wait', many);
       expect(run.pagesTotal).toBeGreaterThanOrEqual(10);
       // One span over every page (a run's first spans are cut short).
       const span = { runId, firstPage: 1, lastPage: run.pagesTotal, fromSeq: 1, toSeq: run.changesTotal };
@@ -293,36 +303,13 @@ describe("a span's pages", () => {
   );
 
   it('stop at a page whose record failed: nothing after it is recorded, and a retry resumes at it', async () => {
-    await h.workers?.close();
-    h.workers = undefined;
-    const { runId } = await queuedRun('Record fails');
-    await h.ctx.execution.start(runId, { ...stubJob(), send: async () => accepted });
-    const run = (await h.ctx.runs.get(runId))!;
+    const { runId, run } = await startedRun('Record fails');
     expect(run.pagesTotal).toBeGreaterThanOrEqual(3);
     const [span] = cutSpans(runId, run.changesTotal, true, run.pagesTotal);
-    const c = h.ctx;
     let records = 0;
     // Page 2's record fails (the store gave up, say); the others land.
-    const failingRecords = new Proxy(c.warehouse, {
-      get(target, key) {
-        const value = Reflect.get(target, key) as unknown;
-        if (key === 'applyChanges') {
-          return (...args: Parameters<typeof target.applyChanges>) =>
-            ++records === 2 ? Promise.reject(new Error('disk I/O error')) : target.applyChanges(...args);
-        }
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-    const execution = new RunExecution(
-      c.runs,
-      c.outcomes,
-      c.cohorts,
-      c.connections,
-      failingRecords,
-      c.queues,
-      c.executor,
-      { attempts: 1, backoffMs: 50 },
-      c.log,
+    const execution = executionRecordingWith((real, ...args) =>
+      ++records === 2 ? Promise.reject(new Error('disk I/O error')) : real(...args),
     );
     let sends = 0;
     let progress: unknown;
