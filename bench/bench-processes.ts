@@ -142,6 +142,17 @@ export class BenchProcesses {
     return cpuSecondsOf(this.pid(name));
   }
 
+  /** Seconds the process' main thread has spent runnable but waiting for a core (schedstat); NaN if unknown. */
+  runQueueSeconds(name: string): number {
+    const pid = this.pid(name);
+    if (!pid) return NaN;
+    try {
+      return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
+    } catch {
+      return NaN;
+    }
+  }
+
   threadCpuSeconds(name: string): Map<number, number> {
     return threadCpuSecondsOf(this.pid(name));
   }

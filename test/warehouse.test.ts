@@ -555,10 +555,13 @@ describe('the warehouse on SQLite only: freezes and diffs run off the caller’s
       const dir = scratchDir('warehouse-nice');
       const wh = await openSqliteWarehouse(join(dir, 'warehouse.db'));
       try {
+        await wh.upsertUsers('w', [{ user_key: 'a', external_id: 'a', properties: { vip: true } }]);
         const before = threadNiceValues();
         wh.warmUp();
-        // The thread is up once a bulk call through it is answered.
-        await wh.freezeRunMembers(RUN_1, 'w', vip, Date.now());
+        // Each thread has set its priority once a call through it is answered: a first import's
+        // begin (the other thread) and its one chunk (the chunk thread).
+        await wh.beginFirstImport(RUN_1, 'w', { cohortId: 'cohort', syncScope: 'scope' }, { minUsers: 1 });
+        expect(await wh.freezeFirstImportChunk(RUN_1, 'w', vip, Date.now())).toMatchObject({ done: true });
         const own = before.get(String(process.pid));
         const started = [...threadNiceValues()].filter(([tid]) => !before.has(tid)).map(([, nice]) => nice);
         expect(started).toContain(10);

@@ -59,7 +59,14 @@ export interface ImportFigures {
   firstPages: { first: number; hundredth: number; last: number };
   /** Requests that reached Braze in each second after the import was asked for. */
   perSecond: number[];
-  baseline: { seconds: number; identifiers: number; requests: number; cpu: { loop: number; sandbox: number } };
+  baseline: {
+    seconds: number;
+    identifiers: number;
+    requests: number;
+    cpu: { loop: number; sandbox: number; sandboxWaited: number };
+  };
+  /** Seconds the sandbox's main thread was runnable but waited for a core during the first import. */
+  sandboxWaited: number;
   /** The first import and the bare loop, then more pairs of them (a new cohort each), as measured. */
   pairs: {
     importSeconds: number;
@@ -158,6 +165,7 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
   const redis = new Redis(REDIS_URL);
   undo.push(async () => void redis.disconnect());
   const cpuBefore = Object.fromEntries(processes.names().map((n) => [n, processes.cpuSeconds(n)]));
+  const sandboxWaitBefore = processes.runQueueSeconds('braze-sandbox');
   const workerNames = processes.names().filter((n) => n.startsWith('worker'));
   const threadsBefore = new Map(workerNames.map((n) => [n, processes.threadCpuSeconds(n)] as const));
   const redisCpuBefore = await redisCpuSeconds(redis);
@@ -176,6 +184,7 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
   webLoop.firstImport = await processes.eventLoopDelay('web');
   const cpu = Object.fromEntries(processes.names().map((n) => [n, processes.cpuSeconds(n) - cpuBefore[n]!]));
   cpu.redis = (await redisCpuSeconds(redis)) - redisCpuBefore;
+  const sandboxWaited = processes.runQueueSeconds('braze-sandbox') - sandboxWaitBefore;
   // Each worker's CPU by thread: the main thread, then its busiest others (the bulk thread, V8's helpers).
   const threads = Object.fromEntries(
     workerNames.map((n) => {
@@ -220,6 +229,7 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
 
   const bareLoop = async () => {
     const cpuBefore = { loop: process.cpuUsage(), sandbox: processes.cpuSeconds('braze-sandbox') };
+    const waitBefore = processes.runQueueSeconds('braze-sandbox');
     const startedAt = Date.now();
     const run = await bareLoopBaseline({
       warehouseUrl: stack.stores.warehouseUrl,
@@ -239,6 +249,7 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
       cpu: {
         loop: (loopCpu.user + loopCpu.system) / 1e6,
         sandbox: processes.cpuSeconds('braze-sandbox') - cpuBefore.sandbox,
+        sandboxWaited: processes.runQueueSeconds('braze-sandbox') - waitBefore,
       },
     };
   };
@@ -334,6 +345,7 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
     freezeSeconds: (freeze.to - freeze.from) / 1000,
     cpu,
     threads,
+    sandboxWaited,
     requests: afterFirst.count - reqBefore,
     sentDuringFreeze,
     firstPages,
@@ -399,6 +411,7 @@ first import         ${r.firstImport.status}: added ${f(r.firstImport.added, 0)}
   CPU seconds        ${Object.entries(r.cpu)
     .map(([k, v]) => `${k} ${f(v, 1)}`)
     .join(', ')}
+  sandbox waited     ${f(r.sandboxWaited, 2)} s for a core (runnable, not running; ${f(r.baseline.cpu.sandboxWaited, 2)} s during the baseline)
   worker threads     ${Object.entries(r.threads)
     .map(([k, t]) => `${k}: main ${f(t.main, 1)}, others ${t.others.map((v) => f(v, 1)).join(' ') || '-'}`)
     .join('; ')}

@@ -50,9 +50,9 @@ const COUNT_PAGES_MS = 250;
 const PENDING_RECORDS = 8;
 /**
  * The pause between two chunks of a first import's freeze, for writers waiting for SQLite's lock:
- * longer than their polls (1–2 ms, see the SQLite warehouse's writeWithoutBlocking).
+ * longer than the pause between their asks (up to 8 ms, see the SQLite warehouse's writeWithoutBlocking).
  */
-const FREEZE_CHUNK_PAUSE_MS = 4;
+const FREEZE_CHUNK_PAUSE_MS = 12;
 /** A busy store (another worker's long write) is waited out in steps of this. */
 const BUSY_RETRY_MS = 2_000;
 
