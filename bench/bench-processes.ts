@@ -5,15 +5,19 @@ import { fileURLToPath } from 'node:url';
 
 const reportListenPort = fileURLToPath(new URL('./report-listen-port.ts', import.meta.url));
 
-/** CPU seconds a live process has used (user + system), from the kernel; NaN once it is gone. */
-export function cpuSecondsOf(pid: number | undefined, statPath = `/proc/${pid}/stat`): number {
-  if (!pid) return NaN;
+/** CPU seconds (user + system) from a process' or a thread's `stat` file; NaN once it is gone. */
+function statCpuSeconds(statPath: string): number {
   try {
     const fields = readFileSync(statPath, 'utf8').split(') ')[1]!.split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
   } catch {
     return NaN;
   }
+}
+
+/** CPU seconds a live process has used (user + system), from the kernel; NaN once it is gone. */
+export function cpuSecondsOf(pid: number | undefined): number {
+  return pid ? statCpuSeconds(`/proc/${pid}/stat`) : NaN;
 }
 
 /** CPU seconds per thread of a live process (by thread id; the main thread's id is the pid). */
@@ -27,7 +31,7 @@ export function threadCpuSecondsOf(pid: number | undefined): Map<number, number>
     return threads;
   }
   for (const tid of tids) {
-    const seconds = cpuSecondsOf(Number(tid), `/proc/${pid}/task/${tid}/stat`);
+    const seconds = statCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
     if (Number.isFinite(seconds)) threads.set(Number(tid), seconds);
   }
   return threads;

@@ -56,7 +56,7 @@ export interface ImportFigures {
   /** Requests that reached Braze while the first import's members were being frozen. */
   sentDuringFreeze: number;
   /** When the first page, the 100th and the last reached Braze, in seconds after the request. */
-  firstPages: { first: number; hundredth: number; last: number };
+  pageTimes: { first: number; hundredth: number; last: number };
   /** Requests that reached Braze in each second after the import was asked for. */
   perSecond: number[];
   baseline: {
@@ -218,7 +218,7 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
   const pageArrivals = afterFirst.requests
     .filter((c) => c.seq > reqBefore && c.path.endsWith('/cohorts/users'))
     .map((c) => (Date.parse(c.arrived_at) - first.requestedAt) / 1000);
-  const firstPages = {
+  const pageTimes = {
     first: pageArrivals[0] ?? NaN,
     hundredth: pageArrivals[99] ?? NaN,
     last: pageArrivals.at(-1) ?? NaN,
@@ -348,7 +348,7 @@ export async function measureImport({ engine, users: given, undo }: ScenarioOpti
     sandboxWaited,
     requests: afterFirst.count - reqBefore,
     sentDuringFreeze,
-    firstPages,
+    pageTimes,
     perSecond: Array.from(perSecond, (n) => n ?? 0),
     maxInFlight: afterFirst.maxInFlight,
     baseline,
@@ -417,7 +417,7 @@ first import         ${r.firstImport.status}: added ${f(r.firstImport.added, 0)}
     .join('; ')}
   identifiers/s      ${f(idsPerSecond(r), 0)}
   requests/s         ${f(r.requests / r.firstImport.seconds, 1)} (${r.requests} requests, ${f(r.sentDuringFreeze, 0)} of them during the freeze; at most ${r.maxInFlight} of the cohort in flight at once)
-                     first page after ${f(r.firstPages.first, 2)} s, 100th after ${f(r.firstPages.hundredth, 2)} s, last after ${f(r.firstPages.last, 2)} s; per second from the request: ${r.perSecond.join(' ')}
+                     first page after ${f(r.pageTimes.first, 2)} s, 100th after ${f(r.pageTimes.hundredth, 2)} s, last after ${f(r.pageTimes.last, 2)} s; per second from the request: ${r.perSecond.join(' ')}
   Redis              used_memory idle ${f(r.redis.idleMb)} MB, peak ${f(r.redis.peakAboveIdleMb)} MB above idle; at most ${f(r.redis.peakPrefixKeys, 0)} keys under the queue prefix;
                      ${f(r.redis.commands, 0)} commands (${f(r.redis.commands / r.requests, 1)} per request to Braze)
 baseline             ${f(r.baseline.identifiers, 0)} identifiers in ${f(r.baseline.seconds, 2)} s = ${f(baselinePerSecond(r), 0)} identifiers/s (${r.baseline.requests} requests; CPU seconds: the loop ${f(r.baseline.cpu.loop, 1)}, braze-sandbox ${f(r.baseline.cpu.sandbox, 1)})

@@ -361,10 +361,10 @@ export class RunExecution {
    * Sends a span of the diff's pages (≤ 1,000 identifiers each), in order, holding one of the
    * cohort's in-flight slots. Each page Braze acknowledged is recorded as synced in one
    * transaction (and, where the warehouse keeps no record of pages, in the job's progress), so a
-   * retry of the job resumes after it (sentOfSpan): a crash
-   * costs a span at most two pages, the one in flight and the one before it if its record (which
-   * overlaps the next request) had not finished (resending a page is harmless). A permanent
-   * refusal fails the run for every other page: `PermanentPageError`.
+   * retry of the job resumes after it (sentOfSpan): a crash costs a span the page in flight and
+   * those whose records (which overlap the next requests) had not landed, at most one more, or
+   * PENDING_RECORDS more where the warehouse commits records in call order (resending a page is
+   * harmless). A permanent refusal fails the run for every other page: `PermanentPageError`.
    */
   async sendPages(span: UploadPagePayload, job: RunJob, jobId?: string): Promise<UploadPageResult> {
     const done = await this.sentOfSpan(span, job.lastProgress());
@@ -591,7 +591,7 @@ export class RunExecution {
         // A warehouse that orders records waits out a busy store itself: a record tried again
         // here could land after a later page's.
         if (this.warehouse.recordsInCallOrder || !isBusyStore(err) || attempt >= 10) throw err;
-        await new Promise((r) => setTimeout(r, BUSY_RETRY_MS * attempt));
+        await sleep(BUSY_RETRY_MS * attempt);
       }
     }
   }

@@ -184,7 +184,7 @@ export interface Warehouse {
   discardRun(runId: string): Promise<void>;
   /** Forgets what Braze was told for a cohort (the cohort is gone). */
   forgetCohort(cohortId: string): Promise<void>;
-  /** Makes ready ahead of need what a run's start uses (SQLite: its bulk thread). Workers call it once started. */
+  /** Makes ready ahead of need what a run's start uses (SQLite: its bulk threads). Workers call it once started. */
   warmUp?(): void;
   ping(): Promise<void>;
   close(): Promise<void>;
