@@ -152,6 +152,7 @@ export class BenchStack {
         seed: SEED,
         now,
         onProgress: bar.update,
+        scratch: true,
       }).finally(() => warehouse.close());
       bar.finish();
       return { seeded, seedSeconds: (performance.now() - t0) / 1000 };

@@ -41,7 +41,7 @@ async function measure(wh: OpenedWarehouse): Promise<Map<string, string>> {
   const rows = new Map<string, string>();
   const now = Date.now();
   await timed('seed (users + events)', rows, () =>
-    seedWarehouse(wh, { workspaceId: 'w', users: USERS, seed: 2026, now }),
+    seedWarehouse(wh, { workspaceId: 'w', users: USERS, seed: 2026, now, scratch: true }),
   );
   if (wh instanceof PgWarehouse) await wh.pool.query('VACUUM ANALYZE');
   const preview = await timed('preview (count + sample)', rows, () => wh.preview('w', criteria, { now, limit: 20 }));

@@ -4,7 +4,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { COUNTRY_WEIGHTS, demoUser, demoUserIdentity, EVENT_NAME_WEIGHTS, type DemoUser } from '../src/seed/demo-users';
+import {
+  COUNTRY_WEIGHTS,
+  demoPropertiesCode,
+  demoUser,
+  demoUserIdentity,
+  EVENT_NAME_WEIGHTS,
+  type DemoUser,
+} from '../src/seed/demo-users';
 import { createProgressBar } from '../src/seed/progress-bar';
 import { registerInSandbox, type SandboxUserRecord } from '../src/seed/register-in-sandbox';
 import { seedWarehouse } from '../src/seed/seed-warehouse';
@@ -292,6 +299,44 @@ describe('seedWarehouse', () => {
     );
   });
 
+  it("seeds a scratch warehouse without fsync, then puts the connection's setting back, also after a failure", async () => {
+    const synchronous = () => db.pragma('synchronous', { simple: true });
+    expect(synchronous()).toBe(1); // NORMAL, as every connection is opened
+    const during: unknown[] = [];
+    await seedWarehouse(warehouse, {
+      workspaceId: WORKSPACE,
+      users: 300,
+      seed: SEED,
+      now: NOW,
+      usersPerTransaction: 100,
+      scratch: true,
+      onProgress: () => during.push(synchronous()),
+    });
+    expect(during).toEqual([0, 0, 0]);
+    expect(synchronous()).toBe(1);
+    expect(userRows()).toHaveLength(300);
+
+    const failing = seedWarehouse(warehouse, {
+      workspaceId: WORKSPACE,
+      users: 300,
+      seed: SEED,
+      now: NOW,
+      scratch: true,
+      onProgress: () => {
+        throw new Error('stop');
+      },
+    });
+    await expect(failing).rejects.toThrow('stop');
+    expect(synchronous()).toBe(1);
+  });
+
+  it('writes a workspace id with quotes in it as it is', async () => {
+    const quoted = `ws-'; DROP TABLE users; --`;
+    await seedWarehouse(warehouse, { workspaceId: quoted, users: 50, seed: SEED, now: NOW });
+    expect(userRows(quoted).map((r) => r.user_key)).toEqual(demoUsers(50).map((u) => u.user_key));
+    expect(eventRows(quoted)).toHaveLength(demoUsers(50).reduce((n, u) => n + u.events.length, 0));
+  });
+
   it('keeps workspaces apart', async () => {
     await seedWarehouse(warehouse, { workspaceId: 'ws-a', users: 1_000, seed: SEED, now: NOW });
     const eventsA = eventRows('ws-a').length;
@@ -316,6 +361,23 @@ describe('demoUser', () => {
     const b = demoUsers(200, 2);
     const differing = a.filter((u, i) => JSON.stringify(u) !== JSON.stringify(b[i]));
     expect(differing.length).toBeGreaterThan(190);
+  });
+
+  it('gives equal properties equal codes and different properties different codes', () => {
+    const codes = new Map<number, string>();
+    const texts = new Map<string, number>();
+    for (const { properties } of demoUsers(30_000)) {
+      const code = demoPropertiesCode(properties);
+      expect(code).toBeDefined();
+      const text = JSON.stringify(properties);
+      expect(codes.get(code!) ?? text).toBe(text);
+      expect(texts.get(text) ?? code).toBe(code);
+      codes.set(code!, text);
+      texts.set(text, code!);
+    }
+    expect(codes.size).toBeGreaterThan(5_000);
+    expect(demoPropertiesCode({ country: 'NL', plan: 'free', age: 30, newsletter: false })).toBeUndefined();
+    expect(demoPropertiesCode({ country: 'US', plan: 'free', age: 30.5, newsletter: false })).toBeUndefined();
   });
 
   it('draws the same identity on its own as within the whole user', () => {

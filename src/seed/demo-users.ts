@@ -87,6 +87,33 @@ const UTM_SOURCE_SHARE = 0.4;
 export const MIN_AGE = 16;
 export const MAX_AGE = 80;
 
+const COUNTRY_CODES = new Map(COUNTRY_WEIGHTS.map(([country], i) => [country, i]));
+const PLAN_CODES = new Map(PLAN_WEIGHTS.map(([plan], i) => [plan, i]));
+const UTM_SOURCE_CODES = new Map<string | undefined, number>([
+  [undefined, 0],
+  ...UTM_SOURCES.map((source, i) => [source, i + 1] as const),
+]);
+
+/**
+ * A small non-negative integer per distinct demo properties object (equal properties, equal
+ * codes), or undefined for properties that {@link demoUser} never makes. There are about 20,000:
+ * the seed keeps each one's stored form by code instead of by its JSON text.
+ */
+export function demoPropertiesCode(properties: DemoUserProperties): number | undefined {
+  const country = COUNTRY_CODES.get(properties.country);
+  const plan = PLAN_CODES.get(properties.plan);
+  const utmSource = UTM_SOURCE_CODES.get(properties.utm_source);
+  const age = properties.age - MIN_AGE;
+  if (country === undefined || plan === undefined || utmSource === undefined) return undefined;
+  if (!Number.isInteger(age) || age < 0 || age > MAX_AGE - MIN_AGE) return undefined;
+  const newsletter = properties.newsletter ? 1 : 0;
+  return (
+    (((country * PLAN_WEIGHTS.length + plan) * (MAX_AGE - MIN_AGE + 1) + age) * 2 + newsletter) *
+      UTM_SOURCE_CODES.size +
+    utmSource
+  );
+}
+
 /** Zero-padded index, so keys sort like their indexes up to 10 million users. */
 function paddedIndex(index: number): string {
   return String(index).padStart(7, '0');

@@ -2,7 +2,13 @@ import type Database from 'better-sqlite3';
 import type pg from 'pg';
 import type { OpenedWarehouse } from '../warehouse/open-warehouse';
 import { PgWarehouse } from '../warehouse/pg-warehouse';
-import { demoUser, MAX_EVENTS_PER_USER, type DemoUser } from './demo-users';
+import {
+  demoPropertiesCode,
+  demoUser,
+  MAX_EVENTS_PER_USER,
+  type DemoUser,
+  type DemoUserProperties,
+} from './demo-users';
 
 export interface SeedWarehouseOptions {
   workspaceId: string;
@@ -16,6 +22,15 @@ export interface SeedWarehouseOptions {
   usersPerTransaction?: number;
   /** Called after each transaction with the users written so far and the total. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * The warehouse is scratch (the bench's, deleted when it ends): the seed waits for no disk.
+   * SQLite's connection skips fsync meanwhile (`synchronous = OFF`, restored after), so an
+   * operating-system crash during the seed could damage the file (a crashed process cannot);
+   * PostgreSQL commits without waiting for its WAL flush (`synchronous_commit = off`), which
+   * could only lose the last commits. On SQLite the checkpoints' fsyncs were a quarter of a
+   * 1M-user seed's time.
+   */
+  scratch?: boolean;
 }
 
 export interface SeedWarehouseResult {
@@ -47,23 +62,36 @@ export async function seedWarehouse(
   if (!Number.isSafeInteger(perTransaction) || perTransaction < 1) {
     throw new RangeError(`usersPerTransaction must be a positive integer, got ${perTransaction}`);
   }
+  const scratch = options.scratch ?? false;
   const write =
     warehouse instanceof PgWarehouse
-      ? postgresWriter(warehouse.pool, workspaceId)
+      ? postgresWriter(warehouse.pool, workspaceId, scratch)
       : sqliteWriter(warehouse.db, workspaceId);
+  const restoreSync = scratch && !(warehouse instanceof PgWarehouse) ? withoutFsync(warehouse.db) : undefined;
 
   const userAt = (index: number) => demoUser(seed, index, now);
   let events = 0;
   const end = startIndex + total;
-  for (let from = startIndex; from < end; from += perTransaction) {
-    const to = Math.min(from + perTransaction, end);
-    events += await write(from, to, userAt);
-    onProgress?.(to - startIndex, total);
-    // SQLite writes synchronously: without a turn of the event loop here, whatever runs
-    // alongside (the bench registers the users in the sandbox meanwhile) would wait for the end.
-    await new Promise((resolve) => setImmediate(resolve));
+  try {
+    for (let from = startIndex; from < end; from += perTransaction) {
+      const to = Math.min(from + perTransaction, end);
+      events += await write(from, to, userAt);
+      onProgress?.(to - startIndex, total);
+      // SQLite writes synchronously: without a turn of the event loop here, whatever runs
+      // alongside (the bench registers the users in the sandbox meanwhile) would wait for the end.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    restoreSync?.();
   }
   return { users: total, events };
+}
+
+/** Turns fsync off on a SQLite connection; answers how to put its setting back. */
+function withoutFsync(db: Database.Database): () => void {
+  const previous = db.pragma('synchronous', { simple: true }) as number;
+  db.pragma('synchronous = OFF');
+  return () => db.pragma(`synchronous = ${previous}`);
 }
 
 /**
@@ -84,9 +112,11 @@ function writingArrays(write: (users: readonly DemoUser[]) => Promise<void>): Ch
   };
 }
 
-/** Users (10 parameters each) and events (4 each) per multi-row INSERT: well under SQLite's 32,766 parameters. */
+/** Users (9 values each) and events (3 each) per multi-row INSERT: well under SQLite's 32,766 parameters. */
 const USERS_PER_INSERT = 250;
 const EVENTS_PER_INSERT = 500;
+const USER_VALUES = 9;
+const EVENT_VALUES = 3;
 
 /**
  * SQLite. A workspace with no users yet (every seeding the bench and a first demo do) takes
@@ -107,7 +137,11 @@ function sqliteWriter(db: Database.Database, workspaceId: string): ChunkWriter {
   return workspaceIsEmpty ? sqliteInsertWriter(db, workspaceId) : sqliteUpsertWriter(db, workspaceId);
 }
 
-/** `INSERT INTO … VALUES (…), (…), …` statements by row count, prepared once each. */
+/**
+ * `INSERT INTO … VALUES (…), (…), …` statements by row count, prepared once each. Run them with
+ * the values spread (`run(...values)`): better-sqlite3 reads arguments directly, but an array's
+ * elements one property lookup at a time.
+ */
 function multiRowInsert(
   db: Database.Database,
   head: string,
@@ -124,25 +158,28 @@ function multiRowInsert(
   };
 }
 
-/** Distinct properties objects the JSONB cache holds at most: demo users have about 20,000. */
-const MAX_CACHED_PROPERTIES = 100_000;
+/**
+ * `value` as an SQL string literal. The seed writes its workspace id into its statements as one:
+ * bound, the same 36 characters were converted and copied for every user and every event.
+ */
+function sqlTextLiteral(value: string): string {
+  if (value.includes('\0')) throw new RangeError('a workspace id cannot hold a NUL character');
+  return `'${value.replaceAll("'", "''")}'`;
+}
 
 /**
- * SQLite's JSONB encoding of a JSON text, made by SQLite itself (so the bytes are what
- * `jsonb(?)` would store) once per distinct text: demo users share a few thousand properties
- * objects, and converting each user's anew was a tenth of the seed.
+ * SQLite's JSONB encoding of a demo user's properties, made by SQLite itself (so the bytes are
+ * what `jsonb(?)` would store) once per distinct object: demo users share about 20,000, and
+ * converting each user's anew was a tenth of the seed. Objects are told apart by
+ * {@link demoPropertiesCode}, which costs less than their JSON text as a map key.
  */
-function jsonbCache(db: Database.Database): (json: string) => Buffer {
+function propertiesJsonbCache(db: Database.Database): (properties: DemoUserProperties) => Buffer {
   const toJsonb = db.prepare<[string], Buffer>('SELECT jsonb(?)').pluck();
-  const cache = new Map<string, Buffer>();
-  return (json) => {
-    let jsonb = cache.get(json);
-    if (jsonb === undefined) {
-      jsonb = toJsonb.get(json)!;
-      if (cache.size >= MAX_CACHED_PROPERTIES) cache.clear();
-      cache.set(json, jsonb);
-    }
-    return jsonb;
+  const byCode: Buffer[] = [];
+  return (properties) => {
+    const code = demoPropertiesCode(properties);
+    if (code === undefined) return toJsonb.get(JSON.stringify(properties))!;
+    return (byCode[code] ??= toJsonb.get(JSON.stringify(properties))!);
   };
 }
 
@@ -151,18 +188,23 @@ function sqliteInsertWriter(db: Database.Database, workspaceId: string): ChunkWr
   const largestUserId = db.prepare<[], number>('SELECT coalesce(max(id), 0) FROM users').pluck();
   // Events left behind by a deleted user whose id is given out again: the upsert path deletes them too.
   const deleteEvents = db.prepare<[number, number]>('DELETE FROM events WHERE user_id BETWEEN ? AND ?');
+  const workspace = sqlTextLiteral(workspaceId);
   const insertUsers = multiRowInsert(
     db,
     'INSERT INTO users (id, workspace_id, user_key, external_id, alias_name, alias_label, device_id, properties, first_seen, last_seen)',
-    '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    `(?, ${workspace}, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const propertiesJsonb = jsonbCache(db);
-  const insertEvents = multiRowInsert(db, 'INSERT INTO events (workspace_id, user_id, name, time)', '(?, ?, ?, ?)');
+  const propertiesJsonb = propertiesJsonbCache(db);
+  const insertEvents = multiRowInsert(
+    db,
+    'INSERT INTO events (workspace_id, user_id, name, time)',
+    `(${workspace}, ?, ?, ?)`,
+  );
 
   // Users are generated as they are written, so none outlives its statement (young garbage
   // is cheap; a chunk of 10,000 users kept alive was a fifth of the seed in GC).
-  const userParams: unknown[] = new Array(USERS_PER_INSERT * 10);
-  const eventParams: unknown[] = new Array(EVENTS_PER_INSERT * 4);
+  const userParams: unknown[] = new Array(USERS_PER_INSERT * USER_VALUES);
+  const eventParams: unknown[] = new Array(EVENTS_PER_INSERT * EVENT_VALUES);
   const writeChunk = db.transaction((from: number, to: number, userAt: (index: number) => DemoUser): number => {
     // User `index` gets id `idOffset + index`: the chunk's first user gets the largest id + 1.
     const idOffset = largestUserId.get()! + 1 - from;
@@ -174,33 +216,31 @@ function sqliteInsertWriter(db: Database.Database, workspaceId: string): ChunkWr
       const user = userAt(index);
       const id = idOffset + index;
       userParams[u++] = id;
-      userParams[u++] = workspaceId;
       userParams[u++] = user.user_key;
       userParams[u++] = user.external_id;
       userParams[u++] = user.alias_name;
       userParams[u++] = user.alias_label;
       userParams[u++] = user.device_id;
-      userParams[u++] = propertiesJsonb(JSON.stringify(user.properties));
+      userParams[u++] = propertiesJsonb(user.properties);
       userParams[u++] = user.first_seen;
       userParams[u++] = user.last_seen;
       if (u === userParams.length) {
-        insertUsers(USERS_PER_INSERT).run(userParams);
+        insertUsers(USERS_PER_INSERT).run(...userParams);
         u = 0;
       }
       for (const event of user.events) {
-        eventParams[e++] = workspaceId;
         eventParams[e++] = id;
         eventParams[e++] = event.name;
         eventParams[e++] = event.time;
         if (e === eventParams.length) {
-          insertEvents(EVENTS_PER_INSERT).run(eventParams);
+          insertEvents(EVENTS_PER_INSERT).run(...eventParams);
           e = 0;
         }
       }
       events += user.events.length;
     }
-    if (u > 0) insertUsers(u / 10).run(userParams.slice(0, u));
-    if (e > 0) insertEvents(e / 4).run(eventParams.slice(0, e));
+    if (u > 0) insertUsers(u / USER_VALUES).run(...userParams.slice(0, u));
+    if (e > 0) insertEvents(e / EVENT_VALUES).run(...eventParams.slice(0, e));
     return events;
   });
   // IMMEDIATE: a deferred transaction that reads first (the largest id) is refused at once, with
@@ -275,11 +315,12 @@ function sqliteUpsertWriter(db: Database.Database, workspaceId: string): ChunkWr
  * round trips whatever its size: the users upserted with their ids returned, their old events
  * deleted, their new events inserted.
  */
-function postgresWriter(pool: pg.Pool, workspaceId: string): ChunkWriter {
+function postgresWriter(pool: pg.Pool, workspaceId: string, scratch: boolean): ChunkWriter {
   return writingArrays(async (users) => {
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
+      if (scratch) await client.query('SET LOCAL synchronous_commit = off');
       const { rows } = await client.query<{ id: string; user_key: string }>(
         `INSERT INTO users (workspace_id, user_key, external_id, alias_name, alias_label, device_id, properties, first_seen, last_seen)
          SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::bigint[], $9::bigint[])
