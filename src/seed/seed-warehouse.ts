@@ -63,11 +63,14 @@ export async function seedWarehouse(
     throw new RangeError(`usersPerTransaction must be a positive integer, got ${perTransaction}`);
   }
   const scratch = options.scratch ?? false;
-  const write =
-    warehouse instanceof PgWarehouse
-      ? postgresWriter(warehouse.pool, workspaceId, scratch)
-      : sqliteWriter(warehouse.db, workspaceId);
-  const restoreSync = scratch && !(warehouse instanceof PgWarehouse) ? withoutFsync(warehouse.db) : undefined;
+  let write: ChunkWriter;
+  let restoreSync: (() => void) | undefined;
+  if (warehouse instanceof PgWarehouse) {
+    write = postgresWriter(warehouse.pool, workspaceId, scratch);
+  } else {
+    write = sqliteWriter(warehouse.db, workspaceId);
+    if (scratch) restoreSync = withoutFsync(warehouse.db);
+  }
 
   const userAt = (index: number) => demoUser(seed, index, now);
   let events = 0;
@@ -176,10 +179,10 @@ function sqlTextLiteral(value: string): string {
 function propertiesJsonbCache(db: Database.Database): (properties: DemoUserProperties) => Buffer {
   const toJsonb = db.prepare<[string], Buffer>('SELECT jsonb(?)').pluck();
   const byCode: Buffer[] = [];
+  const jsonbOf = (properties: DemoUserProperties) => toJsonb.get(JSON.stringify(properties))!;
   return (properties) => {
     const code = demoPropertiesCode(properties);
-    if (code === undefined) return toJsonb.get(JSON.stringify(properties))!;
-    return (byCode[code] ??= toJsonb.get(JSON.stringify(properties))!);
+    return code === undefined ? jsonbOf(properties) : (byCode[code] ??= jsonbOf(properties));
   };
 }
 
