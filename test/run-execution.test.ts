@@ -78,6 +78,11 @@ function stubJob(asked: number[] = []): RunJob {
   };
 }
 
+/** A job of a span's pages: its cohort slot granted at once, its requests answered by `send`. */
+function spanJob(send: RunJob['send'], rest: Partial<RunJob> = {}): RunJob {
+  return { ...stubJob(), withCohortSlot: async (_cohort, _requests, work) => work(), send, ...rest };
+}
+
 describe("a run's start", () => {
   it('is the engine this file chose', () => {
     expect(h.config.warehouseUrl.startsWith('postgres')).toBe(testEngines().warehouse === 'postgres');
@@ -237,22 +242,22 @@ describe("a span's pages", () => {
     let progress: unknown;
     let resumesFrom: Promise<unknown> = Promise.resolve('never handed back');
     let sends = 0;
-    const job: RunJob = {
-      ...stubJob(),
-      withCohortSlot: async (_cohort, _requests, work) => work(),
-      progress: async (state) => {
-        progress = state;
-      },
-      // What an attempt that began the moment this one handed the job back would resume from.
-      later: async () => {
-        resumesFrom = execution.sentOfSpan(span!, progress);
-        throw new Error('moved to delayed');
-      },
-      send: async () => {
+    const job = spanJob(
+      async () => {
         if (++sends === 1) return accepted;
         throw new BrazeRetryableError('Braze answered 503', 503);
       },
-    };
+      {
+        progress: async (state) => {
+          progress = state;
+        },
+        // What an attempt that began the moment this one handed the job back would resume from.
+        later: async () => {
+          resumesFrom = execution.sentOfSpan(span!, progress);
+          throw new Error('moved to delayed');
+        },
+      },
+    );
     await expect(execution.sendPages(span!, job)).rejects.toThrow('moved to delayed');
     expect(sends).toBe(2);
     expect(await resumesFrom).toMatchObject({ pagesDone: 1, added: 1000, removed: 0 });
@@ -269,14 +274,10 @@ describe("a span's pages", () => {
       // One span over every page (a run's first spans are cut short).
       const span = { runId, firstPage: 1, lastPage: run.pagesTotal, fromSeq: 1, toSeq: run.changesTotal };
       let sends = 0;
-      const job: RunJob = {
-        ...stubJob(),
-        withCohortSlot: async (_cohort, _requests, work) => work(),
-        send: async () => {
-          sends++;
-          return accepted;
-        },
-      };
+      const job = spanJob(async () => {
+        sends++;
+        return accepted;
+      });
       const release = await holdStore(h.config.warehouseUrl, 'run_acks');
       let sent: Promise<unknown>;
       try {
@@ -313,17 +314,17 @@ describe("a span's pages", () => {
     );
     let sends = 0;
     let progress: unknown;
-    const job: RunJob = {
-      ...stubJob(),
-      withCohortSlot: async (_cohort, _requests, work) => work(),
-      progress: async (state) => {
-        progress = state;
-      },
-      send: async () => {
+    const job = spanJob(
+      async () => {
         sends++;
         return accepted;
       },
-    };
+      {
+        progress: async (state) => {
+          progress = state;
+        },
+      },
+    );
     await expect(execution.sendPages(span!, job)).rejects.toThrow('disk I/O error');
     // No record asked for after the one that failed, and at most the page then in flight sent.
     expect(records).toBe(2);
